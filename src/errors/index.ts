@@ -1,0 +1,3 @@
+export { InvalidInputError } from "./InvalidInputError.js";
+export { GitSourceError } from "./GitSourceError.js";
+export { PublishError } from "./PublishError.js";

@@ -1,0 +1,34 @@
+import type { KeyValue } from "./keyvalue.js";
+
+export interface LabelInput {
+  commit: string;
+  /** The semver version, else the first ref tag, else the sha tag. */
+  version: string;
+  title?: string | undefined;
+  sourceUrl?: string | undefined;
+  /** Never the wall clock: the same commit must give the same labels. */
+  created?: string | undefined;
+  /** User labels; they override the OCI ones. */
+  overrides?: KeyValue[];
+}
+
+const OCI = "org.opencontainers.image";
+
+/** OCI annotation labels for an image, user labels last so they win. */
+export function ociLabels(input: LabelInput): KeyValue[] {
+  const base: [string, string | undefined][] = [
+    [`${OCI}.revision`, input.commit],
+    [`${OCI}.version`, input.version],
+    [`${OCI}.title`, input.title],
+    [`${OCI}.source`, input.sourceUrl],
+    [`${OCI}.created`, input.created],
+  ];
+  const labels = new Map<string, string>();
+  for (const [name, value] of base) if (value) labels.set(name, value);
+  for (const { name, value } of input.overrides ?? []) labels.set(name, value);
+  return [...labels].map(([name, value]) => ({ name, value }));
+}
+
+export function formatLabels(labels: KeyValue[]): string[] {
+  return labels.map(({ name, value }) => `${name}=${value}`);
+}

@@ -1,0 +1,83 @@
+import { InvalidInputError, PublishError } from "./errors/index.js";
+import { parseImageName, type ImageName } from "./image.js";
+import { errorMessage } from "./retry.js";
+
+export interface PublishTarget {
+  image: ImageName;
+  tag: string;
+  /** `host/repository:tag`. */
+  ref: string;
+}
+
+/** Parses every image name, refusing an empty list and the same image twice. */
+export function parseImageList(images: string[]): ImageName[] {
+  if (images.length === 0) {
+    throw new InvalidInputError(`images: give at least one image name (try --images ghcr.io/acme/app)`);
+  }
+  const parsed = images.map(parseImageName);
+  const seen = new Set<string>();
+  for (const [i, p] of parsed.entries()) {
+    if (seen.has(p.name)) throw new InvalidInputError(`image "${images[i]}": given twice (as ${p.name})`);
+    seen.add(p.name);
+  }
+  return parsed;
+}
+
+/** Every image × every tag, images in the order given. */
+export function planPublish(images: ImageName[], tags: string[]): PublishTarget[] {
+  return images.flatMap((image) => tags.map((tag) => ({ image, tag, ref: `${image.name}:${tag}` })));
+}
+
+/** Credentials check: `username` and `password` go together. */
+export function checkCredentialPair(username: string | undefined, hasPassword: boolean): void {
+  if (username && !hasPassword) {
+    throw new InvalidInputError(`username "${username}": also pass --password (e.g. --password env:REGISTRY_TOKEN)`);
+  }
+  if (!username && hasPassword) {
+    throw new InvalidInputError(`password: also pass --username for the registry account`);
+  }
+}
+
+/**
+ * Pushes every target concurrently. Returns the digest-pinned refs in target order; when any push
+ * fails, throws a PublishError listing what was pushed and what was not.
+ */
+export async function pushAll(
+  targets: PublishTarget[],
+  push: (target: PublishTarget) => Promise<string>,
+): Promise<string[]> {
+  const results = await Promise.allSettled(targets.map(push));
+  const pushed: string[] = [];
+  const failed: { ref: string; reason: string }[] = [];
+  results.forEach((r, i) => {
+    const ref = targets[i]?.ref ?? "";
+    if (r.status === "fulfilled") pushed.push(r.value);
+    else failed.push({ ref, reason: errorMessage(r.reason) });
+  });
+  if (failed.length === 0) return pushed;
+  const lines = [
+    `publish failed for ${failed.length} of ${targets.length} refs`,
+    ...failed.map((f) => `  not pushed: ${f.ref}: ${f.reason}`),
+    ...(pushed.length ? pushed.map((p) => `  pushed: ${p}`) : ["  pushed: none"]),
+  ];
+  throw new PublishError(
+    lines.join("\n"),
+    pushed,
+    failed.map((f) => f.ref),
+  );
+}
+
+/** `host/repo:tag@sha256:...` from what `Container.publish` returns (already pinned, or a bare digest). */
+export function pinnedRef(ref: string, published: string): string {
+  if (published.includes("@sha256:")) return `${ref}@${published.split("@").pop()}`;
+  if (published.startsWith("sha256:")) return `${ref}@${published}`;
+  return published;
+}
+
+/** The message for one failed push: auth failures name the registry and say what to check. */
+export function describePushFailure(target: PublishTarget, kind: string, message: string): string {
+  if (kind === "auth") {
+    return `authentication failed for registry ${target.image.host}: check the username and password given for ${target.image.host} (--username/--password or with-registry-auth) (${message})`;
+  }
+  return message;
+}

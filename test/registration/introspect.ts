@@ -1,0 +1,64 @@
+// Rung 2 (registration): runs the pinned SDK's own introspector on a module's src/, as `dagger functions` would.
+import { copyFileSync, mkdtempSync, readdirSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, extname, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+
+export interface TypeDef {
+  kind: string;
+  name?: string;
+  typeDef?: TypeDef;
+}
+export interface ArgDef {
+  name: string;
+  description: string;
+  type: TypeDef;
+  isOptional: boolean;
+  isNullable?: boolean;
+  defaultValue?: unknown;
+  defaultPath?: string;
+}
+export interface FunctionDef {
+  name: string;
+  description: string;
+  arguments: Record<string, ArgDef>;
+  returnType: TypeDef;
+}
+export interface ObjectDef {
+  name: string;
+  description: string;
+  constructor?: FunctionDef;
+  methods: Record<string, FunctionDef>;
+  properties: Record<string, { name: string; description: string; type: TypeDef; isExposed: boolean }>;
+}
+export interface ModuleDef {
+  name: string;
+  description: string;
+  objects: Record<string, ObjectDef>;
+}
+
+const require = createRequire(import.meta.url);
+// The package's exports map hides its internals; its main entry sits in dist/src.
+const sdkDist = dirname(require.resolve("@dagger.io/dagger"));
+
+function tsFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    if (statSync(p).isDirectory()) return tsFiles(p);
+    return [".ts", ".mts"].includes(extname(p)) ? [p] : [];
+  });
+}
+
+/** The typedefs the SDK registers for the module in `srcDir`, as plain JSON. */
+export async function introspectModule(srcDir: string, moduleName: string): Promise<ModuleDef> {
+  // The introspector skips .d.ts files, so the generated client's declarations go in as client.gen.ts.
+  const clientDir = mkdtempSync(join(tmpdir(), "dockyard-client-"));
+  const client = join(clientDir, "client.gen.ts");
+  copyFileSync(join(sdkDist, "api/client.gen.d.ts"), client);
+  const { scan } = (await import(pathToFileURL(join(sdkDist, "module/introspector/index.js")).href)) as {
+    scan: (files: string[], name: string, full: boolean) => Promise<unknown>;
+  };
+  const result = await scan([...tsFiles(resolve(srcDir)), client], moduleName, false);
+  return JSON.parse(JSON.stringify(result)) as ModuleDef;
+}
