@@ -1,0 +1,185 @@
+// Rung 3 (engine double): function calls made the way `dagger call` makes them, one child process per step.
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, extname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type { CallContext, CallOutcome } from "./resolvers.js";
+
+export interface ModuleOptions {
+  /** Module root (holds src/ and maybe tsconfig.json); default: this repository. */
+  dir?: string;
+  /** Module name as dagger.json has it; the main object is its PascalCase. Default "dockyard". */
+  name?: string;
+  /** Constructor arguments; when given, the constructor runs first (function name ""). */
+  args?: Record<string, unknown>;
+  /** Per-step limit before the child is killed. */
+  timeoutMs?: number;
+}
+
+export interface ModuleChain {
+  /** Adds a chained function; `returns` names the object type it returns when not the main object. */
+  call(fn: string, args?: Record<string, unknown>, opts?: { returns?: string }): ModuleChain;
+  /** Runs every step in order and resolves with the last step's parsed return value. */
+  result<T = unknown>(): Promise<T>;
+}
+
+/** What the double needs from its host to run calls (kept small to avoid an import cycle). */
+export interface CallHost {
+  readonly port: number;
+  openCall(call: CallContext): { token: string; outcome(): CallOutcome | undefined; close(): void };
+}
+
+/** A function's error as the module returned it, with what the child printed. */
+export class FunctionCallError extends Error {
+  constructor(
+    message: string,
+    readonly fn: string,
+    readonly values: { name: string; value: string }[],
+    readonly stdout: string,
+    readonly stderr: string,
+  ) {
+    super(message);
+    this.name = "FunctionCallError";
+  }
+}
+
+interface Step {
+  fn: string;
+  args: Record<string, unknown>;
+  returns?: string;
+}
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const RUNNER = join(HERE, "run-entrypoint.ts");
+const REPO_ROOT = resolve(HERE, "../..");
+const TSX_LOADER = pathToFileURL(
+  join(dirname(createRequire(import.meta.url).resolve("tsx/package.json")), "dist/loader.mjs"),
+).href;
+
+export const pascalCase = (name: string): string =>
+  name
+    .split(/[^A-Za-z0-9]+/)
+    .filter((p) => p !== "")
+    .map((p) => p.charAt(0).toUpperCase() + p.slice(1))
+    .join("");
+
+let clientGenPath: string | undefined;
+
+/**
+ * The introspector resolves Container/Directory/Secret only from a file named client.gen.ts, as the runtime's
+ * generated SDK provides; we give it the package's declarations under that name (type imports only).
+ */
+function clientGen(): string {
+  if (clientGenPath) return clientGenPath;
+  const sdkSrc = dirname(createRequire(import.meta.url).resolve("@dagger.io/dagger"));
+  const decl = readFileSync(join(sdkSrc, "api/client.gen.d.ts"), "utf8").replace(/^import \{/gm, "import type {");
+  clientGenPath = join(mkdtempSync(join(tmpdir(), "dockyard-double-")), "client.gen.ts");
+  writeFileSync(clientGenPath, decl);
+  return clientGenPath;
+}
+
+/** Every .ts under the module's src/, absolute, as the runtime's entrypoint lists them. */
+function moduleFiles(dir: string): string[] {
+  const walk = (d: string): string[] =>
+    readdirSync(d).flatMap((f) => {
+      const p = join(d, f);
+      if (statSync(p).isDirectory()) return walk(p);
+      return extname(p) === ".ts" || extname(p) === ".mts" ? [p] : [];
+    });
+  return walk(join(dir, "src"));
+}
+
+/** The SDK reads nothing but the session variables; OTEL_* would make it try to export traces. */
+function childEnv(port: number, token: string, dir: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("OTEL_")) env[k] = v;
+  env.DAGGER_SESSION_PORT = String(port);
+  env.DAGGER_SESSION_TOKEN = token;
+  const tsconfig = join(dir, "tsconfig.json");
+  if (existsSync(tsconfig)) env.TSX_TSCONFIG_PATH = tsconfig;
+  return env;
+}
+
+interface ChildResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+function runChild(dir: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<ChildResult> {
+  return new Promise((res, rej) => {
+    const files = [...moduleFiles(dir), clientGen()];
+    const child = spawn(process.execPath, ["--import", TSX_LOADER, RUNNER, ...files], { cwd: dir, env });
+    let stdout = "";
+    let stderr = "";
+    let timedOut = false;
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, timeoutMs);
+    child.on("error", rej);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      res({ code, stdout, stderr, timedOut });
+    });
+  });
+}
+
+/** One step: a fresh token bound to the call, the SDK entrypoint in a child, then its returnValue/returnError. */
+async function runStep(
+  host: CallHost,
+  opts: Required<Omit<ModuleOptions, "args">>,
+  call: CallContext,
+): Promise<string> {
+  const session = host.openCall(call);
+  try {
+    const child = await runChild(opts.dir, childEnv(host.port, session.token, opts.dir), opts.timeoutMs);
+    const settled = session.outcome();
+    const label = `${call.parentName}.${call.name || "constructor"}`;
+    if (settled?.error) {
+      throw new FunctionCallError(settled.error.message, label, settled.error.values, child.stdout, child.stderr);
+    }
+    if (settled?.value !== undefined && child.code === 0) return settled.value;
+    const why = child.timedOut
+      ? `timed out after ${opts.timeoutMs} ms`
+      : `exited with code ${child.code} and no result`;
+    throw new FunctionCallError(`engine double: ${label} ${why}`, label, [], child.stdout, child.stderr);
+  } finally {
+    session.close();
+  }
+}
+
+export function moduleChain(host: CallHost, opts: ModuleOptions, steps: readonly Step[] = []): ModuleChain {
+  return {
+    call: (fn, args = {}, o = {}) =>
+      moduleChain(host, opts, [...steps, { fn, args, ...(o.returns !== undefined ? { returns: o.returns } : {}) }]),
+    result: async <T>() => {
+      const full = {
+        dir: resolve(opts.dir ?? REPO_ROOT),
+        name: opts.name ?? "dockyard",
+        timeoutMs: opts.timeoutMs ?? 120_000,
+      };
+      const main = pascalCase(full.name);
+      const all: Step[] = opts.args ? [{ fn: "", args: opts.args }, ...steps] : [...steps];
+      // The parent of each step is exactly the JSON the previous step returned.
+      let json = "{}";
+      let parentName = main;
+      for (const step of all) {
+        json = await runStep(host, full, {
+          moduleName: full.name,
+          parentName,
+          name: step.fn,
+          parent: JSON.parse(json) as unknown,
+          inputArgs: step.args,
+        });
+        parentName = step.returns ?? main;
+      }
+      return JSON.parse(json) as T;
+    },
+  };
+}

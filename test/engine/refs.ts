@@ -1,0 +1,66 @@
+// Rung 3 (engine double): image references parsed the way Docker's distribution/reference does (the subset publish needs).
+
+export interface ImageRef {
+  /** Registry host, Docker Hub normalised to "docker.io"; host:port kept. */
+  host: string;
+  /** Repository path without host, e.g. "library/alpine" or "acme/app". */
+  repository: string;
+  tag?: string;
+  digest?: string;
+}
+
+const DOCKER_HUB_ALIASES = new Set(["docker.io", "index.docker.io", "registry-1.docker.io"]);
+const TAG_RE = /^[\w][\w.-]{0,127}$/;
+const COMPONENT_RE = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/;
+const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
+
+/** A first path component is a host when it has a dot, a port, or is localhost (Docker's rule). */
+function looksLikeHost(component: string): boolean {
+  return component.includes(".") || component.includes(":") || component === "localhost";
+}
+
+/** Docker Hub answers to three names; credentials and refs treat them as one. */
+export function normaliseHost(host: string): string {
+  return DOCKER_HUB_ALIASES.has(host) ? "docker.io" : host;
+}
+
+/** Parses "host/repo:tag@digest"; throws Docker's "invalid reference format" errors. */
+export function parseImageRef(address: string): ImageRef {
+  let rest = address;
+  let digest: string | undefined;
+  const at = rest.indexOf("@");
+  if (at >= 0) {
+    digest = rest.slice(at + 1);
+    rest = rest.slice(0, at);
+    if (!DIGEST_RE.test(digest)) throw new Error(`invalid reference format: ${address}`);
+  }
+  const slash = rest.indexOf("/");
+  const first = slash >= 0 ? rest.slice(0, slash) : "";
+  const hasHost = slash >= 0 && looksLikeHost(first);
+  const host = normaliseHost(hasHost ? first : "docker.io");
+  let path = hasHost ? rest.slice(slash + 1) : rest;
+  let tag: string | undefined;
+  const colon = path.lastIndexOf(":");
+  if (colon >= 0) {
+    tag = path.slice(colon + 1);
+    path = path.slice(0, colon);
+    if (!TAG_RE.test(tag)) throw new Error(`invalid reference format: ${address}`);
+  }
+  if (path === "") throw new Error(`invalid reference format: ${address}`);
+  if (path !== path.toLowerCase()) throw new Error("invalid reference format: repository name must be lowercase");
+  if (!path.split("/").every((c) => COMPONENT_RE.test(c))) throw new Error(`invalid reference format: ${address}`);
+  const repository = host === "docker.io" && !path.includes("/") ? `library/${path}` : path;
+  return { host, repository, ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}) };
+}
+
+/** The registry host an auth address names: a bare "host[:port]" or any image reference. */
+export function authHost(address: string): string {
+  const bare = address.replace(/^https?:\/\//, "").replace(/\/+$/, "");
+  if (!bare.includes("/") && looksLikeHost(bare)) return normaliseHost(bare);
+  return parseImageRef(bare).host;
+}
+
+/** What Dagger's publish returns: the normalised name, its tag, then "@digest". */
+export function formatPublished(ref: ImageRef, digest: string): string {
+  return `${ref.host}/${ref.repository}${ref.tag !== undefined ? `:${ref.tag}` : ""}@${digest}`;
+}

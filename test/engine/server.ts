@@ -1,0 +1,252 @@
+// Rung 3 (engine double): a loopback GraphQL server the real Dagger SDK talks to instead of an engine.
+import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  buildSchema,
+  execute,
+  GraphQLError,
+  parse,
+  validate,
+  type DocumentNode,
+  type ExecutionResult,
+  type GraphQLFieldResolver,
+  type GraphQLSchema,
+  type GraphQLTypeResolver,
+} from "graphql";
+import type { Backend } from "./backend.js";
+import { moduleChain, type ModuleChain, type ModuleOptions } from "./calls.js";
+import {
+  handlers,
+  journalArgs,
+  type CallContext,
+  type CallOutcome,
+  type ExecContext,
+  type Session,
+} from "./resolvers.js";
+import { DoubleState, type JournalEntry, type PublishRecord, type Ref } from "./state.js";
+
+export type { CallContext, CallOutcome } from "./resolvers.js";
+export type { JournalEntry, PublishRecord } from "./state.js";
+
+export interface EngineDoubleOptions {
+  backend: Backend;
+  /** Dagger schema SDL; default: ../shared/dagger/schema-v0.21.8.graphqls from the repo root. */
+  schemaPath?: string;
+}
+
+/** A token bound to one function call; `outcome()` is set once the SDK calls returnValue or returnError. */
+export interface CallSession {
+  token: string;
+  outcome(): CallOutcome | undefined;
+  /** Revokes the token: later requests with it get 401. */
+  close(): void;
+}
+
+export interface EngineDouble {
+  readonly port: number;
+  /** A token for direct queries from tests: no function call is bound to it. */
+  readonly adminToken: string;
+  readonly journal: readonly JournalEntry[];
+  readonly builds: number;
+  readonly publishes: readonly PublishRecord[];
+  readonly backend: Backend;
+  /** A Secret ID whose plaintext stays inside the double. */
+  secret(name: string, plaintext: string): string;
+  /** A Directory ID backed by a host folder (absolute or relative to the cwd). */
+  hostDirectory(path: string): string;
+  /** Sends a query as the SDK would (POST /query, Basic auth); resolves with the raw HTTP status and body. */
+  query(query: string, token?: string): Promise<{ status: number; body: ExecutionResult }>;
+  /** Binds a fresh token to a function call's context. */
+  openCall(call: CallContext): CallSession;
+  /** `dagger call` for a module: constructor (if args given) then chained functions, each in a child process. */
+  module(opts?: ModuleOptions): ModuleChain;
+  /** Clears journal, publishes, build count and the build cache; IDs stay valid. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const REPO_ROOT = resolve(HERE, "../..");
+const DEFAULT_SCHEMA = resolve(REPO_ROOT, "../shared/dagger/schema-v0.21.8.graphqls");
+const MINIMAL_SCHEMA = resolve(HERE, "minimal-schema.graphqls");
+
+let warnedAbsent = false;
+
+/** The real Dagger schema when present, else our hand-written subset (announced once on stderr). */
+function loadSchema(path: string): GraphQLSchema {
+  if (existsSync(path)) return buildSchema(readFileSync(path, "utf8"));
+  if (!warnedAbsent) {
+    process.stderr.write(`engine double: schema ${path} is absent; using ${MINIMAL_SCHEMA}\n`);
+    warnedAbsent = true;
+  }
+  return buildSchema(readFileSync(MINIMAL_SCHEMA, "utf8"));
+}
+
+/** The SDK sends `Authorization: Basic base64(token + ":")`. */
+function tokenOf(req: IncomingMessage): string | undefined {
+  const m = /^Basic (.+)$/.exec(req.headers.authorization ?? "");
+  if (!m?.[1]) return undefined;
+  const decoded = Buffer.from(m[1], "base64").toString("utf8");
+  return decoded.endsWith(":") ? decoded.slice(0, -1) : undefined;
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify(body));
+}
+
+/** Dispatches on `ParentType.field`; an unmodelled field is an error naming it, never a silent null. */
+const fieldResolver: GraphQLFieldResolver<unknown, ExecContext> = (source, args, ctx, info) => {
+  const field = `${info.parentType.name}.${info.fieldName}`;
+  const handler = handlers[field];
+  if (!handler) throw new Error(`engine double: field ${field} is not modelled`);
+  ctx.state.record(field, journalArgs(field, args));
+  return handler(source as Ref, args, ctx, info);
+};
+
+/** node(id:) returns an interface: the concrete type is the model's kind. */
+const typeResolver: GraphQLTypeResolver<unknown, ExecContext> = (value) => (value as Ref).model.kind;
+
+class Double implements EngineDouble {
+  readonly adminToken = randomBytes(16).toString("hex");
+  private readonly sessions = new Map<string, Session>();
+  private readonly state: DoubleState;
+
+  constructor(
+    private readonly server: Server,
+    private readonly schema: GraphQLSchema,
+    readonly backend: Backend,
+    readonly port: number,
+  ) {
+    this.state = new DoubleState(backend);
+    this.sessions.set(this.adminToken, { token: this.adminToken, argIds: [] });
+    server.on("request", (req, res) => void this.handle(req, res));
+  }
+
+  get journal(): readonly JournalEntry[] {
+    return this.state.journal;
+  }
+  get builds(): number {
+    return this.state.builds;
+  }
+  get publishes(): readonly PublishRecord[] {
+    return this.state.publishes;
+  }
+
+  secret(name: string, plaintext: string): string {
+    return this.state.mint({ kind: "Secret", name, plaintext }).id;
+  }
+
+  hostDirectory(path: string): string {
+    const root = resolve(path);
+    if (!existsSync(root) || !statSync(root).isDirectory())
+      throw new Error(`engine double: ${root} is not a directory`);
+    return this.state.mint({ kind: "Directory", root, sub: "" }).id;
+  }
+
+  openCall(call: CallContext): CallSession {
+    const token = randomBytes(16).toString("hex");
+    // Unset arguments are not sent, as `dagger call` leaves out flags it was not given.
+    const argIds = Object.entries(call.inputArgs)
+      .filter(([, v]) => v !== undefined)
+      .map(([name, v]) => this.state.mint({ kind: "FunctionCallArgValue", name, value: JSON.stringify(v) }).id);
+    let outcome: CallOutcome | undefined;
+    // The first answer wins, as the engine accepts one return per call.
+    const settle = (o: CallOutcome): void => void (outcome ??= o);
+    this.sessions.set(token, { token, call, argIds, settle });
+    return { token, outcome: () => outcome, close: () => void this.sessions.delete(token) };
+  }
+
+  module(opts: ModuleOptions = {}): ModuleChain {
+    return moduleChain(this, opts);
+  }
+
+  async query(query: string, token: string = this.adminToken): Promise<{ status: number; body: ExecutionResult }> {
+    const res = await fetch(`http://127.0.0.1:${this.port}/query`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        authorization: `Basic ${Buffer.from(`${token}:`).toString("base64")}`,
+      },
+      body: JSON.stringify({ query }),
+    });
+    const text = await res.text();
+    let body: ExecutionResult;
+    try {
+      body = JSON.parse(text) as ExecutionResult;
+    } catch {
+      body = { errors: [new GraphQLError(text)] };
+    }
+    return { status: res.status, body };
+  }
+
+  reset(): void {
+    this.state.reset();
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((res, rej) => this.server.close((e) => (e ? rej(e) : res())));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      if (req.method !== "POST" || (req.url ?? "").split("?")[0] !== "/query")
+        return send(res, 404, { message: "not found" });
+      const session = this.sessions.get(tokenOf(req) ?? "");
+      if (!session) return send(res, 401, { message: "unauthorized" });
+      let body: { query?: unknown; variables?: Record<string, unknown> };
+      try {
+        body = JSON.parse(await readBody(req)) as typeof body;
+      } catch {
+        return send(res, 400, { errors: [{ message: "request body is not JSON" }] });
+      }
+      const { query, variables } = body;
+      if (typeof query !== "string") return send(res, 400, { errors: [{ message: "missing query" }] });
+      let document: DocumentNode;
+      try {
+        document = parse(query);
+      } catch (e) {
+        return send(res, 422, { errors: [e as GraphQLError] });
+      }
+      const invalid = validate(this.schema, document);
+      if (invalid.length > 0) return send(res, 422, { errors: invalid });
+      const contextValue: ExecContext = { state: this.state, session };
+      const result = await execute({
+        schema: this.schema,
+        document,
+        contextValue,
+        fieldResolver,
+        typeResolver,
+        ...(variables ? { variableValues: variables } : {}),
+      });
+      send(res, 200, result);
+    } catch (e) {
+      send(res, 500, { errors: [{ message: `engine double: ${String(e)}` }] });
+    }
+  }
+}
+
+export async function startEngineDouble(opts: EngineDoubleOptions): Promise<EngineDouble> {
+  const schema = loadSchema(opts.schemaPath ?? DEFAULT_SCHEMA);
+  const server = createServer();
+  await new Promise<void>((res, rej) => {
+    server.once("error", rej);
+    server.listen(0, "127.0.0.1", () => res());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return new Double(server, schema, opts.backend, port);
+}
+
+export { FunctionCallError } from "./calls.js";
+export type { ModuleChain, ModuleOptions } from "./calls.js";
