@@ -205,6 +205,7 @@ export class Dockyard {
     const base = { labels, sourceUrl, created };
     parseLabels(labels);
     if (commit !== undefined) normalizeCommit(commit);
+    await this.checkDockerfile(context, dockerfile);
     const git = await this.resolveGit(commit, ref);
     const meta = computeMetadata({ ...base, ...gitInput(git) });
     return this.buildContainer({ dockerfile, context, target, buildArgs: args, platform, labels: meta.labels });
@@ -270,6 +271,7 @@ export class Dockyard {
       const changed = await this.changedPaths();
       if (changed && changed.length > 0) throw dirtyCheckoutError(git.commit, changed);
     }
+    await this.checkDockerfile(context, dockerfile);
     const title = imageNames[0] && imageTitle(imageNames[0]);
     const meta = computeMetadata({ ...tagInput, ...gitInput(git), title });
     const targets = planPublish(imageNames, meta.tags);
@@ -294,7 +296,8 @@ export class Dockyard {
   ): Promise<string> {
     const single = variants.length === 1 ? variants[0] : undefined;
     const base = this.withAuthFor(single ?? dag.container(), target.image.host, shared);
-    const opts = single ? {} : { platformVariants: variants };
+    // A fresh array per push: the SDK swaps list items for their IDs in place, racing concurrent pushes.
+    const opts = single ? {} : { platformVariants: [...variants] };
     try {
       const published = await withPushRetry(() => base.publish(target.ref, opts), policy, {
         sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
@@ -339,6 +342,22 @@ export class Dockyard {
     });
     for (const label of parseLabels(opts.labels)) ctr = ctr.withLabel(label.name, label.value);
     return ctr;
+  }
+
+  /** Fails early, naming both paths, when the Dockerfile is not where the build will look. */
+  private async checkDockerfile(context: string, dockerfile: string): Promise<void> {
+    const where = `context "${context}" of the source`;
+    const found = await this.source
+      .directory(context)
+      .exists(dockerfile)
+      .catch((e: unknown) => {
+        throw new InvalidInputError(`context "${context}": not a folder of the source (${errorMessage(e)})`);
+      });
+    if (!found) {
+      throw new InvalidInputError(
+        `dockerfile "${dockerfile}": not found in ${where} (the path is relative to --context)`,
+      );
+    }
   }
 
   /** Build secrets are mounted under their Secret's name, so each must be named by its id. */

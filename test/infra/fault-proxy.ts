@@ -23,6 +23,8 @@ export interface FaultProxy {
   readonly requests: ProxiedRequest[];
   /** How many requests were faulted so far. */
   readonly faulted: number;
+  /** Drops every fault still queued, so one test's leftovers never reach the next. */
+  clear(): void;
   stop(): Promise<void>;
 }
 
@@ -145,6 +147,9 @@ export async function startFaultProxy(targetPort: number): Promise<FaultProxy> {
     },
     failNext(n, fault, m = match.any) {
       pending.push({ remaining: n, fault, match: m });
+    },
+    clear() {
+      pending.length = 0;
     },
     stop: () =>
       new Promise<void>((resolve) => {

@@ -1,0 +1,247 @@
+// Rung 3 (engine double): every dockyard function through the real SDK and the `dagger call` protocol, on the
+// in-memory backend (no real push needed here; the docker-backed suite proves pushes in publish.test.ts).
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+
+import { MemoryBackend } from "../engine/memory-backend.js";
+import { startEngineDouble, type EngineDouble } from "../engine/server.js";
+import { gitFixture, HELLO } from "./setup.js";
+
+const REG = "reg.local:5000";
+const COMMIT = "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d";
+
+let double: EngineDouble;
+let backend: MemoryBackend;
+
+beforeAll(async () => {
+  backend = new MemoryBackend({ registries: { [REG]: { users: { ci: "pw" } } } });
+  double = await startEngineDouble({ backend });
+});
+afterAll(async () => double?.close());
+beforeEach(() => double.reset());
+
+const fields = () => double.journal.map((e) => e.field);
+const on = (dir: string) => double.module({ args: { source: double.hostDirectory(dir) } });
+
+describe("tags from the .git inside source", () => {
+  it.each([
+    {
+      rule: "HEAD on a branch: the branch",
+      prepare: () => gitFixture(),
+      want: (sha: string) => [sha, "main"],
+    },
+    {
+      rule: "HEAD on a feature branch: its slug",
+      prepare: () => {
+        const g = gitFixture();
+        g.git("checkout", "-q", "-b", "Feature/Login");
+        return g;
+      },
+      want: (sha: string) => [sha, "feature-login"],
+    },
+    {
+      rule: "detached HEAD: every tag at the commit, semver first",
+      prepare: () => {
+        const g = gitFixture();
+        g.git("tag", "nightly");
+        g.git("tag", "-a", "v2.1.0", "-m", "release");
+        g.git("commit", "-q", "--allow-empty", "-m", "later");
+        g.git("tag", "v9.9.9");
+        g.git("checkout", "-q", "--detach", "v2.1.0");
+        return g;
+      },
+      want: (sha: string) => [sha, "2.1.0", "2.1", "2", "nightly", "latest"],
+    },
+    {
+      rule: "detached HEAD without tags: only the sha tag",
+      prepare: () => {
+        const g = gitFixture();
+        g.git("checkout", "-q", "--detach", "HEAD");
+        return g;
+      },
+      want: (sha: string) => [sha],
+    },
+  ])("$rule", async ({ prepare, want }) => {
+    const g = prepare();
+    const tags = await on(g.dir).call("tags").result<string[]>();
+    expect(tags).toEqual(want(g.head().slice(0, 7)));
+  });
+
+  it("an explicit ref wins over .git; the commit still comes from HEAD", async () => {
+    const g = gitFixture();
+    const tags = await on(g.dir).call("tags", { ref: "refs/pull/3/head" }).result<string[]>();
+    expect(tags).toEqual([g.head().slice(0, 7), "pr-3"]);
+  });
+
+  it("with commit and ref given it makes no engine call", async () => {
+    // No constructor step either: `source` is never loaded, so any engine call would fail or show in the journal.
+    const tags = await double.module().call("tags", { commit: COMMIT, ref: "refs/tags/v1.0.0" }).result<string[]>();
+    expect(tags).toEqual(["1a2b3c4", "1.0.0", "1.0", "1", "latest"]);
+    const protocol =
+      /^(Query\.(currentModule|currentFunctionCall|node)|FunctionCall\.|FunctionCallArgValue\.|CurrentModule\.)/;
+    expect(fields().filter((f) => !protocol.test(f))).toEqual([]);
+  });
+
+  it("no .git and no --commit: a clear error saying how to pass them", async () => {
+    await expect(on(HELLO).call("tags").result()).rejects.toThrow(
+      /no commit to tag the image with: the source has no readable \.git .*pass --commit and --ref \(in GitHub Actions: --commit "\$GITHUB_SHA"/,
+    );
+  });
+});
+
+describe("metadata", () => {
+  it("returns the Metadata object with every field", async () => {
+    const g = gitFixture();
+    writeFileSync(join(g.dir, "untracked.txt"), "x");
+    const m = await on(g.dir)
+      .call("metadata", { ref: "refs/tags/v3.0.0-rc.1", sourceUrl: "https://git.example/a" }, { returns: "Metadata" })
+      .result<Record<string, unknown>>();
+    const commit = g.head();
+    expect(m).toEqual({
+      commit,
+      shortSha: commit.slice(0, 7),
+      ref: "refs/tags/v3.0.0-rc.1",
+      branch: "",
+      gitTag: "v3.0.0-rc.1",
+      pullRequest: 0,
+      version: "3.0.0-rc.1",
+      dirty: true,
+      tags: [commit.slice(0, 7), "3.0.0-rc.1"],
+      labels: [
+        `org.opencontainers.image.revision=${commit}`,
+        "org.opencontainers.image.version=3.0.0-rc.1",
+        "org.opencontainers.image.source=https://git.example/a",
+      ],
+    });
+  });
+});
+
+describe("build", () => {
+  it("builds the Dockerfile with args, target and platform, then applies the OCI labels", async () => {
+    const id = await on(HELLO)
+      .call("build", {
+        commit: COMMIT,
+        ref: "main",
+        buildArgs: ["GREETING=hi"],
+        target: "runtime",
+        platform: "linux/arm64",
+        labels: ["team=core"],
+      })
+      .result<string>();
+    expect(id).toMatch(/Container/);
+    const build = double.journal.find((e) => e.field === "Directory.dockerBuild");
+    expect(build?.args).toMatchObject({
+      dockerfile: "Dockerfile",
+      target: "runtime",
+      platform: "linux/arm64",
+      buildArgs: [{ name: "GREETING", value: "hi" }],
+    });
+    const labels = double.journal.filter((e) => e.field === "Container.withLabel").map((e) => e.args);
+    expect(labels).toEqual([
+      { name: "org.opencontainers.image.revision", value: COMMIT },
+      { name: "org.opencontainers.image.version", value: "main" },
+      { name: "team", value: "core" },
+    ]);
+  });
+
+  it("a Dockerfile missing from the context is named before anything builds", async () => {
+    await expect(
+      on(HELLO).call("build", { commit: COMMIT, ref: "main", dockerfile: "web.Dockerfile" }).result(),
+    ).rejects.toThrow(/dockerfile "web.Dockerfile": not found in context "." of the source/);
+    expect(fields()).not.toContain("Directory.dockerBuild");
+  });
+});
+
+describe("bad input builds and pushes nothing", () => {
+  it.each([
+    { what: "uppercase image", args: { images: [`${REG}/Acme/App`] }, match: /repository must be lowercase/ },
+    { what: "image with a tag", args: { images: [`${REG}/app:1`] }, match: /must not carry a tag/ },
+    { what: "no images", args: { images: [] }, match: /images: give at least one image name/ },
+    {
+      what: "bad user tag",
+      args: { images: [`${REG}/app`], tags: ["a/b"] },
+      match: /tags "a\/b": not a valid image tag/,
+    },
+    { what: "build arg without =", args: { images: [`${REG}/app`], buildArgs: ["X"] }, match: /buildArgs "X"/ },
+    { what: "shaLength 3", args: { images: [`${REG}/app`], shaLength: 3 }, match: /shaLength 3/ },
+    { what: "latest maybe", args: { images: [`${REG}/app`], latest: "maybe" }, match: /latest "maybe"/ },
+    { what: "commit not hex", args: { images: [`${REG}/app`], commit: "xyz" }, match: /commit "xyz"/ },
+    { what: "bad platform", args: { images: [`${REG}/app`], platforms: ["arm64"] }, match: /platform "arm64"/ },
+    { what: "username alone", args: { images: [`${REG}/app`], username: "ci" }, match: /also pass --password/ },
+    { what: "retries 11", args: { images: [`${REG}/app`], retries: 11 }, match: /retries 11/ },
+  ])("$what", async ({ args, match }) => {
+    await expect(
+      on(HELLO)
+        .call("publish", { commit: COMMIT, ref: "main", ...args })
+        .result(),
+    ).rejects.toThrow(match);
+    expect(fields()).not.toContain("Directory.dockerBuild");
+    expect(fields()).not.toContain("Container.publish");
+    expect(backend.pushed).toHaveLength(0);
+  });
+});
+
+describe("build secrets", () => {
+  it("a secret already named by its id is passed as it came: its plaintext is never read", async () => {
+    const secret = double.secret("npmrc", "token-1");
+    await on(HELLO)
+      .call("withBuildSecret", { id: "npmrc", secret })
+      .call("build", { commit: COMMIT, ref: "main" })
+      .result();
+    expect(fields()).not.toContain("Secret.plaintext");
+    expect(fields()).not.toContain("Query.setSecret");
+    expect(double.journal.find((e) => e.field === "Directory.dockerBuild")?.args.secrets).toEqual([secret]);
+  });
+
+  it("a secret named otherwise is handed to the build under its id", async () => {
+    await on(HELLO)
+      .call("withBuildSecret", { id: "npmrc", secret: double.secret("b1946ac92492d2347c6235b4d2611184", "token-2") })
+      .call("build", { commit: COMMIT, ref: "main" })
+      .result();
+    expect(double.journal.find((e) => e.field === "Query.setSecret")?.args).toMatchObject({ name: "npmrc" });
+    expect(JSON.stringify(double.journal)).not.toContain("token-2");
+  });
+
+  it("an invalid id is refused", async () => {
+    await expect(
+      on(HELLO)
+        .call("withBuildSecret", { id: "../x", secret: double.secret("s", "v") })
+        .result(),
+    ).rejects.toThrow(/build secret id "\.\.\/x"/);
+  });
+});
+
+describe("publish on the memory backend", () => {
+  it("username and password apply to every image host; withRegistryAuth wins for its host", async () => {
+    const b = new MemoryBackend({
+      registries: { [REG]: { users: { ci: "pw" } }, "other.local": { users: { x: "y" } } },
+    });
+    const d = await startEngineDouble({ backend: b });
+    try {
+      const refs = await d
+        .module({ args: { source: d.hostDirectory(HELLO) } })
+        .call("withRegistryAuth", { address: "other.local", username: "x", secret: d.secret("o", "y") })
+        .call("publish", {
+          images: [`${REG}/app`, "other.local/app"],
+          username: "ci",
+          password: d.secret("p", "pw"),
+          commit: COMMIT,
+          ref: "main",
+        })
+        .result<string[]>();
+      expect(refs.map((r) => r.split("@")[0])).toEqual([
+        `${REG}/app:1a2b3c4`,
+        `${REG}/app:main`,
+        "other.local/app:1a2b3c4",
+        "other.local/app:main",
+      ]);
+      expect(Object.fromEntries(d.publishes.map((p) => [p.host, p.username]))).toEqual({
+        [REG]: "ci",
+        "other.local": "x",
+      });
+    } finally {
+      await d.close();
+    }
+  });
+});
