@@ -259,12 +259,26 @@ async function putManifest(s: RegistrySession, repo: string, ref: string, m: Blo
   return m.digest;
 }
 
+interface ExportedImage {
+  config: Buffer;
+  layers: Blob[];
+}
+
+/** `docker save` plus gzip of an image's layers; Node's gzip writes no timestamp, so the same tar gives the same digest. */
+async function exportImage(image: string): Promise<ExportedImage> {
+  const saved = await savedImage(image);
+  return { config: saved.config, layers: saved.layers.map((tar) => blobOf(MT.layerGzip, gzipSync(tar, { level: 6 }))) };
+}
+
 /** Uploads one variant's blobs and returns its OCI image manifest (not yet pushed). */
-async function pushVariantBlobs(s: RegistrySession, repo: string, v: PushVariant): Promise<Blob> {
-  const saved = await savedImage(v.image);
-  const config = blobOf(MT.config, labelledConfig(saved.config, v.labels));
-  // Node's gzip writes no timestamp or name: the same tar always gives the same digest.
-  const layers = saved.layers.map((tar) => blobOf(MT.layerGzip, gzipSync(tar, { level: 6 })));
+async function pushVariantBlobs(
+  s: RegistrySession,
+  repo: string,
+  v: PushVariant,
+  exported: ExportedImage,
+): Promise<Blob> {
+  const config = blobOf(MT.config, labelledConfig(exported.config, v.labels));
+  const layers = exported.layers;
   for (const b of [...layers, config]) await uploadBlob(s, repo, b);
   const desc = (b: Blob) => ({ mediaType: b.mediaType, digest: b.digest, size: b.size });
   const manifest = { schemaVersion: 2, mediaType: MT.manifest, config: desc(config), layers: layers.map(desc) };
@@ -283,6 +297,18 @@ function indexOf(variants: PushVariant[], manifests: Blob[]): Blob {
 
 export class DockerBackend implements Backend {
   readonly name = "docker" as const;
+  // Image IDs are content addresses: export each once, as BuildKit does, however many refs it is pushed to.
+  private readonly exports = new Map<string, Promise<ExportedImage>>();
+
+  private exported(image: string): Promise<ExportedImage> {
+    let e = this.exports.get(image);
+    if (!e) {
+      e = exportImage(image);
+      e.catch(() => this.exports.delete(image));
+      this.exports.set(image, e);
+    }
+    return e;
+  }
 
   async build(req: BuildRequest): Promise<BuiltImage> {
     const tmp = await mkdtemp(path.join(os.tmpdir(), "dockyard-build-"));
@@ -333,7 +359,8 @@ export class DockerBackend implements Backend {
     try {
       if (req.variants.length === 0) throw new PushError("no platform variants to push");
       const manifests: Blob[] = [];
-      for (const v of req.variants) manifests.push(await pushVariantBlobs(s, ref.repo, v));
+      for (const v of req.variants)
+        manifests.push(await pushVariantBlobs(s, ref.repo, v, await this.exported(v.image)));
       const only = manifests.length === 1 ? manifests[0] : undefined;
       if (only) return await putManifest(s, ref.repo, ref.tag, only);
       for (const m of manifests) await putManifest(s, ref.repo, m.digest, m);

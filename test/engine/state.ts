@@ -45,6 +45,8 @@ export interface JournalEntry {
   seq: number;
   field: string;
   args: Record<string, unknown>;
+  /** performance.now() when the field was resolved, for benchmarks (never asserted by tests). */
+  at: number;
 }
 
 export interface PublishRecord {
@@ -85,7 +87,7 @@ export class DoubleState {
   }
 
   record(field: string, args: Record<string, unknown>): void {
-    this.journal.push({ seq: this.journal.length + 1, field, args: this.scrub(args) });
+    this.journal.push({ seq: this.journal.length + 1, field, args: this.scrub(args), at: performance.now() });
   }
 
   reset(): void {

@@ -1,0 +1,112 @@
+// `npm run bench`: ratios measured in one run, printed, never asserted. Not a test.
+//  1. publish fan-out: 5 tags x 2 registries against 1 tag x 1 registry (docker backend, warm cache). Goal <= 1.5x.
+//  2. module load: the SDK introspector on src/ against a one-function module. Goal <= 1.3x.
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+import { ensureDockerEngine, hasDocker } from "../test/infra/docker.js";
+import { startRegistry } from "../test/infra/registry.js";
+import { HELLO, startDockerWorld } from "../test/integration/setup.js";
+
+const RUNS = 5;
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? NaN;
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await fn();
+  return performance.now() - start;
+}
+
+async function publishFanOut(): Promise<void> {
+  if (!(await hasDocker())) {
+    console.log("publish fan-out: NOT MEASURED (no Docker engine here)");
+    return;
+  }
+  const engine = await ensureDockerEngine();
+  const world = await startDockerWorld();
+  const users = { ci: "bench-pass" };
+  const [r1, r2] = await Promise.all([startRegistry({ users }), startRegistry({ users })]);
+  try {
+    const d = world.double;
+    // A source without .git and only a commit: the small call has exactly one tag, the sha tag.
+    const g = { dir: HELLO, head: () => "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d" };
+    const base = { commit: g.head(), username: "ci", password: d.secret("pw", users.ci) };
+    const small = { ...base, images: [`${r1!.host}/bench/app`], latest: "false" };
+    // sha, main, latest, t1, t2: five tags to each of two registries.
+    const large = {
+      ...base,
+      ref: "refs/heads/main",
+      images: [`${r1!.host}/bench/app`, `${r2!.host}/bench/app`],
+      tags: ["t1", "t2"],
+      latest: "true",
+    };
+    const call = (args: Record<string, unknown>) =>
+      d
+        .module({ args: { source: d.hostDirectory(g.dir) } })
+        .call("publish", args)
+        .result<string[]>();
+    /** Time the module spends in publish, from its first engine call to its return: no process start-up. */
+    const publishWork = async (args: Record<string, unknown>) => {
+      d.reset();
+      await call(args);
+      const first = d.journal.find((e) => e.field === "Directory.exists");
+      const done = [...d.journal].reverse().find((e) => e.field === "FunctionCall.returnValue");
+      if (!first || !done) throw new Error("bench: journal lacks the publish span");
+      return done.at - first.at;
+    };
+    const refsSmall = await call(small);
+    const refsLarge = await call(large); // warm: the build is cached, blobs are in both registries
+    const t = { small: [] as number[], large: [] as number[], smallWork: [] as number[], largeWork: [] as number[] };
+    for (let i = 0; i < RUNS; i++) {
+      t.small.push(await timed(() => call(small)));
+      t.large.push(await timed(() => call(large)));
+      t.smallWork.push(await publishWork(small));
+      t.largeWork.push(await publishWork(large));
+    }
+    const [s, l, sw, lw] = [median(t.small), median(t.large), median(t.smallWork), median(t.largeWork)];
+    console.log(`publish fan-out (docker backend, warm, median of ${RUNS}):`);
+    console.log(
+      `  whole dagger-call chain: ${refsSmall.length} ref ${s.toFixed(0)} ms, ${refsLarge.length} refs ${l.toFixed(0)} ms: ${(l / s).toFixed(2)}x`,
+    );
+    console.log(
+      `  publish itself (first engine call to return): ${sw.toFixed(0)} ms vs ${lw.toFixed(0)} ms: ${(lw / sw).toFixed(2)}x (goal <= 1.5x)`,
+    );
+    console.log(`  builds during the timed runs: ${d.builds - 1} (the warm-up built once)`);
+  } finally {
+    await r1?.stop();
+    await r2?.stop();
+    await world.stop();
+    await engine.stop();
+  }
+}
+
+function introspectMs(srcDir: string, name: string): number {
+  const out = execFileSync(process.execPath, ["--import", "tsx", "bench/introspect-once.ts", srcDir, name], {
+    cwd: root,
+    encoding: "utf8",
+  });
+  return (JSON.parse(out.trim().split("\n").pop() ?? "{}") as { ms: number }).ms;
+}
+
+function moduleLoad(): void {
+  introspectMs("bench/one-function/src", "one-function");
+  const one: number[] = [];
+  const dock: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    one.push(introspectMs("bench/one-function/src", "one-function"));
+    dock.push(introspectMs("src", "dockyard"));
+  }
+  const [o, d] = [median(one), median(dock)];
+  console.log(`module load (SDK introspector in a fresh process, median of ${RUNS}):`);
+  console.log(`  one-function module: ${o.toFixed(0)} ms`);
+  console.log(`  dockyard src/:       ${d.toFixed(0)} ms`);
+  console.log(`  ratio: ${(d / o).toFixed(2)}x (goal <= 1.3x)`);
+}
+
+moduleLoad();
+await publishFanOut();
