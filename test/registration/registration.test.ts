@@ -17,6 +17,14 @@ const buildArgs: Expected = {
   buildArgs: { type: LIST_STR, optional: false, default: [] },
 };
 
+const tagArgs: Expected = {
+  commit: { type: STR, optional: true },
+  ref: { type: STR, optional: true },
+  shaLength: { type: INT, optional: false, default: 7 },
+  latest: { type: STR, optional: false, default: "auto" },
+  extraTags: { type: LIST_STR, optional: false, default: [] },
+};
+
 const FUNCTIONS: Record<string, { returns: string; args: Expected }> = {
   withRegistryAuth: {
     returns: "OBJECT_KIND:Dockyard",
@@ -33,21 +41,13 @@ const FUNCTIONS: Record<string, { returns: string; args: Expected }> = {
   tags: {
     returns: LIST_STR,
     args: {
-      commit: { type: STR, optional: true },
-      ref: { type: STR, optional: true },
-      shaLength: { type: INT, optional: false, default: 7 },
-      latest: { type: STR, optional: false, default: "auto" },
-      extraTags: { type: LIST_STR, optional: false, default: [] },
+      ...tagArgs,
     },
   },
   metadata: {
     returns: "OBJECT_KIND:Metadata",
     args: {
-      commit: { type: STR, optional: true },
-      ref: { type: STR, optional: true },
-      shaLength: { type: INT, optional: false, default: 7 },
-      latest: { type: STR, optional: false, default: "auto" },
-      extraTags: { type: LIST_STR, optional: false, default: [] },
+      ...tagArgs,
       labels: { type: LIST_STR, optional: false, default: [] },
       sourceUrl: { type: STR, optional: true },
       created: { type: STR, optional: true },
