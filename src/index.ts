@@ -296,10 +296,10 @@ export class Dockyard {
   ): Promise<string> {
     const single = variants.length === 1 ? variants[0] : undefined;
     const base = this.withAuthFor(single ?? dag.container(), target.image.host, shared);
-    // A fresh array per push: the SDK swaps list items for their IDs in place, racing concurrent pushes.
-    const opts = single ? {} : { platformVariants: [...variants] };
+    // A fresh array per attempt: the SDK swaps list items for their IDs in place, racing concurrent pushes.
+    const opts = () => (single ? {} : { platformVariants: [...variants] });
     try {
-      const published = await withPushRetry(() => base.publish(target.ref, opts), policy, {
+      const published = await withPushRetry(() => base.publish(target.ref, opts()), policy, {
         sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
         onRetry: (attempt, delay, message) =>
           console.error(
