@@ -39,21 +39,37 @@ export function checkCredentialPair(username: string | undefined, hasPassword: b
 }
 
 /**
- * Pushes every target concurrently. Returns the digest-pinned refs in target order; when any push
+ * Pushes every target. Each repository gets its first tag alone, then its other tags at once: the first push
+ * uploads the blobs, the others only add manifests (concurrent first pushes upload every layer again and race
+ * in the registry). Repositories go concurrently. Returns the digest-pinned refs in target order; when any push
  * fails, throws a PublishError listing what was pushed and what was not.
  */
 export async function pushAll(
   targets: PublishTarget[],
   push: (target: PublishTarget) => Promise<string>,
 ): Promise<string[]> {
-  const results = await Promise.allSettled(targets.map(push));
+  const results = new Map<PublishTarget, PromiseSettledResult<string>>();
+  const settle = async (t: PublishTarget) => {
+    const [r] = await Promise.allSettled([push(t)]);
+    if (r) results.set(t, r);
+    return r?.status === "fulfilled";
+  };
+  await Promise.all(
+    groupByRepository(targets).map(async ([first, ...rest]) => {
+      if (first && !(await settle(first))) {
+        for (const t of rest) results.set(t, { status: "rejected", reason: new Error(SKIPPED) });
+        return;
+      }
+      await Promise.all(rest.map(settle));
+    }),
+  );
   const pushed: string[] = [];
   const failed: { ref: string; reason: string }[] = [];
-  results.forEach((r, i) => {
-    const ref = targets[i]?.ref ?? "";
-    if (r.status === "fulfilled") pushed.push(r.value);
-    else failed.push({ ref, reason: errorMessage(r.reason) });
-  });
+  for (const t of targets) {
+    const r = results.get(t);
+    if (r?.status === "fulfilled") pushed.push(r.value);
+    else failed.push({ ref: t.ref, reason: r ? errorMessage(r.reason) : SKIPPED });
+  }
   if (failed.length === 0) return pushed;
   const lines = [
     `publish failed for ${failed.length} of ${targets.length} refs`,
@@ -65,6 +81,14 @@ export async function pushAll(
     pushed,
     failed.map((f) => f.ref),
   );
+}
+
+const SKIPPED = "not tried: the first push to this repository failed";
+
+function groupByRepository(targets: PublishTarget[]): PublishTarget[][] {
+  const groups = new Map<string, PublishTarget[]>();
+  for (const t of targets) groups.set(t.image.name, [...(groups.get(t.image.name) ?? []), t]);
+  return [...groups.values()];
 }
 
 /** `host/repo:tag@sha256:...` from what `Container.publish` returns (already pinned, or a bare digest). */

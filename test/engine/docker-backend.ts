@@ -259,6 +259,16 @@ async function putManifest(s: RegistrySession, repo: string, ref: string, m: Blo
   return m.digest;
 }
 
+/** An index's child manifest, skipped when present, as containerd's pusher does (rewriting it races in the registry). */
+async function putChildManifest(s: RegistrySession, repo: string, m: Blob): Promise<void> {
+  const url = s.url(`/v2/${repo}/manifests/${m.digest}`);
+  const head = await s.request("HEAD", url, undefined, { Accept: m.mediaType });
+  await head.arrayBuffer();
+  if (head.status === 200) return;
+  if (head.status !== 404) throw await unexpected("HEAD", url, head);
+  await putManifest(s, repo, m.digest, m);
+}
+
 interface ExportedImage {
   config: Buffer;
   layers: Blob[];
@@ -363,7 +373,7 @@ export class DockerBackend implements Backend {
         manifests.push(await pushVariantBlobs(s, ref.repo, v, await this.exported(v.image)));
       const only = manifests.length === 1 ? manifests[0] : undefined;
       if (only) return await putManifest(s, ref.repo, ref.tag, only);
-      for (const m of manifests) await putManifest(s, ref.repo, m.digest, m);
+      for (const m of manifests) await putChildManifest(s, ref.repo, m);
       return await putManifest(s, ref.repo, ref.tag, indexOf(req.variants, manifests));
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);

@@ -84,6 +84,34 @@ describe("pushAll", () => {
     expect(pe.message).toMatch(/pushed: r1.local\/app:t1@sha256:/);
   });
 
+  it("each repository's first tag is pushed alone, then its other tags together; repositories side by side", async () => {
+    const events: string[] = [];
+    const push = async (t: (typeof targets)[number]) => {
+      events.push(`start ${t.ref}`);
+      await Promise.resolve();
+      events.push(`end ${t.ref}`);
+      return `${t.ref}@${DIGEST}`;
+    };
+    await pushAll(targets, push);
+    for (const host of ["r1.local", "r2.local"]) {
+      expect(events.indexOf(`end ${host}/app:t1`)).toBeLessThan(events.indexOf(`start ${host}/app:t2`));
+    }
+    expect(events.indexOf("start r2.local/app:t1")).toBeLessThan(events.indexOf("end r1.local/app:t1"));
+  });
+
+  it("when a repository's first push fails, its other tags are not tried", async () => {
+    const tried: string[] = [];
+    const push = async (t: (typeof targets)[number]) => {
+      tried.push(t.ref);
+      if (t.image.host === "r1.local") throw new Error("401 Unauthorized");
+      return `${t.ref}@${DIGEST}`;
+    };
+    const err = (await pushAll(targets, push).catch((e: unknown) => e)) as PublishError;
+    expect(tried.sort()).toEqual(["r1.local/app:t1", "r2.local/app:t1", "r2.local/app:t2"]);
+    expect(err.failed).toEqual(["r1.local/app:t1", "r1.local/app:t2"]);
+    expect(err.message).toMatch(/not pushed: r1.local\/app:t2: not tried: the first push to this repository failed/);
+  });
+
   it("a total failure says nothing was pushed", async () => {
     const err = (await pushAll(targets, () => Promise.reject(new Error("boom"))).catch((e: unknown) => e)) as Error;
     expect(err.message).toMatch(/publish failed for 4 of 4 refs/);
