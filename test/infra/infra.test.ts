@@ -4,15 +4,19 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DockerBackend } from "../engine/docker-backend.js";
-import { BASE_IMAGE, DOCKER, ensureBaseImages, ensureDockerEngine, hasDocker, hostArch, mustRun } from "./docker.js";
+import {
+  BASE_IMAGE,
+  DOCKER,
+  ensureBaseImages,
+  dockerAvailable,
+  ensureDockerEngine,
+  hostArch,
+  mustRun,
+} from "./docker.js";
 import { match, startFaultProxy } from "./fault-proxy.js";
 import { startRegistry, type Registry } from "./registry.js";
 
-const docker = await hasDocker();
-if (!docker)
-  console.warn(
-    "SKIP rung 3 infra tests: no docker client/daemon here (and cannot start dockerd: needs root + docker.io)",
-  );
+const docker = await dockerAvailable("rung 3 infra tests (docker + registry)");
 
 const SECRET = "s3cr3t-build-token-9f2c";
 const USERS = { ci: "ci-password-1", other: "other-password-2" };

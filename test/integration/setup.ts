@@ -7,20 +7,12 @@ import { fileURLToPath } from "node:url";
 
 import { DockerBackend } from "../engine/docker-backend.js";
 import { startEngineDouble, type EngineDouble } from "../engine/server.js";
-import { ensureBaseImage, ensureBaseImages, ensureDockerEngine, hasDocker } from "../infra/docker.js";
+import { ensureBaseImage, ensureBaseImages, ensureDockerEngine } from "../infra/docker.js";
+
+export { dockerAvailable } from "../infra/docker.js";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const HELLO = join(REPO_ROOT, "examples/hello");
-
-/** Whether the docker-backed suites run here; CI sets DOCKYARD_REQUIRE_DOCKER=1 so they can never be skipped there. */
-export async function dockerAvailable(suite: string): Promise<boolean> {
-  const ok = await hasDocker();
-  if (!ok && process.env.DOCKYARD_REQUIRE_DOCKER === "1") {
-    throw new Error(`${suite}: DOCKYARD_REQUIRE_DOCKER=1 but no Docker engine answers and none can be started`);
-  }
-  if (!ok) console.warn(`${suite} NOT RUN: no Docker engine here and none can be started (needs root and docker.io)`);
-  return ok;
-}
 
 export interface DockerWorld {
   double: EngineDouble;
