@@ -7,6 +7,7 @@
  */
 import { argument, Container, dag, Directory, func, object, Platform, Secret } from "@dagger.io/dagger";
 
+import { mapWithLimit } from "./concurrency.js";
 import { InvalidInputError } from "./errors/index.js";
 import { dirtyCheckoutError, headRefs, missingCommitError, tagName, type GitHead } from "./gitsource.js";
 import { imageTitle, registryHost } from "./image.js";
@@ -25,6 +26,7 @@ import { classifyPushError, DEFAULT_RETRY_POLICY, errorMessage, withPushRetry } 
 import { computeTags, normalizeCommit, validateTagOptions } from "./tags.js";
 
 const MAX_RETRIES = 10;
+const TAG_LOOKUPS_IN_FLIGHT = 16;
 
 /** Everything dockyard knows about a commit: its tags and OCI labels, for other modules to reuse. */
 @object()
@@ -392,7 +394,7 @@ export class Dockyard {
     if (resolved !== normalizeCommit(head.commit)) return { commit: resolved, refs: [] };
     if (head.ref.startsWith("refs/heads/")) return { commit: resolved, refs: headRefs(head, []) };
     const tags = await repo.tags();
-    const commits = await Promise.all(tags.map((t) => repo.tag(tagName(t)).commit()));
+    const commits = await mapWithLimit(tags, TAG_LOOKUPS_IN_FLIGHT, (t) => repo.tag(tagName(t)).commit());
     const atHead = tags.filter((_, i) => normalizeCommit(commits[i] ?? "") === resolved);
     return { commit: resolved, refs: headRefs(head, atHead) };
   }
