@@ -140,14 +140,7 @@ export class Dockyard {
   ): Promise<string[]> {
     validateTagOptions({ shaLength, latest, extraTags });
     const git = await this.resolveGit(commit, ref);
-    return computeTags({
-      commit: git.commit,
-      ref: git.refs[0],
-      moreRefs: git.refs.slice(1),
-      shaLength,
-      latest,
-      extraTags,
-    });
+    return computeTags({ ...gitInput(git), shaLength, latest, extraTags });
   }
 
   /** Commit, ref, tags and OCI labels, as one object. */
@@ -204,12 +197,10 @@ export class Dockyard {
   ): Promise<Container> {
     const args = parseBuildArgs(buildArgs);
     if (platform) validatePlatforms([platform]);
-    const base = { labels, sourceUrl, created };
     parseLabels(labels);
-    if (commit !== undefined) normalizeCommit(commit);
-    await this.checkDockerfile(context, dockerfile);
     const git = await this.resolveGit(commit, ref);
-    const meta = computeMetadata({ ...base, ...gitInput(git) });
+    await this.checkDockerfile(context, dockerfile);
+    const meta = computeMetadata({ labels, sourceUrl, created, ...gitInput(git) });
     return this.buildContainer({ dockerfile, context, target, buildArgs: args, platform, labels: meta.labels });
   }
 
@@ -266,7 +257,6 @@ export class Dockyard {
     }
     const tagInput = { shaLength, latest, extraTags: tags, labels, sourceUrl, created };
     validateTagOptions(tagInput, "tags");
-    if (commit !== undefined) normalizeCommit(commit);
 
     const git = await this.resolveGit(commit, ref);
     if (!allowDirty) {
@@ -379,6 +369,7 @@ export class Dockyard {
 
   /** Commit and refs: from the arguments, else from the .git inside source. */
   private async resolveGit(commit?: string, ref?: string): Promise<{ commit: string; refs: string[] }> {
+    if (commit !== undefined) normalizeCommit(commit); // a bad --commit fails before any engine call
     if (commit && ref) return { commit: normalizeCommit(commit), refs: [ref] };
     const repo = this.source.asGit();
     let head: GitHead;
