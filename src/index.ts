@@ -338,7 +338,6 @@ export class Dockyard {
 
   /** Fails early, naming both paths, when the Dockerfile is not where the build will look. */
   private async checkDockerfile(context: string, dockerfile: string): Promise<void> {
-    const where = `context "${context}" of the source`;
     const found = await this.source
       .directory(context)
       .exists(dockerfile)
@@ -347,7 +346,7 @@ export class Dockyard {
       });
     if (!found) {
       throw new InvalidInputError(
-        `dockerfile "${dockerfile}": not found in ${where} (the path is relative to --context)`,
+        `dockerfile "${dockerfile}": not found in context "${context}" of the source (the path is relative to --context)`,
       );
     }
   }
@@ -369,20 +368,22 @@ export class Dockyard {
 
   /** Commit and refs: from the arguments, else from the .git inside source. */
   private async resolveGit(commit?: string, ref?: string): Promise<{ commit: string; refs: string[] }> {
-    if (commit !== undefined) normalizeCommit(commit); // a bad --commit fails before any engine call
-    if (commit && ref) return { commit: normalizeCommit(commit), refs: [ref] };
+    // A bad --commit fails here, before any engine call.
+    const given = commit === undefined ? undefined : normalizeCommit(commit);
+    if (given && ref) return { commit: given, refs: [ref] };
     const repo = this.source.asGit();
     let head: GitHead;
     try {
       const headRef = repo.head();
       head = { commit: await headRef.commit(), ref: await headRef.ref() };
     } catch (e) {
-      if (commit) return { commit: normalizeCommit(commit), refs: ref ? [ref] : [] };
+      if (given) return { commit: given, refs: ref ? [ref] : [] };
       throw missingCommitError(`the source has no readable .git (${errorMessage(e)})`);
     }
-    const resolved = normalizeCommit(commit ?? head.commit);
+    const headCommit = normalizeCommit(head.commit);
+    const resolved = given ?? headCommit;
     if (ref) return { commit: resolved, refs: [ref] };
-    if (resolved !== normalizeCommit(head.commit)) return { commit: resolved, refs: [] };
+    if (resolved !== headCommit) return { commit: resolved, refs: [] };
     if (head.ref.startsWith("refs/heads/")) return { commit: resolved, refs: headRefs(head, []) };
     const tags = await repo.tags();
     const commits = await mapWithLimit(tags, TAG_LOOKUPS_IN_FLIGHT, (t) => repo.tag(tagName(t)).commit());

@@ -48,27 +48,26 @@ export async function pushAll(
   targets: PublishTarget[],
   push: (target: PublishTarget) => Promise<string>,
 ): Promise<string[]> {
-  const results = new Map<PublishTarget, PromiseSettledResult<string>>();
-  const settle = async (t: PublishTarget) => {
-    const [r] = await Promise.allSettled([push(t)]);
-    if (r) results.set(t, r);
-    return r?.status === "fulfilled";
-  };
+  // A target with no outcome was never tried: its repository's first push failed.
+  const outcomes = new Map<PublishTarget, { value: string } | { reason: string }>();
+  const settle = (t: PublishTarget) =>
+    push(t).then(
+      (value) => void outcomes.set(t, { value }),
+      (e: unknown) => void outcomes.set(t, { reason: errorMessage(e) }),
+    );
   await Promise.all(
     groupByRepository(targets).map(async ([first, ...rest]) => {
-      if (first && !(await settle(first))) {
-        for (const t of rest) results.set(t, { status: "rejected", reason: new Error(SKIPPED) });
-        return;
-      }
-      await Promise.all(rest.map(settle));
+      if (!first) return;
+      await settle(first);
+      if ("value" in (outcomes.get(first) ?? {})) await Promise.all(rest.map(settle));
     }),
   );
   const pushed: string[] = [];
   const failed: { ref: string; reason: string }[] = [];
   for (const t of targets) {
-    const r = results.get(t);
-    if (r?.status === "fulfilled") pushed.push(r.value);
-    else failed.push({ ref: t.ref, reason: r ? errorMessage(r.reason) : SKIPPED });
+    const outcome = outcomes.get(t) ?? { reason: SKIPPED };
+    if ("value" in outcome) pushed.push(outcome.value);
+    else failed.push({ ref: t.ref, reason: outcome.reason });
   }
   if (failed.length === 0) return pushed;
   const lines = [
@@ -87,7 +86,11 @@ const SKIPPED = "not tried: the first push to this repository failed";
 
 function groupByRepository(targets: PublishTarget[]): PublishTarget[][] {
   const groups = new Map<string, PublishTarget[]>();
-  for (const t of targets) groups.set(t.image.name, [...(groups.get(t.image.name) ?? []), t]);
+  for (const t of targets) {
+    const group = groups.get(t.image.name);
+    if (group) group.push(t);
+    else groups.set(t.image.name, [t]);
+  }
   return [...groups.values()];
 }
 
