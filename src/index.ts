@@ -3,30 +3,54 @@
  * semver, and publish it to one or more OCI registries with secret-backed auth.
  *
  * The same call runs on a laptop, in GitHub Actions and in GitLab CI. Commit and ref come from
- * explicit arguments or from the .git directory inside the source.
+ * explicit arguments or from the .git directory inside --source; the image is built from the
+ * commit's own tree, so nothing uncommitted, untracked or ignored can enter it.
  */
-import { argument, Container, dag, Directory, func, object, Platform, Secret } from "@dagger.io/dagger";
+import { Container, dag, Directory, ExistsType, func, object, Platform, Secret } from "@dagger.io/dagger";
 
-import { mapWithLimit } from "./concurrency.js";
+import { pickCredential, type Credential } from "./credentials.js";
 import { InvalidInputError } from "./errors/index.js";
-import { dirtyCheckoutError, headRefs, missingCommitError, tagName, type GitHead } from "./gitsource.js";
-import { imageTitle, registryHost } from "./image.js";
-import { parseBuildArgs, parseLabels, validatePlatforms, validateSecretId } from "./keyvalue.js";
-import { computeMetadata, type ImageMetadata, type MetadataInput } from "./metadata.js";
 import {
-  checkCredentialPair,
-  describePushFailure,
-  parseImageList,
-  pinnedRef,
-  planPublish,
-  pushAll,
-  type PublishTarget,
-} from "./publish.js";
-import { classifyPushError, DEFAULT_RETRY_POLICY, errorMessage, withPushRetry } from "./retry.js";
-import { computeTags, normalizeCommit, validateTagOptions } from "./tags.js";
+  dirtyCheckFailedError,
+  dirtyCheckoutError,
+  resolveGit,
+  type GitReader,
+  type ResolvedGit,
+  type SourceGit,
+} from "./gitsource.js";
+import {
+  checkBuildPaths,
+  imageTitle,
+  parseRegistryAddress,
+  parseUsername,
+  type KeyValue,
+  type PathFacts,
+} from "./args.js";
+import { computeMetadata, type ImageMetadata } from "./metadata.js";
+import { renderDotenv, renderGithubOutput, renderJson, renderMarkdown, type PublicationData } from "./publication.js";
+import { describePushFailure, digestOf, pinnedRef, planPublish, pushAll, type PublishTarget } from "./publish.js";
+import {
+  buildRequest,
+  metadataRequest,
+  publishRequest,
+  requireShaLengthFits,
+  secretIdRequest,
+  tagRequest,
+  type BuildRequest,
+  type TagRequest,
+} from "./request.js";
+import { classifyPushError, DEFAULT_RETRY_POLICY, errorMessage, withPushRetry, type RetryPolicy } from "./retry.js";
+import { formatLabels } from "./labels.js";
 
-const MAX_RETRIES = 10;
-const TAG_LOOKUPS_IN_FLIGHT = 16;
+/** When to add the latest tag. */
+export enum Latest {
+  /** For a semver release tag (v1.2.3, not v1.2.3-rc.1). */
+  AUTO = "auto",
+  /** On every publish. */
+  ALWAYS = "always",
+  /** Never. */
+  NEVER = "never",
+}
 
 /** Everything dockyard knows about a commit: its tags and OCI labels, for other modules to reuse. */
 @object()
@@ -72,39 +96,99 @@ export class Metadata {
   labels: string[] = [];
 }
 
+/** What one publish did: refs, digest and renderings for the next CI step. */
+@object()
+export class Publication {
+  /** Every ref: host/repo:tag@sha256:... when pushed, host/repo:tag when not. */
+  @func()
+  refs: string[] = [];
+
+  /** Manifest digest (the index digest for several platforms); empty when nothing was pushed. */
+  @func()
+  digest = "";
+
+  /** The tags, in publish order. */
+  @func()
+  tags: string[] = [];
+
+  /** The image names, normalised (docker.io/library/app). */
+  @func()
+  images: string[] = [];
+
+  /** The platforms built; empty when the engine's own platform was used. */
+  @func()
+  platforms: string[] = [];
+
+  /** True when every ref was pushed. */
+  @func()
+  pushed = false;
+
+  /** The commit the image is tagged with. */
+  @func()
+  commit = "";
+
+  /** True when built from a working folder that differs from the commit (--allow-dirty). */
+  @func()
+  dirty = false;
+
+  /** All fields as one JSON object. */
+  @func()
+  json(): string {
+    return renderJson(this);
+  }
+
+  /** Lines for $GITHUB_OUTPUT: digest, pushed, ref, image, commit, platforms, and multi-line refs, tags, images. */
+  @func()
+  githubOutput(): string {
+    return renderGithubOutput(this);
+  }
+
+  /** A Markdown summary for $GITHUB_STEP_SUMMARY. */
+  @func()
+  markdown(): string {
+    return renderMarkdown(this);
+  }
+
+  /** A GitLab dotenv report: IMAGE_DIGEST, IMAGE_REF, IMAGE_REFS, IMAGE_TAGS, IMAGE_NAMES, IMAGE_PLATFORMS, IMAGE_COMMIT, IMAGE_PUSHED. */
+  @func()
+  dotenv(): string {
+    return renderDotenv(this);
+  }
+}
+
 /** Builds an image from a Dockerfile and publishes it under commit-derived tags. */
 @object()
 export class Dockyard {
-  source: Directory;
-  authAddresses: string[] = [];
+  source?: Directory;
+  authHosts: string[] = [];
   authUsernames: string[] = [];
-  authSecrets: Secret[] = [];
+  authPasswords: Secret[] = [];
   buildSecretIds: string[] = [];
   buildSecretValues: Secret[] = [];
 
   constructor(
-    /** The build context and git checkout; keep its .git directory: commit and ref are read from it. */
-    @argument({ defaultPath: "/" })
-    source: Directory,
+    /** The build context and git checkout, e.g. --source=. (keep its .git: commit and ref are read from it). */
+    source?: Directory,
   ) {
     this.source = source;
   }
 
-  /** Adds credentials for one registry host; chain it once per registry. */
+  /** Adds credentials for one registry host; chain it once per registry. They win over --username/--password. */
   @func()
   withRegistryAuth(
-    /** Registry host or image address, e.g. "ghcr.io" or "ghcr.io/acme/app". */
+    /** Registry host, or an image name whose host is meant, e.g. ghcr.io or ghcr.io/acme/app. */
     address: string,
     /** Registry user name. */
     username: string,
-    /** Registry password or token. */
-    secret: Secret,
+    /** Registry password or token, e.g. env:GHCR_TOKEN. */
+    password: Secret,
   ): Dockyard {
-    const host = registryHost(address);
+    const host = parseRegistryAddress(address);
+    parseUsername(username, "--username");
     const next = this.copy();
-    next.authAddresses = [...(this.authAddresses ?? []), host];
+    next.authHosts = [...(this.authHosts ?? []), host];
     next.authUsernames = [...(this.authUsernames ?? []), username];
-    next.authSecrets = [...(this.authSecrets ?? []), secret];
+    next.authPasswords = [...(this.authPasswords ?? []), password];
     return next;
   }
 
@@ -113,10 +197,10 @@ export class Dockyard {
   withBuildSecret(
     /** The id the Dockerfile names; the secret is mounted at /run/secrets/<id>. */
     id: string,
-    /** The secret value. */
+    /** The secret value, e.g. file://$HOME/.npmrc. */
     secret: Secret,
   ): Dockyard {
-    validateSecretId(id);
+    secretIdRequest(id);
     const next = this.copy();
     const keep = (this.buildSecretIds ?? []).map((existing) => existing !== id);
     next.buildSecretIds = [...(this.buildSecretIds ?? []).filter((_, i) => keep[i]), id];
@@ -127,56 +211,55 @@ export class Dockyard {
   /** The image tags for a commit and ref. With both given it makes no engine call. */
   @func()
   async tags(
-    /** Full commit id; default: HEAD of the source's .git. */
+    /** Full commit id (40 or 64 hex); default: HEAD of --source's .git. */
     commit?: string,
-    /** Git ref, e.g. refs/heads/main, refs/tags/v1.2.3, refs/pull/7/merge or a branch name; default: from .git. */
+    /** Git ref: refs/heads/<branch>, refs/tags/<tag>, refs/pull/<n>/merge or refs/merge-requests/<n>/head (a bare name is a branch); default: from --source's .git. */
     ref?: string,
     /** Length of the sha tag, from 4 to the commit's length. */
     shaLength = 7,
-    /** Add the latest tag: auto (for a non-prerelease semver tag), true or false. */
-    latest = "auto",
+    /** When to add the latest tag. */
+    latest: Latest = Latest.AUTO,
     /** More tags, used as given; each must already be a valid tag. */
-    extraTags: string[] = [],
+    tags: string[] = [],
   ): Promise<string[]> {
-    validateTagOptions({ shaLength, latest, extraTags });
-    const git = await this.resolveGit(commit, ref);
-    return computeTags({ ...gitInput(git), shaLength, latest, extraTags });
+    const req = tagRequest({ commit, ref, shaLength, latest, tags });
+    const git = await this.resolve(req, req.commit !== undefined && req.ref !== undefined);
+    return computeMetadata({ ...this.tagInput(req, git), dirty: false, labels: [] }).tags;
   }
 
   /** Commit, ref, tags and OCI labels, as one object. */
   @func()
   async metadata(
-    /** Full commit id; default: HEAD of the source's .git. */
+    /** Full commit id (40 or 64 hex); default: HEAD of --source's .git. */
     commit?: string,
-    /** Git ref; default: from .git. */
+    /** Git ref: refs/heads/<branch>, refs/tags/<tag>, refs/pull/<n>/merge or refs/merge-requests/<n>/head (a bare name is a branch); default: from --source's .git. */
     ref?: string,
-    /** Length of the sha tag. */
+    /** Length of the sha tag, from 4 to the commit's length. */
     shaLength = 7,
-    /** Add the latest tag: auto, true or false. */
-    latest = "auto",
-    /** More tags, used as given. */
-    extraTags: string[] = [],
+    /** When to add the latest tag. */
+    latest: Latest = Latest.AUTO,
+    /** More tags, used as given; each must already be a valid tag. */
+    tags: string[] = [],
     /** Labels as key=value; they override the OCI labels. */
     labels: string[] = [],
-    /** URL of the source repository, for org.opencontainers.image.source. */
+    /** URL of the source repository (http or https, no credentials), for org.opencontainers.image.source. */
     sourceUrl?: string,
-    /** Creation time for org.opencontainers.image.created (RFC 3339); omitted when empty. */
+    /** Creation time (RFC 3339) for org.opencontainers.image.created; omitted when not given. */
     created?: string,
   ): Promise<Metadata> {
-    const input = { shaLength, latest, extraTags, labels, sourceUrl, created };
-    validateTagOptions(input);
-    parseLabels(labels);
-    const git = await this.resolveGit(commit, ref);
-    const dirty = await this.changedPaths().then((p) => (p ? p.length > 0 : false));
-    return toMetadata(computeMetadata({ ...input, ...gitInput(git), dirty }));
+    const req = metadataRequest({ commit, ref, shaLength, latest, tags, labels, sourceUrl, created });
+    const git = await this.resolve(req, req.commit !== undefined && req.ref !== undefined && !this.source);
+    const dirty = git.inRepository ? (await this.uncommittedPaths()).length > 0 : false;
+    const meta = computeMetadata({ ...this.tagInput(req, git), ...req.labelInput, dirty });
+    return toMetadata(meta);
   }
 
-  /** Builds the image from the Dockerfile, with OCI labels applied. */
+  /** Builds the image from the commit's tree (or the working folder with --allow-dirty), with OCI labels applied. */
   @func()
   async build(
-    /** Dockerfile path, relative to context. */
+    /** Dockerfile path, relative to --context. */
     dockerfile = "Dockerfile",
-    /** Build context: a folder inside source. */
+    /** Build context: a folder of the source, relative to its root. */
     context = ".",
     /** Build stage to stop at. */
     target?: string,
@@ -186,30 +269,44 @@ export class Dockyard {
     platform?: Platform,
     /** Labels as key=value; they override the OCI labels. */
     labels: string[] = [],
-    /** Full commit id; default: HEAD of the source's .git. */
+    /** Full commit id (40 or 64 hex); default: HEAD of --source's .git. */
     commit?: string,
-    /** Git ref; default: from .git. */
+    /** Git ref: refs/heads/<branch>, refs/tags/<tag>, refs/pull/<n>/merge or refs/merge-requests/<n>/head (a bare name is a branch); default: from --source's .git. */
     ref?: string,
-    /** URL of the source repository, for org.opencontainers.image.source. */
+    /** URL of the source repository (http or https, no credentials), for org.opencontainers.image.source. */
     sourceUrl?: string,
-    /** Creation time for org.opencontainers.image.created; omitted when empty. */
+    /** Creation time (RFC 3339) for org.opencontainers.image.created; omitted when not given. */
     created?: string,
+    /** Build the working folder as it is (never its .git), even with uncommitted changes. */
+    allowDirty = false,
   ): Promise<Container> {
-    const args = parseBuildArgs(buildArgs);
-    if (platform) validatePlatforms([platform]);
-    parseLabels(labels);
-    const git = await this.resolveGit(commit, ref);
-    await this.checkDockerfile(context, dockerfile);
-    const meta = computeMetadata({ labels, sourceUrl, created, ...gitInput(git) });
-    return this.buildContainer({ dockerfile, context, target, buildArgs: args, platform, labels: meta.labels });
+    const req = buildRequest(
+      {
+        dockerfile,
+        context,
+        target,
+        buildArgs,
+        platforms: platform ? [platform] : [],
+        labels,
+        commit,
+        ref,
+        sourceUrl,
+        created,
+        allowDirty,
+      },
+      "--platform",
+    );
+    const plan = await this.prepareBuild(req);
+    const meta = computeMetadata({ ...this.tagInput(req, plan.git), ...req.labelInput, dirty: plan.dirty });
+    return this.buildContainer(plan.context, req, meta.labels, req.platforms[0]);
   }
 
-  /** Builds once per platform and pushes every tag to every image; returns digest-pinned refs. */
-  @func()
+  /** Builds once per platform and pushes every tag to every image; returns what it pushed, for the next CI step. */
+  @func({ cache: "never" })
   async publish(
     /** Image names without tag, e.g. ghcr.io/acme/app; every tag goes to each. */
     images: string[],
-    /** Registry user for every image's host (with password). */
+    /** Registry user for every image's host (with --password); with-registry-auth wins for its host. */
     username?: string,
     /** Registry password or token for every image's host, e.g. env:REGISTRY_TOKEN. */
     password?: Secret,
@@ -217,9 +314,9 @@ export class Dockyard {
     tags: string[] = [],
     /** Platforms to build; several publish one multi-platform image. Default: the engine's platform. */
     platforms: Platform[] = [],
-    /** Dockerfile path, relative to context. */
+    /** Dockerfile path, relative to --context. */
     dockerfile = "Dockerfile",
-    /** Build context: a folder inside source. */
+    /** Build context: a folder of the source, relative to its root. */
     context = ".",
     /** Build stage to stop at. */
     target?: string,
@@ -227,67 +324,98 @@ export class Dockyard {
     buildArgs: string[] = [],
     /** Labels as key=value; they override the OCI labels. */
     labels: string[] = [],
-    /** Full commit id; default: HEAD of the source's .git. */
+    /** Full commit id (40 or 64 hex); default: HEAD of --source's .git. */
     commit?: string,
-    /** Git ref, e.g. $GITHUB_REF; default: from .git. */
+    /** Git ref: refs/heads/<branch>, refs/tags/<tag>, refs/pull/<n>/merge or refs/merge-requests/<n>/head (a bare name is a branch); default: from --source's .git. */
     ref?: string,
     /** Length of the sha tag, from 4 to the commit's length. */
     shaLength = 7,
-    /** Add the latest tag: auto (for a non-prerelease semver tag), true or false. */
-    latest = "auto",
-    /** Return the refs that would be pushed; build and push nothing. */
+    /** When to add the latest tag. */
+    latest: Latest = Latest.AUTO,
+    /** Plan only: compute the refs; build nothing, push nothing. */
     dryRun = false,
-    /** Publish even when the checkout has uncommitted changes. */
+    /** Push the image; false builds every platform and pushes nothing (pull requests, forks). */
+    push = true,
+    /** Build the working folder as it is (never its .git), even with uncommitted changes. */
     allowDirty = false,
-    /** URL of the source repository, for org.opencontainers.image.source. */
+    /** URL of the source repository (http or https, no credentials), for org.opencontainers.image.source. */
     sourceUrl?: string,
-    /** Creation time for org.opencontainers.image.created; omitted when empty. */
+    /** Creation time (RFC 3339) for org.opencontainers.image.created; omitted when not given. */
     created?: string,
-    /** Further attempts for a push that failed with a rate limit or a transient registry error. */
+    /** Further attempts for a push that failed with a rate limit, a transient registry error or a timeout. */
     retries = 3,
-  ): Promise<string[]> {
-    // Validate every input before the first engine call: bad input builds and pushes nothing.
-    const imageNames = parseImageList(images);
-    validatePlatforms(platforms);
-    const args = parseBuildArgs(buildArgs);
-    parseLabels(labels);
-    checkCredentialPair(username, password !== undefined && password !== null);
-    if (!Number.isInteger(retries) || retries < 0 || retries > MAX_RETRIES) {
-      throw new InvalidInputError(`retries ${retries}: must be a whole number from 0 to ${MAX_RETRIES} (try 3)`);
-    }
-    const tagInput = { shaLength, latest, extraTags: tags, labels, sourceUrl, created };
-    validateTagOptions(tagInput, "tags");
-
-    const git = await this.resolveGit(commit, ref);
-    if (!allowDirty) {
-      const changed = await this.changedPaths();
-      if (changed && changed.length > 0) throw dirtyCheckoutError(git.commit, changed);
-    }
-    await this.checkDockerfile(context, dockerfile);
-    const title = imageNames[0] && imageTitle(imageNames[0]);
-    const meta = computeMetadata({ ...tagInput, ...gitInput(git), title });
-    const targets = planPublish(imageNames, meta.tags);
-    if (dryRun) return targets.map((t) => t.ref);
+    /** Seconds one push attempt may take before it counts as a transient failure. */
+    pushTimeout = 300,
+  ): Promise<Publication> {
+    // Every argument is checked before the first engine call: bad input builds and pushes nothing.
+    const req = publishRequest({
+      images,
+      username,
+      password,
+      tags,
+      platforms,
+      dockerfile,
+      context,
+      target,
+      buildArgs,
+      labels,
+      commit,
+      ref,
+      shaLength,
+      latest,
+      dryRun,
+      push,
+      allowDirty,
+      sourceUrl,
+      created,
+      retries,
+      pushTimeout,
+    });
+    const plan = dryRun ? { git: await this.resolve(req, false), dirty: false } : await this.prepareBuild(req);
+    const title = req.images[0] && imageTitle(req.images[0]);
+    const meta = computeMetadata({ ...this.tagInput(req, plan.git), ...req.labelInput, title, dirty: plan.dirty });
+    const targets = planPublish(req.images, meta.tags);
+    const result = {
+      refs: targets.map((t) => t.ref),
+      digest: "",
+      tags: meta.tags,
+      images: req.images.map((i) => i.name),
+      platforms: req.platforms,
+      pushed: false,
+      commit: meta.commit,
+      dirty: plan.dirty,
+    };
+    if (dryRun || !("context" in plan)) return toPublication(result);
 
     const variants = await Promise.all(
-      (platforms.length ? platforms : [undefined]).map((platform) =>
-        this.buildContainer({ dockerfile, context, target, buildArgs: args, platform, labels: meta.labels }).then((c) =>
-          c.sync(),
-        ),
+      (req.platforms.length ? req.platforms : [undefined]).map((platform) =>
+        this.buildContainer(plan.context, req, meta.labels, platform).then((c) => c.sync()),
       ),
     );
-    const policy = { ...DEFAULT_RETRY_POLICY, retries };
-    return pushAll(targets, (t) => this.pushOne(t, variants, { username, password }, policy));
+    const platformsBuilt = req.platforms.length ? req.platforms : [await variants[0]!.platform()];
+    if (!push) return toPublication({ ...result, platforms: platformsBuilt });
+
+    const policy: RetryPolicy = {
+      ...DEFAULT_RETRY_POLICY,
+      retries: req.retries,
+      attemptTimeoutMs: req.pushTimeoutSeconds * 1000,
+    };
+    const shared = req.credentials;
+    const refs = await pushAll(targets, (t) => this.pushOne(t, variants, shared, policy));
+    return toPublication({ ...result, refs, digest: digestOf(refs[0] ?? ""), platforms: platformsBuilt, pushed: true });
   }
 
   private async pushOne(
     target: PublishTarget,
     variants: Container[],
-    shared: { username?: string; password?: Secret },
-    policy: typeof DEFAULT_RETRY_POLICY,
+    shared: { username: string; password: Secret } | undefined,
+    policy: RetryPolicy,
   ): Promise<string> {
     const single = variants.length === 1 ? variants[0] : undefined;
-    const base = this.withAuthFor(single ?? dag.container(), target.image.host, shared);
+    const credential = pickCredential(target.image.host, this.registeredCredentials(), shared);
+    const base = credential
+      ? (single ?? dag.container()).withRegistryAuth(credential.host, credential.username, credential.password)
+      : (single ?? dag.container());
     // A fresh array per attempt: the SDK swaps list items for their IDs in place, racing concurrent pushes.
     const opts = () => (single ? {} : { platformVariants: [...variants] });
     try {
@@ -301,54 +429,68 @@ export class Dockyard {
       return pinnedRef(target.ref, published);
     } catch (e) {
       const message = errorMessage(e);
-      throw new Error(describePushFailure(target, classifyPushError(message), message));
+      throw new Error(describePushFailure(target, classifyPushError(message), message, credential ? "given" : "none"));
     }
   }
 
-  /** Credentials for one host: per-host ones from withRegistryAuth win over username/password. */
-  private withAuthFor(ctr: Container, host: string, shared: { username?: string; password?: Secret }): Container {
-    const addresses = this.authAddresses ?? [];
-    const i = addresses.lastIndexOf(host);
-    const secret = i >= 0 ? this.authSecrets?.[i] : undefined;
-    const user = i >= 0 ? this.authUsernames?.[i] : undefined;
-    if (secret && user !== undefined) return ctr.withRegistryAuth(host, user, secret);
-    if (shared.username && shared.password) return ctr.withRegistryAuth(host, shared.username, shared.password);
-    return ctr;
-  }
-
-  private async buildContainer(opts: {
-    dockerfile: string;
-    context: string;
-    target?: string;
-    buildArgs: { name: string; value: string }[];
-    platform?: Platform;
-    labels: string[];
-  }): Promise<Container> {
-    const dir = opts.context === "." ? this.source : this.source.directory(opts.context);
-    let ctr = dir.dockerBuild({
-      dockerfile: opts.dockerfile,
-      buildArgs: opts.buildArgs,
-      secrets: await this.namedBuildSecrets(),
-      ...(opts.target ? { target: opts.target } : {}),
-      ...(opts.platform ? { platform: opts.platform } : {}),
+  private registeredCredentials(): Credential<Secret>[] {
+    const hosts = this.authHosts ?? [];
+    return hosts.flatMap((host, i) => {
+      const username = this.authUsernames?.[i];
+      const password = this.authPasswords?.[i];
+      return username !== undefined && password ? [{ host, username, password }] : [];
     });
-    for (const label of parseLabels(opts.labels)) ctr = ctr.withLabel(label.name, label.value);
-    return ctr;
   }
 
-  /** Fails early, naming both paths, when the Dockerfile is not where the build will look. */
-  private async checkDockerfile(context: string, dockerfile: string): Promise<void> {
-    const found = await this.source
-      .directory(context)
-      .exists(dockerfile)
-      .catch((e: unknown) => {
-        throw new InvalidInputError(`context "${context}": not a folder of the source (${errorMessage(e)})`);
-      });
-    if (!found) {
-      throw new InvalidInputError(
-        `dockerfile "${dockerfile}": not found in context "${context}" of the source (the path is relative to --context)`,
-      );
+  /** Git facts, the dirty guard (fail closed) and the build context: the commit's tree, or the working folder. */
+  private async prepareBuild(req: BuildRequest): Promise<{ git: ResolvedGit; dirty: boolean; context: Directory }> {
+    const source = this.requireSource("build");
+    const git = await this.resolve(req, false, req.allowDirty);
+    let dirty = false;
+    if (git.inRepository && !req.allowDirty) {
+      const changed = await this.uncommittedPaths();
+      if (changed.length > 0) throw dirtyCheckoutError(git.commit, changed);
+    } else if (git.inRepository) {
+      // The working folder is built: say so unless it provably equals the commit.
+      const changed = await this.uncommittedPaths().catch(() => ["?"]);
+      dirty = changed.length > 0 || git.commit !== git.headCommit;
     }
+    const root =
+      git.inRepository && !req.allowDirty
+        ? source.asGit().commit(git.commit).tree({ discardGitDir: true })
+        : source.filter({ exclude: [".git"] });
+    const context = await this.checkBuildPaths(root, req);
+    return { git, dirty, context };
+  }
+
+  /** Fails early, naming the paths, when the context is not a folder or the Dockerfile not a file in it. */
+  private async checkBuildPaths(root: Directory, req: BuildRequest): Promise<Directory> {
+    const contextFacts = req.context === "." ? undefined : await pathFacts(root, req.context);
+    const known = contextFacts ? { context: contextFacts } : {};
+    // A context that is not a folder is reported before its Dockerfile is looked for.
+    if (contextFacts && contextFacts.kind !== "folder") {
+      checkBuildPaths(req.context, req.dockerfile, { ...known, dockerfile: { kind: "file", symlink: false } });
+    }
+    const context = req.context === "." ? root : root.directory(req.context);
+    checkBuildPaths(req.context, req.dockerfile, { ...known, dockerfile: await pathFacts(context, req.dockerfile) });
+    return context;
+  }
+
+  private async buildContainer(
+    context: Directory,
+    req: BuildRequest,
+    labels: KeyValue[],
+    platform: string | undefined,
+  ): Promise<Container> {
+    let ctr = context.dockerBuild({
+      dockerfile: req.dockerfile,
+      buildArgs: req.buildArgs,
+      secrets: await this.namedBuildSecrets(),
+      ...(req.target ? { target: req.target } : {}),
+      ...(platform ? { platform: platform as Platform } : {}),
+    });
+    for (const label of labels) ctr = ctr.withLabel(label.name, label.value);
+    return ctr;
   }
 
   /** Build secrets are mounted under their Secret's name, so each must be named by its id. */
@@ -360,41 +502,54 @@ export class Dockyard {
         const secret = values[i];
         if (!secret) throw new InvalidInputError(`build secret "${id}": no value`);
         if ((await secret.name()) === id) return secret;
-        // dockerBuild takes no mount name: a secret named otherwise (e.g. by a CLI hash) is re-registered under its id.
+        // dockerBuild takes no mount name, and CLI-passed secrets have none: re-register the value under its id.
         return dag.setSecret(id, await secret.plaintext());
       }),
     );
   }
 
-  /** Commit and refs: from the arguments, else from the .git inside source. */
-  private async resolveGit(commit?: string, ref?: string): Promise<{ commit: string; refs: string[] }> {
-    // A bad --commit fails here, before any engine call.
-    const given = commit === undefined ? undefined : normalizeCommit(commit);
-    if (given && ref) return { commit: given, refs: [ref] };
-    const repo = this.source.asGit();
-    let head: GitHead;
-    try {
-      const headRef = repo.head();
-      head = { commit: await headRef.commit(), ref: await headRef.ref() };
-    } catch (e) {
-      if (given) return { commit: given, refs: ref ? [ref] : [] };
-      throw missingCommitError(`the source has no readable .git (${errorMessage(e)})`);
-    }
-    const headCommit = normalizeCommit(head.commit);
-    const resolved = given ?? headCommit;
-    if (ref) return { commit: resolved, refs: [ref] };
-    if (resolved !== headCommit) return { commit: resolved, refs: [] };
-    if (head.ref.startsWith("refs/heads/")) return { commit: resolved, refs: headRefs(head, []) };
-    const tags = await repo.tags();
-    const commits = await mapWithLimit(tags, TAG_LOOKUPS_IN_FLIGHT, (t) => repo.tag(tagName(t)).commit());
-    const atHead = tags.filter((_, i) => normalizeCommit(commits[i] ?? "") === resolved);
-    return { commit: resolved, refs: headRefs(head, atHead) };
+  /** Commit and refs, from the arguments and the source's .git. `trustArgs` skips git when both are given. */
+  private async resolve(req: TagRequest, trustArgs: boolean, allowUnreadableGit = false): Promise<ResolvedGit> {
+    const given = { commit: req.commit, ref: req.ref };
+    const git = await resolveGit(
+      given,
+      trustArgs ? { kind: "no source" } : await this.sourceGit(allowUnreadableGit, req),
+    );
+    requireShaLengthFits(req.shaLength, git.commit);
+    return git;
   }
 
-  /** Paths changed since HEAD; undefined when the source has no .git to compare with. */
-  private async changedPaths(): Promise<string[] | undefined> {
+  private async sourceGit(allowUnreadableGit: boolean, req: TagRequest): Promise<SourceGit> {
+    if (!this.source) return { kind: "no source" };
+    const source = this.source;
+    const hasGit = await source.exists(".git");
+    if (!hasGit) return { kind: "no .git" };
+    const repo = source.asGit();
+    const reader: GitReader = {
+      head: async () => {
+        const head = repo.head();
+        return { commit: await head.commit(), ref: await head.ref() };
+      },
+      tags: () => repo.tags(),
+      tagCommit: (name) => repo.tag(name).commit(),
+      mergeBase: (commit) => repo.head().commonAncestor(repo.commit(commit)).commit(),
+    };
+    if (allowUnreadableGit && req.commit !== undefined) {
+      // --allow-dirty with --commit: a .git the engine cannot read (a worktree's file) is no reason to stop.
+      const readable = await reader.head().then(
+        () => true,
+        () => false,
+      );
+      if (!readable) return { kind: "no .git" };
+    }
+    return { kind: "git", reader };
+  }
+
+  /** Paths changed since HEAD; any error is thrown (the guard fails closed). */
+  private async uncommittedPaths(): Promise<string[]> {
+    const source = this.requireSource("check for uncommitted changes");
     try {
-      const changes = this.source.asGit().uncommitted();
+      const changes = source.asGit().uncommitted();
       if (await changes.isEmpty()) return [];
       const [added, modified, removed] = await Promise.all([
         changes.addedPaths(),
@@ -402,9 +557,20 @@ export class Dockyard {
         changes.removedPaths(),
       ]);
       return [...modified, ...added, ...removed];
-    } catch {
-      return undefined;
+    } catch (e) {
+      throw dirtyCheckFailedError(errorMessage(e));
     }
+  }
+
+  private requireSource(what: string): Directory {
+    if (!this.source) {
+      throw new InvalidInputError(`no source to ${what}: pass --source=. (the folder to build, with its .git)`);
+    }
+    return this.source;
+  }
+
+  private tagInput(req: TagRequest, git: ResolvedGit) {
+    return { commit: git.commit, refs: git.refs, shaLength: req.shaLength, latest: req.latest, userTags: req.userTags };
   }
 
   private copy(): Dockyard {
@@ -412,10 +578,21 @@ export class Dockyard {
   }
 }
 
-function gitInput(git: { commit: string; refs: string[] }): Pick<MetadataInput, "commit" | "ref" | "moreRefs"> {
-  return { commit: git.commit, ref: git.refs[0], moreRefs: git.refs.slice(1) };
+/** What the engine says about a path, as the pure checks take it. */
+async function pathFacts(dir: Directory, path: string): Promise<PathFacts> {
+  const [file, folder, any, symlink] = await Promise.all([
+    dir.exists(path, { expectedType: ExistsType.RegularType }),
+    dir.exists(path, { expectedType: ExistsType.DirectoryType }),
+    dir.exists(path),
+    dir.exists(path, { expectedType: ExistsType.SymlinkType, doNotFollowSymlinks: true }),
+  ]);
+  return { kind: file ? "file" : folder ? "folder" : any ? "other" : "missing", symlink };
 }
 
 function toMetadata(m: ImageMetadata): Metadata {
-  return Object.assign(new Metadata(), m);
+  return Object.assign(new Metadata(), { ...m, labels: formatLabels(m.labels) });
+}
+
+function toPublication(p: PublicationData): Publication {
+  return Object.assign(new Publication(), p);
 }

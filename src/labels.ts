@@ -8,9 +8,14 @@ export interface LabelInput {
   sourceUrl?: string | undefined;
   /** Never the wall clock: the same commit must give the same labels. */
   created?: string | undefined;
+  /** Built from a working folder that differs from the commit (--allow-dirty). */
+  dirty?: boolean;
   /** User labels; they override the OCI ones. */
-  overrides?: KeyValue[];
+  overrides?: readonly KeyValue[];
 }
+
+/** Set (to "true") only on an image built from a working folder that differs from its commit. */
+export const DIRTY_LABEL = "dockyard.dirty";
 
 const OCI = "org.opencontainers.image";
 
@@ -22,6 +27,7 @@ export function ociLabels(input: LabelInput): KeyValue[] {
     [`${OCI}.title`, input.title],
     [`${OCI}.source`, input.sourceUrl],
     [`${OCI}.created`, input.created],
+    [DIRTY_LABEL, input.dirty ? "true" : undefined],
   ];
   const labels = new Map<string, string>();
   for (const [name, value] of base) if (value) labels.set(name, value);

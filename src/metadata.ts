@@ -1,6 +1,6 @@
-import { ociLabels, formatLabels } from "./labels.js";
-import { parseLabels } from "./keyvalue.js";
-import { allRefFacts, computeTags, normalizeCommit, refTags, shortSha, type TagInput } from "./tags.js";
+import type { KeyValue } from "./keyvalue.js";
+import { ociLabels } from "./labels.js";
+import { computeTags, refFacts, refTags, type TagInput } from "./tags.js";
 
 export interface ImageMetadata {
   commit: string;
@@ -15,48 +15,46 @@ export interface ImageMetadata {
   version: string;
   dirty: boolean;
   tags: string[];
-  /** `key=value` strings. */
-  labels: string[];
+  labels: KeyValue[];
 }
 
 export interface MetadataInput extends TagInput {
-  dirty?: boolean;
+  dirty: boolean;
   title?: string | undefined;
   sourceUrl?: string | undefined;
   created?: string | undefined;
-  labels?: string[];
+  /** User labels; they override the OCI ones. */
+  labels: readonly KeyValue[];
 }
 
 /** Everything dockyard derives from a commit and its refs, as plain values. */
 export function computeMetadata(input: MetadataInput): ImageMetadata {
-  const commit = normalizeCommit(input.commit);
-  const sha = shortSha(commit, input.shaLength ?? 7);
-  const tags = computeTags(input);
-  const facts = allRefFacts(input);
+  const sha = input.commit.slice(0, input.shaLength);
+  const facts = input.refs.map(refFacts);
   const semver = facts.find((f) => f.semver)?.semver;
   const version = semver?.text ?? facts.flatMap(refTags)[0] ?? sha;
-  const refs = facts.map((f) => f.ref);
-  const branch = refs.find((r) => r?.kind === "branch");
-  const gitTag = refs.find((r) => r?.kind === "tag");
-  const pull = refs.find((r) => r?.kind === "pull");
-  const labels = ociLabels({
-    commit,
-    version,
-    title: input.title,
-    sourceUrl: input.sourceUrl,
-    created: input.created,
-    overrides: parseLabels(input.labels ?? []),
-  });
+  const find = <K extends "branch" | "tag" | "pull">(kind: K) => facts.map((f) => f.ref).find((r) => r.kind === kind);
+  const branch = find("branch");
+  const gitTag = find("tag");
+  const pull = find("pull");
   return {
-    commit,
+    commit: input.commit,
     shortSha: sha,
-    ref: input.ref ?? input.moreRefs?.[0] ?? "",
+    ref: input.refs[0] ?? "",
     branch: branch?.kind === "branch" ? branch.name : "",
     gitTag: gitTag?.kind === "tag" ? gitTag.name : "",
     pullRequest: pull?.kind === "pull" ? pull.number : 0,
     version,
-    dirty: input.dirty ?? false,
-    tags,
-    labels: formatLabels(labels),
+    dirty: input.dirty,
+    tags: computeTags(input),
+    labels: ociLabels({
+      commit: input.commit,
+      version,
+      title: input.title,
+      sourceUrl: input.sourceUrl,
+      created: input.created,
+      dirty: input.dirty,
+      overrides: input.labels,
+    }),
   };
 }

@@ -1,6 +1,6 @@
-import { InvalidInputError, PublishError } from "./errors/index.js";
-import { parseImageName, type ImageName } from "./image.js";
-import { errorMessage } from "./retry.js";
+import { PublishError } from "./errors/index.js";
+import type { ImageName } from "./image.js";
+import { classifyPushError, errorMessage, type PushFailure } from "./retry.js";
 
 export interface PublishTarget {
   image: ImageName;
@@ -9,80 +9,84 @@ export interface PublishTarget {
   ref: string;
 }
 
-/** Parses every image name, refusing an empty list and the same image twice. */
-export function parseImageList(images: string[]): ImageName[] {
-  if (images.length === 0) {
-    throw new InvalidInputError(`images: give at least one image name (try --images ghcr.io/acme/app)`);
-  }
-  const parsed = images.map(parseImageName);
-  const seen = new Set<string>();
-  for (const [i, p] of parsed.entries()) {
-    if (seen.has(p.name)) throw new InvalidInputError(`image "${images[i]}": given twice (as ${p.name})`);
-    seen.add(p.name);
-  }
-  return parsed;
-}
-
 /** Every image × every tag, images in the order given. */
 export function planPublish(images: ImageName[], tags: string[]): PublishTarget[] {
   return images.flatMap((image) => tags.map((tag) => ({ image, tag, ref: `${image.name}:${tag}` })));
 }
 
-/** Credentials check: `username` and `password` go together. */
-export function checkCredentialPair(username: string | undefined, hasPassword: boolean): void {
-  if (username && !hasPassword) {
-    throw new InvalidInputError(`username "${username}": also pass --password (e.g. --password env:REGISTRY_TOKEN)`);
-  }
-  if (!username && hasPassword) {
-    throw new InvalidInputError(`password: also pass --username for the registry account`);
-  }
+/** What is known of one target after the pushes. */
+export type PushOutcome =
+  | { state: "confirmed"; pinned: string }
+  | { state: "unknown"; reason: string }
+  | { state: "not pushed"; reason: string }
+  | { state: "not tried"; reason: string };
+
+export interface PushReport {
+  /** Digest-pinned refs the engine confirmed, in target order. */
+  confirmed: string[];
+  /** Refs the registry may or may not hold: the request may have reached it before it failed. */
+  unknown: string[];
+  /** Refs that certainly were not pushed (failed before the manifest was sent, or never tried). */
+  notPushed: string[];
 }
+
+const NOT_TRIED = "not tried: the first push to this repository did not succeed";
 
 /**
  * Pushes every target. Each repository gets its first tag alone, then its other tags at once: the first push
  * uploads the blobs, the others only add manifests (concurrent first pushes upload every layer again and race
  * in the registry). Repositories go concurrently. Returns the digest-pinned refs in target order; when any push
- * fails, throws a PublishError listing what was pushed and what was not.
+ * fails, throws a PublishError that sorts every ref into confirmed, unknown and not pushed.
  */
 export async function pushAll(
   targets: PublishTarget[],
   push: (target: PublishTarget) => Promise<string>,
 ): Promise<string[]> {
-  // A target with no outcome was never tried: its repository's first push failed.
-  const outcomes = new Map<PublishTarget, { value: string } | { reason: string }>();
+  const outcomes = new Map<PublishTarget, PushOutcome>();
   const settle = (t: PublishTarget) =>
     push(t).then(
-      (value) => void outcomes.set(t, { value }),
-      (e: unknown) => void outcomes.set(t, { reason: errorMessage(e) }),
+      (pinned) => void outcomes.set(t, { state: "confirmed", pinned }),
+      (e: unknown) => void outcomes.set(t, failedOutcome(errorMessage(e))),
     );
   await Promise.all(
     groupByRepository(targets).map(async ([first, ...rest]) => {
       if (!first) return;
       await settle(first);
-      if ("value" in (outcomes.get(first) ?? {})) await Promise.all(rest.map(settle));
+      if (outcomes.get(first)?.state === "confirmed") await Promise.all(rest.map(settle));
     }),
   );
-  const pushed: string[] = [];
-  const failed: { ref: string; reason: string }[] = [];
-  for (const t of targets) {
-    const outcome = outcomes.get(t) ?? { reason: SKIPPED };
-    if ("value" in outcome) pushed.push(outcome.value);
-    else failed.push({ ref: t.ref, reason: outcome.reason });
-  }
-  if (failed.length === 0) return pushed;
-  const lines = [
-    `publish failed for ${failed.length} of ${targets.length} refs`,
-    ...failed.map((f) => `  not pushed: ${f.ref}: ${f.reason}`),
-    ...(pushed.length ? pushed.map((p) => `  pushed: ${p}`) : ["  pushed: none"]),
-  ];
-  throw new PublishError(
-    lines.join("\n"),
-    pushed,
-    failed.map((f) => f.ref),
-  );
+  const all = targets.map((t) => ({
+    target: t,
+    outcome: outcomes.get(t) ?? { state: "not tried", reason: NOT_TRIED },
+  }));
+  const confirmed = all.flatMap(({ outcome }) => (outcome.state === "confirmed" ? [outcome.pinned] : []));
+  if (confirmed.length === targets.length) return confirmed;
+  throw new PublishError(formatReport(all), {
+    confirmed,
+    unknown: all.filter((o) => o.outcome.state === "unknown").map((o) => o.target.ref),
+    notPushed: all
+      .filter((o) => o.outcome.state !== "confirmed" && o.outcome.state !== "unknown")
+      .map((o) => o.target.ref),
+  });
 }
 
-const SKIPPED = "not tried: the first push to this repository failed";
+function failedOutcome(reason: string): PushOutcome {
+  return classifyPushError(reason).outcomeUnknown ? { state: "unknown", reason } : { state: "not pushed", reason };
+}
+
+function formatReport(all: { target: PublishTarget; outcome: PushOutcome }[]): string {
+  const count = (state: PushOutcome["state"]) => all.filter((o) => o.outcome.state === state).length;
+  const failed = all.length - count("confirmed");
+  const unknownNote = count("unknown")
+    ? `; ${count("unknown")} unknown: the registry may hold them (re-run the same publish to settle them)`
+    : "";
+  const lines = all.map(({ target, outcome }) =>
+    outcome.state === "confirmed"
+      ? `  confirmed: ${outcome.pinned}`
+      : `  ${outcome.state}: ${target.ref}: ${outcome.reason}`,
+  );
+  return [`publish failed for ${failed} of ${all.length} refs${unknownNote}`, ...lines].join("\n");
+}
 
 function groupByRepository(targets: PublishTarget[]): PublishTarget[][] {
   const groups = new Map<string, PublishTarget[]>();
@@ -101,10 +105,28 @@ export function pinnedRef(ref: string, published: string): string {
   return published;
 }
 
-/** The message for one failed push: auth failures name the registry and say what to check. */
-export function describePushFailure(target: PublishTarget, kind: string, message: string): string {
-  if (kind === "auth") {
-    return `authentication failed for registry ${target.image.host}: check the username and password given for ${target.image.host} (--username/--password or with-registry-auth) (${message})`;
+/** The digest part of a pinned ref; "" when it has none. */
+export function digestOf(pinned: string): string {
+  const at = pinned.lastIndexOf("@");
+  return at >= 0 ? pinned.slice(at + 1) : "";
+}
+
+/** The message for one failed push: auth failures say whether the credentials were refused or lack permission. */
+export function describePushFailure(
+  target: PublishTarget,
+  failure: PushFailure,
+  message: string,
+  credentials: "given" | "none",
+): string {
+  const host = target.image.host;
+  if (failure.kind === "unauthorized" && credentials === "none") {
+    return `no credentials for registry ${host}: pass --username and --password, or with-registry-auth --address ${host} (${message})`;
+  }
+  if (failure.kind === "unauthorized") {
+    return `registry ${host} refused the credentials (401): check the username and the password or token given for ${host} (--username/--password or with-registry-auth); a token must not have expired (${message})`;
+  }
+  if (failure.kind === "forbidden") {
+    return `registry ${host} accepted the credentials but denied pushing to ${target.image.repository} (403): the token lacks push permission on that repository — a fork's or Dependabot's pull request token is read-only (build with --push=false there), GHCR needs "packages: write" or a token with write:packages, Amazon ECR needs the repository to exist first (${message})`;
   }
   return message;
 }

@@ -1,81 +1,138 @@
-/** How a failed push should be treated. */
-export type PushFailureKind = "auth" | "rate-limit" | "transient" | "fatal";
+/**
+ * How a failed push is treated: what went wrong, whether another try can help, and whether the registry may
+ * hold the ref anyway. Texts are containerd v2.2's pusher as Dagger v0.21 surfaces them, with no prefix of
+ * Dagger's own (test/fixtures/push-errors.ts; test/engine/CONFORMANCE.md).
+ */
+export type PushFailureKind = "unauthorized" | "forbidden" | "rate-limit" | "transient" | "fatal";
+
+export interface PushFailure {
+  kind: PushFailureKind;
+  /** The request may have reached the registry and stored the manifest: the ref's state is unknown. */
+  outcomeUnknown: boolean;
+  /** HTTP status containerd reported, when it reported one. */
+  status?: number;
+}
 
 export interface RetryPolicy {
   /** Further attempts after the first. */
   retries: number;
   baseDelayMs: number;
   maxDelayMs: number;
+  /** Longest one attempt may take before it counts as a transient failure whose outcome is unknown. */
+  attemptTimeoutMs: number;
 }
 
-export const DEFAULT_RETRY_POLICY: RetryPolicy = { retries: 3, baseDelayMs: 1000, maxDelayMs: 30_000 };
+export const DEFAULT_RETRIES = 3;
+export const MAX_RETRIES = 10;
+export const DEFAULT_PUSH_TIMEOUT_SECONDS = 300;
+export const MAX_PUSH_TIMEOUT_SECONDS = 3600;
 
-// Rows are checked in order: an auth failure stays an auth failure whatever else the text says.
-// Statuses are matched with their reason phrase ("503 Service Unavailable", as Go prints resp.Status),
-// so a tag or port holding "503" is not mistaken for one. Texts: test/fixtures/push-errors.ts.
-const FAILURE_PATTERNS: { kind: PushFailureKind; pattern: RegExp }[] = [
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  retries: DEFAULT_RETRIES,
+  baseDelayMs: 1000,
+  maxDelayMs: 30_000,
+  attemptTimeoutMs: DEFAULT_PUSH_TIMEOUT_SECONDS * 1000,
+};
+
+// containerd: `unexpected status from <METHOD> request to <url>: <code> <reason as the registry sent it>`.
+const STATUS = /unexpected status from ([A-Z]+) request to (\S+): (\d{3})\b/;
+// containerd: `failed to do request: <Method> "<url>": <net error>`.
+const REQUEST = /failed to do request: ([A-Za-z]+) "([^"]+)"/;
+
+// Rows are checked in order, after the status code: a 401 stays a 401 whatever else the text says.
+const TEXT_PATTERNS: { kind: PushFailureKind; pattern: RegExp }[] = [
   {
-    kind: "auth",
+    kind: "unauthorized",
     pattern:
-      /\b401 Unauthorized\b|\b403 Forbidden\b|no basic auth credentials|authorization failed|failed to authorize|access (?:to the resource )?(?:is )?denied|push access denied|authentication required|\bunauthorized:/i,
+      /no basic auth credentials|failed to authorize|authorization failed|authentication required|\bunauthorized:/i,
   },
-  { kind: "rate-limit", pattern: /\b429 Too Many Requests\b|\btoomanyrequests\b|rate limit exceeded/i },
+  { kind: "forbidden", pattern: /\bdenied:|insufficient_scope|requested access to the resource is denied/i },
+  { kind: "rate-limit", pattern: /\btoomanyrequests\b/i },
   {
     kind: "transient",
     pattern:
-      /\b(?:408 Request Timeout|500 Internal Server Error|502 Bad Gateway|503 Service Unavailable|504 Gateway Time-?out)\b|connection reset by peer|connection refused|broken pipe|: EOF\b|unexpected EOF|i\/o timeout|TLS handshake timeout|timeout awaiting response headers/i,
+      /connection reset by peer|connection refused|broken pipe|: EOF\b|unexpected EOF|i\/o timeout|TLS handshake timeout|timeout awaiting response headers|context deadline exceeded|push timed out/i,
   },
 ];
 
-/** Classifies an engine's push error text: only rate limits and transient faults are worth another try. */
-export function classifyPushError(message: string): PushFailureKind {
-  return FAILURE_PATTERNS.find((row) => row.pattern.test(message))?.kind ?? "fatal";
+function kindOfStatus(status: number): PushFailureKind | undefined {
+  if (status === 401) return "unauthorized";
+  if (status === 403) return "forbidden";
+  if (status === 429) return "rate-limit";
+  if (status === 408 || (status >= 500 && status <= 599)) return "transient";
+  return undefined;
 }
 
-export function isTransientPushError(message: string): boolean {
-  const kind = classifyPushError(message);
-  return kind === "rate-limit" || kind === "transient";
+const isManifestUrl = (url: string): boolean => /\/manifests\/[^/]+$/.test(url.split("?")[0] ?? "");
+
+/** Classifies an engine's push error text. */
+export function classifyPushError(message: string): PushFailure {
+  const status = STATUS.exec(message);
+  const code = status ? Number(status[3]) : undefined;
+  const kind =
+    (code !== undefined ? kindOfStatus(code) : undefined) ??
+    TEXT_PATTERNS.find((row) => row.pattern.test(message))?.kind ??
+    "fatal";
+  const url = status?.[2] ?? REQUEST.exec(message)?.[2] ?? "";
+  const method = (status?.[1] ?? REQUEST.exec(message)?.[1] ?? "").toUpperCase();
+  // A manifest PUT that failed after it was sent, or a push we stopped waiting for, may have been stored.
+  const outcomeUnknown =
+    kind === "transient" && ((method === "PUT" && isManifestUrl(url)) || /push timed out/i.test(message));
+  return { kind, outcomeUnknown, ...(code !== undefined ? { status: code } : {}) };
 }
 
-/**
- * A `Retry-After` the error text carries, in ms from `now`: seconds, or a date as containerd 2.x prints it
- * (`(Retry-After: 2026-11-25T01:02:03Z)`); undefined when absent.
- */
-export function retryAfterMs(message: string, now: number = Date.now()): number | undefined {
-  const m = /retry-after:?\s*([^)\n]+)/i.exec(message);
-  const value = m?.[1]?.trim();
-  if (!value) return undefined;
-  if (/^\d+$/.test(value)) return Number(value) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+export function isRetryable(failure: PushFailure): boolean {
+  return failure.kind === "rate-limit" || failure.kind === "transient";
 }
 
-/** Wait before attempt `attempt` (1 = first retry): Retry-After when given, else exponential, capped. */
-export function retryDelayMs(
-  attempt: number,
-  message: string,
-  policy: RetryPolicy = DEFAULT_RETRY_POLICY,
-  now: number = Date.now(),
-): number {
-  const hinted = retryAfterMs(message, now);
-  const backoff = policy.baseDelayMs * 2 ** (attempt - 1);
-  return Math.min(hinted ?? backoff, policy.maxDelayMs);
+/** Wait before attempt `attempt` (1 = first retry): exponential from the base delay, capped. */
+export function retryDelayMs(attempt: number, policy: RetryPolicy = DEFAULT_RETRY_POLICY): number {
+  return Math.min(policy.baseDelayMs * 2 ** (attempt - 1), policy.maxDelayMs);
 }
 
 export interface RetryHooks {
   sleep: (ms: number) => Promise<void>;
+  /** Starts a timer that rejects after `ms`; returns a cancel function. */
+  timer?: (ms: number, onTimeout: () => void) => () => void;
   onRetry?: (attempt: number, delayMs: number, message: string) => void;
+}
+
+export function pushTimeoutMessage(ms: number): string {
+  return `push timed out after ${ms / 1000} s (--push-timeout): the registry may or may not hold the ref`;
+}
+
+/** Runs one attempt, failing it with a transient, outcome-unknown error when it outlives the policy's bound. */
+function bounded<T>(attempt: () => Promise<T>, ms: number, hooks: RetryHooks): Promise<T> {
+  const timer = hooks.timer ?? defaultTimer;
+  return new Promise<T>((resolve, reject) => {
+    const cancel = timer(ms, () => reject(new Error(pushTimeoutMessage(ms))));
+    attempt().then(
+      (v) => {
+        cancel();
+        resolve(v);
+      },
+      (e: unknown) => {
+        cancel();
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
+
+function defaultTimer(ms: number, onTimeout: () => void): () => void {
+  const t = setTimeout(onTimeout, ms);
+  return () => clearTimeout(t);
 }
 
 /** Runs `attempt` until it succeeds, fails for good, or `policy.retries` more tries are spent. */
 export async function withPushRetry<T>(attempt: () => Promise<T>, policy: RetryPolicy, hooks: RetryHooks): Promise<T> {
   for (let tryNo = 0; ; tryNo++) {
     try {
-      return await attempt();
+      return await bounded(attempt, policy.attemptTimeoutMs, hooks);
     } catch (e) {
       const message = errorMessage(e);
-      if (tryNo >= policy.retries || !isTransientPushError(message)) throw e;
-      const delay = retryDelayMs(tryNo + 1, message, policy);
+      if (tryNo >= policy.retries || !isRetryable(classifyPushError(message))) throw e;
+      const delay = retryDelayMs(tryNo + 1, policy);
       hooks.onRetry?.(tryNo + 1, delay, message);
       await hooks.sleep(delay);
     }

@@ -85,8 +85,22 @@ describe("tags from the .git inside source", () => {
 
   it("no .git and no --commit: a clear error saying how to pass them", async () => {
     await expect(on(HELLO).call("tags").result()).rejects.toThrow(
-      /no commit to tag the image with: the source has no readable \.git .*pass --commit and --ref \(in GitHub Actions: --commit "\$GITHUB_SHA"/,
+      /no commit to tag the image with: the source has no \.git folder; pass --commit and --ref \(GitHub Actions: --commit "\$GITHUB_SHA"/,
     );
+  });
+
+  it("no --source: tags with --commit and --ref still works; a build says to pass --source=.", async () => {
+    expect(await double.module().call("tags", { commit: COMMIT, ref: "main" }).result<string[]>()).toEqual([
+      "1a2b3c4",
+      "main",
+    ]);
+    await expect(double.module().call("tags", { ref: "main" }).result()).rejects.toThrow(
+      /no --source was given; pass --source=\./,
+    );
+    await expect(double.module().call("build", { commit: COMMIT, ref: "main" }).result()).rejects.toThrow(
+      /no source to build: pass --source=\./,
+    );
+    expect(fields()).not.toContain("Directory.dockerBuild");
   });
 });
 
@@ -112,6 +126,7 @@ describe("metadata", () => {
         `org.opencontainers.image.revision=${commit}`,
         "org.opencontainers.image.version=3.0.0-rc.1",
         "org.opencontainers.image.source=https://git.example/a",
+        "dockyard.dirty=true",
       ],
     });
   });
@@ -148,34 +163,66 @@ describe("build", () => {
   it("a Dockerfile missing from the context is named before anything builds", async () => {
     await expect(
       on(HELLO).call("build", { commit: COMMIT, ref: "main", dockerfile: "web.Dockerfile" }).result(),
-    ).rejects.toThrow(/dockerfile "web.Dockerfile": not found in context "." of the source/);
+    ).rejects.toThrow(/--dockerfile "web.Dockerfile": not found in --context "\."/);
     expect(fields()).not.toContain("Directory.dockerBuild");
   });
 });
 
 describe("bad input builds and pushes nothing", () => {
   it.each([
-    { what: "uppercase image", args: { images: [`${REG}/Acme/App`] }, match: /repository must be lowercase/ },
-    { what: "image with a tag", args: { images: [`${REG}/app:1`] }, match: /must not carry a tag/ },
-    { what: "no images", args: { images: [] }, match: /images: give at least one image name/ },
+    {
+      what: "uppercase image",
+      args: { images: [`${REG}/Acme/App`] },
+      match: /--images ".*": repository must be lowercase/,
+    },
+    { what: "image with a tag", args: { images: [`${REG}/app:1`] }, match: /--images ".*": must not carry a tag/ },
+    { what: "no images", args: { images: [] }, match: /--images "": give at least one image name/ },
     {
       what: "bad user tag",
       args: { images: [`${REG}/app`], tags: ["a/b"] },
-      match: /tags "a\/b": not a valid image tag/,
+      match: /--tags "a\/b": is not a valid image tag/,
     },
-    { what: "build arg without =", args: { images: [`${REG}/app`], buildArgs: ["X"] }, match: /buildArgs "X"/ },
-    { what: "shaLength 3", args: { images: [`${REG}/app`], shaLength: 3 }, match: /shaLength 3/ },
-    { what: "latest maybe", args: { images: [`${REG}/app`], latest: "maybe" }, match: /latest "maybe"/ },
-    { what: "commit not hex", args: { images: [`${REG}/app`], commit: "xyz" }, match: /commit "xyz"/ },
-    { what: "bad platform", args: { images: [`${REG}/app`], platforms: ["arm64"] }, match: /platform "arm64"/ },
+    { what: "build arg without =", args: { images: [`${REG}/app`], buildArgs: ["X"] }, match: /--build-args "X"/ },
+    { what: "shaLength 3", args: { images: [`${REG}/app`], shaLength: 3 }, match: /--sha-length "3"/ },
+    { what: "latest maybe", args: { images: [`${REG}/app`], latest: "maybe" }, match: /Latest|latest/ },
+    { what: "commit not hex", args: { images: [`${REG}/app`], commit: "xyz" }, match: /--commit "xyz"/ },
+    { what: "bad platform", args: { images: [`${REG}/app`], platforms: ["arm64"] }, match: /--platforms "arm64"/ },
+    {
+      what: "platform alias",
+      args: { images: [`${REG}/app`], platforms: ["linux/x86_64"] },
+      match: /try "linux\/amd64"/,
+    },
     { what: "username alone", args: { images: [`${REG}/app`], username: "ci" }, match: /also pass --password/ },
-    { what: "retries 11", args: { images: [`${REG}/app`], retries: 11 }, match: /retries 11/ },
+    { what: "retries 11", args: { images: [`${REG}/app`], retries: 11 }, match: /--retries "11"/ },
+    { what: "push timeout 0", args: { images: [`${REG}/app`], pushTimeout: 0 }, match: /--push-timeout "0"/ },
+    {
+      what: "source URL with a token",
+      args: {
+        images: [`${REG}/app`],
+        sourceUrl: "https://gitlab-ci-token:glcbt-64_s3cr3t@gitlab.example/acme/app.git",
+      },
+      match: /--source-url "https:\/\/gitlab-ci-token:\*+@gitlab\.example\/acme\/app\.git": holds credentials/,
+    },
+    { what: "impossible date", args: { images: [`${REG}/app`], created: "2026-02-30T00:00:00Z" }, match: /--created/ },
+    { what: "label key", args: { images: [`${REG}/app`], labels: ["Bad Key=x"] }, match: /--labels "Bad Key=x"/ },
+    {
+      what: "context leaving the source",
+      args: { images: [`${REG}/app`], context: "../x" },
+      match: /--context "\.\.\/x"/,
+    },
+    {
+      what: "pull request 0",
+      args: { images: [`${REG}/app`], ref: "refs/pull/0/merge" },
+      match: /--ref "refs\/pull\/0\/merge"/,
+    },
+    { what: "stage name", args: { images: [`${REG}/app`], target: "1st" }, match: /--target "1st"/ },
   ])("$what", async ({ args, match }) => {
-    await expect(
-      on(HELLO)
-        .call("publish", { commit: COMMIT, ref: "main", ...args })
-        .result(),
-    ).rejects.toThrow(match);
+    const err = (await on(HELLO)
+      .call("publish", { commit: COMMIT, ref: "main", ...args })
+      .result()
+      .catch((e: unknown) => e)) as Error;
+    expect(err.message).toMatch(match);
+    expect(err.message).not.toContain("s3cr3t");
     expect(fields()).not.toContain("Directory.dockerBuild");
     expect(fields()).not.toContain("Container.publish");
     expect(backend.pushed).toHaveLength(0);
@@ -208,7 +255,7 @@ describe("build secrets", () => {
       on(HELLO)
         .call("withBuildSecret", { id: "../x", secret: double.secret("s", "v") })
         .result(),
-    ).rejects.toThrow(/build secret id "\.\.\/x"/);
+    ).rejects.toThrow(/--id "\.\.\/x"/);
   });
 });
 
@@ -221,7 +268,7 @@ describe("publish on the memory backend", () => {
     try {
       const refs = await d
         .module({ args: { source: d.hostDirectory(HELLO) } })
-        .call("withRegistryAuth", { address: "other.local", username: "x", secret: d.secret("o", "y") })
+        .call("withRegistryAuth", { address: "other.local", username: "x", password: d.secret("o", "y") })
         .call("publish", {
           images: [`${REG}/app`, "other.local/app"],
           username: "ci",
@@ -229,7 +276,8 @@ describe("publish on the memory backend", () => {
           commit: COMMIT,
           ref: "main",
         })
-        .result<string[]>();
+        .result<{ refs: string[] }>()
+        .then((p) => p.refs);
       expect(refs.map((r) => r.split("@")[0])).toEqual([
         `${REG}/app:1a2b3c4`,
         `${REG}/app:main`,

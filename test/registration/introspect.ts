@@ -24,6 +24,8 @@ export interface FunctionDef {
   description: string;
   arguments: Record<string, ArgDef>;
   returnType: TypeDef;
+  /** The cache policy given to @func({ cache }); undefined: the engine's default (persisted, 7 days). */
+  cache?: string;
 }
 export interface ObjectDef {
   name: string;
@@ -32,10 +34,20 @@ export interface ObjectDef {
   methods: Record<string, FunctionDef>;
   properties: Record<string, { name: string; description: string; type: TypeDef; isExposed: boolean }>;
 }
+export interface EnumDef {
+  name: string;
+  description: string;
+  values: Record<string, { name: string; value: string; description: string }>;
+}
 export interface ModuleDef {
   name: string;
   description: string;
   objects: Record<string, ObjectDef>;
+  enums?: Record<string, EnumDef>;
+}
+
+interface RawModule {
+  objects?: Record<string, { methods?: Record<string, { cache?: string }> }>;
 }
 
 const require = createRequire(import.meta.url);
@@ -59,6 +71,14 @@ export async function introspectModule(srcDir: string, moduleName: string): Prom
   const { scan } = (await import(pathToFileURL(join(sdkDist, "module/introspector/index.js")).href)) as {
     scan: (files: string[], name: string, full: boolean) => Promise<unknown>;
   };
-  const result = await scan([...tsFiles(resolve(srcDir)), client], moduleName, false);
-  return JSON.parse(JSON.stringify(result)) as ModuleDef;
+  const result = (await scan([...tsFiles(resolve(srcDir)), client], moduleName, false)) as RawModule;
+  const mod = JSON.parse(JSON.stringify(result)) as ModuleDef;
+  // The scanner's toJSON leaves out the cache policy that Register sends (register.ts): copy it over.
+  for (const [objName, obj] of Object.entries(result.objects ?? {})) {
+    for (const [fnName, fn] of Object.entries(obj.methods ?? {})) {
+      const def = mod.objects[objName]?.methods[fnName];
+      if (def && fn.cache !== undefined) def.cache = fn.cache;
+    }
+  }
+  return mod;
 }

@@ -10,6 +10,28 @@ const INT = "INTEGER_KIND";
 const BOOL = "BOOLEAN_KIND";
 const LIST_STR = "LIST_KIND<STRING_KIND>";
 
+const ENUM_LATEST = "ENUM_KIND:Latest";
+const SECRET = "OBJECT_KIND:Secret";
+
+// One name and one text per concept across every function: each argument is declared once here.
+const commitRef: Expected = {
+  commit: { type: STR, optional: true },
+  ref: { type: STR, optional: true },
+};
+
+const tagArgs: Expected = {
+  ...commitRef,
+  shaLength: { type: INT, optional: false, default: 7 },
+  latest: { type: ENUM_LATEST, optional: false, default: "AUTO" },
+  tags: { type: LIST_STR, optional: false, default: [] },
+};
+
+const labelArgs: Expected = {
+  labels: { type: LIST_STR, optional: false, default: [] },
+  sourceUrl: { type: STR, optional: true },
+  created: { type: STR, optional: true },
+};
+
 const buildArgs: Expected = {
   dockerfile: { type: STR, optional: false, default: "Dockerfile" },
   context: { type: STR, optional: false, default: "." },
@@ -17,76 +39,70 @@ const buildArgs: Expected = {
   buildArgs: { type: LIST_STR, optional: false, default: [] },
 };
 
-const tagArgs: Expected = {
-  commit: { type: STR, optional: true },
-  ref: { type: STR, optional: true },
-  shaLength: { type: INT, optional: false, default: 7 },
-  latest: { type: STR, optional: false, default: "auto" },
-  extraTags: { type: LIST_STR, optional: false, default: [] },
-};
-
-const FUNCTIONS: Record<string, { returns: string; args: Expected }> = {
+const FUNCTIONS: Record<string, { returns: string; cache?: string; args: Expected }> = {
   withRegistryAuth: {
     returns: "OBJECT_KIND:Dockyard",
     args: {
       address: { type: STR, optional: false },
       username: { type: STR, optional: false },
-      secret: { type: "OBJECT_KIND:Secret", optional: false },
+      password: { type: SECRET, optional: false },
     },
   },
   withBuildSecret: {
     returns: "OBJECT_KIND:Dockyard",
-    args: { id: { type: STR, optional: false }, secret: { type: "OBJECT_KIND:Secret", optional: false } },
+    args: { id: { type: STR, optional: false }, secret: { type: SECRET, optional: false } },
   },
-  tags: {
-    returns: LIST_STR,
-    args: {
-      ...tagArgs,
-    },
-  },
-  metadata: {
-    returns: "OBJECT_KIND:Metadata",
-    args: {
-      ...tagArgs,
-      labels: { type: LIST_STR, optional: false, default: [] },
-      sourceUrl: { type: STR, optional: true },
-      created: { type: STR, optional: true },
-    },
-  },
+  tags: { returns: LIST_STR, args: tagArgs },
+  metadata: { returns: "OBJECT_KIND:Metadata", args: { ...tagArgs, ...labelArgs } },
   build: {
     returns: "OBJECT_KIND:Container",
     args: {
       ...buildArgs,
       platform: { type: "SCALAR_KIND:Platform", optional: true },
-      labels: { type: LIST_STR, optional: false, default: [] },
-      commit: { type: STR, optional: true },
-      ref: { type: STR, optional: true },
-      sourceUrl: { type: STR, optional: true },
-      created: { type: STR, optional: true },
+      labels: labelArgs.labels!,
+      ...commitRef,
+      sourceUrl: labelArgs.sourceUrl!,
+      created: labelArgs.created!,
+      allowDirty: { type: BOOL, optional: false, default: false },
     },
   },
   publish: {
-    returns: LIST_STR,
+    returns: "OBJECT_KIND:Publication",
+    cache: "never",
     args: {
       images: { type: LIST_STR, optional: false },
       username: { type: STR, optional: true },
-      password: { type: "OBJECT_KIND:Secret", optional: true },
-      tags: { type: LIST_STR, optional: false, default: [] },
+      password: { type: SECRET, optional: true },
+      tags: tagArgs.tags!,
       platforms: { type: "LIST_KIND<SCALAR_KIND:Platform>", optional: false, default: [] },
       ...buildArgs,
-      labels: { type: LIST_STR, optional: false, default: [] },
-      commit: { type: STR, optional: true },
-      ref: { type: STR, optional: true },
-      shaLength: { type: INT, optional: false, default: 7 },
-      latest: { type: STR, optional: false, default: "auto" },
+      labels: labelArgs.labels!,
+      ...commitRef,
+      shaLength: tagArgs.shaLength!,
+      latest: tagArgs.latest!,
       dryRun: { type: BOOL, optional: false, default: false },
+      push: { type: BOOL, optional: false, default: true },
       allowDirty: { type: BOOL, optional: false, default: false },
-      sourceUrl: { type: STR, optional: true },
-      created: { type: STR, optional: true },
+      sourceUrl: labelArgs.sourceUrl!,
+      created: labelArgs.created!,
       retries: { type: INT, optional: false, default: 3 },
+      pushTimeout: { type: INT, optional: false, default: 300 },
     },
   },
 };
+
+const PUBLICATION_FIELDS: Record<string, string> = {
+  refs: LIST_STR,
+  digest: STR,
+  tags: LIST_STR,
+  images: LIST_STR,
+  platforms: LIST_STR,
+  pushed: BOOL,
+  commit: STR,
+  dirty: BOOL,
+};
+
+const PUBLICATION_RENDERINGS = ["dotenv", "githubOutput", "json", "markdown"];
 
 const METADATA_FIELDS: Record<string, string> = {
   commit: STR,
@@ -106,12 +122,20 @@ function typeName(t: { kind: string; name?: string; typeDef?: unknown }): string
   return t.name ? `${t.kind}:${t.name}` : t.kind;
 }
 
+/** An enum default as Register sends it: the member's name, not its value (entrypoint/register.ts). */
+function registeredDefault(a: ArgDef): unknown {
+  if (a.type.kind !== "ENUM_KIND" || a.defaultValue === undefined) return a.defaultValue;
+  const values = Object.values(mod.enums?.[a.type.name ?? ""]?.values ?? {});
+  return values.find((v) => v.value === a.defaultValue)?.name ?? `no member for ${String(a.defaultValue)}`;
+}
+
 function argShape(a: ArgDef) {
   // The SDK reports a literal default as given in source; a missing default means none.
+  const dflt = registeredDefault(a);
   return {
     type: typeName(a.type),
     optional: a.isOptional,
-    ...(a.defaultValue !== undefined ? { default: a.defaultValue } : {}),
+    ...(dflt !== undefined ? { default: dflt } : {}),
   };
 }
 
@@ -128,16 +152,54 @@ describe("module registration", () => {
     expect(mod.description).toMatch(/Dockerfile/);
   });
 
-  it("exposes exactly the Dockyard and Metadata objects", () => {
-    expect(Object.keys(mod.objects).sort()).toEqual(["Dockyard", "Metadata"]);
+  it("exposes exactly the Dockyard, Metadata and Publication objects", () => {
+    expect(Object.keys(mod.objects).sort()).toEqual(["Dockyard", "Metadata", "Publication"]);
   });
 
-  it("has a constructor taking source: Directory defaulting to the context root", () => {
+  it("takes source as an explicit, optional Directory with no defaultPath", () => {
+    // A defaultPath on a remote module points into dockyard's own repository, not the caller's checkout.
     const source = dockyard.constructor?.arguments.source;
-    expect(source).toMatchObject({ defaultPath: "/", isOptional: false });
+    expect(source).toMatchObject({ isOptional: true });
+    expect(source?.defaultPath ?? "").toBe("");
     expect(typeName(source!.type)).toBe("OBJECT_KIND:Directory");
-    expect(source!.description).not.toBe("");
+    expect(source!.description).toMatch(/--source=\./);
     expect(Object.keys(dockyard.constructor!.arguments)).toEqual(["source"]);
+  });
+
+  it.each(Object.entries(FUNCTIONS))("%s: cache policy", (name, want) => {
+    // Without a policy the engine caches a call for 7 days: a second identical publish would push nothing.
+    expect({ fn: name, cache: dockyard.methods[name]?.cache }).toEqual({ fn: name, cache: want.cache });
+  });
+
+  it("Latest is an enum of auto, always and never", () => {
+    const latest = mod.enums?.Latest;
+    expect(Object.values(latest?.values ?? {}).map((v) => [v.name, v.value])).toEqual([
+      ["AUTO", "auto"],
+      ["ALWAYS", "always"],
+      ["NEVER", "never"],
+    ]);
+    for (const v of Object.values(latest?.values ?? {})) expect(v.description.trim()).not.toBe("");
+  });
+
+  it("Publication exposes its fields and its renderings, each described", () => {
+    const pub = mod.objects.Publication!;
+    const props = Object.values(pub.properties);
+    expect(Object.fromEntries(props.map((p) => [p.name, typeName(p.type)]))).toEqual(PUBLICATION_FIELDS);
+    expect(Object.keys(pub.methods).sort()).toEqual(PUBLICATION_RENDERINGS);
+    for (const fn of Object.values(pub.methods)) {
+      expect({ fn: fn.name, returns: typeName(fn.returnType), args: Object.keys(fn.arguments) }).toEqual({
+        fn: fn.name,
+        returns: STR,
+        args: [],
+      });
+      expect(fn.description.trim()).not.toBe("");
+    }
+    for (const p of props)
+      expect({ field: p.name, exposed: p.isExposed, described: p.description.trim() !== "" }).toEqual({
+        field: p.name,
+        exposed: true,
+        described: true,
+      });
   });
 
   it("exposes exactly the documented functions", () => {

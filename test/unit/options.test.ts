@@ -1,140 +1,176 @@
-// Rung 1 (types) covers the signatures; this file is build args, labels, platforms, secret ids and metadata.
+// Unit: NAME=VALUE arguments (--build-args, --labels) and build secret ids (--id), one table row per grammar rule.
 import { describe, expect, it } from "vitest";
 
-import { parseBuildArgs, parseLabels, validatePlatforms, validateSecretId } from "../../src/keyvalue.js";
-import { computeMetadata } from "../../src/metadata.js";
-import { ociLabels } from "../../src/labels.js";
+import { parseBuildArgs, parseLabels, parseSecretId, validateSecretId } from "../../src/keyvalue.js";
+import { GIT_COMMITTER_EPOCH, GITLAB_JOB_TOKEN, GITLAB_REPOSITORY_URL } from "../fixtures/cli-values.js";
 import { COMMIT } from "../fixtures/commits.js";
+import { expectRefusal, listParse, refusalOf, type Refusal } from "./refusal.js";
 
 describe("parseBuildArgs", () => {
   it.each([
     { input: ["A=1"], want: [{ name: "A", value: "1" }] },
     { input: ["URL=a=b=c"], want: [{ name: "URL", value: "a=b=c" }] },
     { input: ["EMPTY="], want: [{ name: "EMPTY", value: "" }] },
+    { input: ["_x9=with spaces "], want: [{ name: "_x9", value: "with spaces " }] },
+    { input: ["PEM=line1\nline2"], want: [{ name: "PEM", value: "line1\nline2" }] },
+    { input: ["NPM_REGISTRY=https://npm.example/"], want: [{ name: "NPM_REGISTRY", value: "https://npm.example/" }] },
+    { input: ["SOURCE_DATE_EPOCH=0"], want: [{ name: "SOURCE_DATE_EPOCH", value: "0" }] },
+    {
+      input: [`SOURCE_DATE_EPOCH=${GIT_COMMITTER_EPOCH}`],
+      want: [{ name: "SOURCE_DATE_EPOCH", value: GIT_COMMITTER_EPOCH }],
+    },
     { input: [], want: [] },
   ])("$input", ({ input, want }) => {
     expect(parseBuildArgs(input)).toEqual(want);
   });
 
-  it.each([
-    { input: "NOVALUE", match: /buildArgs "NOVALUE": must be NAME=VALUE/ },
-    { input: "=x", match: /buildArgs "=x": must be NAME=VALUE/ },
-    { input: "1A=x", match: /buildArgs "1A=x": "1A" is not a valid build argument name/ },
-    { input: "A B=x", match: /buildArgs "A B=x"/ },
-  ])("rejects $input", ({ input, match }) => {
-    expect(() => parseBuildArgs([input])).toThrow(match);
+  const refusals: Refusal[] = [
+    { input: "NOVALUE", why: /must be NAME=VALUE/ },
+    { input: "=x", why: /no name before "="/ },
+    { input: "1A=x", why: /"1A" is not a build argument name/, fix: "_1A=x" },
+    { input: "NODE-ENV=production", why: /"NODE-ENV" is not a build argument name/, fix: "NODE_ENV=production" },
+    { input: "A B=x", why: /"A B" is not a build argument name/, fix: "A_B=x" },
+    { input: " A=x", why: /" A" is not a build argument name/, fix: "A=x" },
+    { input: "A\0=x", why: /is not a build argument name/, fix: "A_=x" },
+    { input: "A=x\0y", why: /NUL/, fix: "A=xy" },
+    {
+      input: `REPO=${GITLAB_REPOSITORY_URL}`,
+      shown: "REPO=https://gitlab-ci-token:***@gitlab.com/acme/app.git",
+      secret: GITLAB_JOB_TOKEN,
+      why: /credentials .*recorded in the image's history/,
+      fix: "REPO=https://gitlab.com/acme/app.git",
+    },
+    { input: "SOURCE_DATE_EPOCH=", why: /whole seconds since 1970/ },
+    { input: "SOURCE_DATE_EPOCH=-1", why: /whole seconds since 1970/ },
+    { input: "SOURCE_DATE_EPOCH=1.5", why: /whole seconds since 1970/ },
+    { input: "SOURCE_DATE_EPOCH=01795625314", why: /whole seconds/, fix: "SOURCE_DATE_EPOCH=1795625314" },
+    // Milliseconds, as `date +%s%3N` prints them.
+    { input: "SOURCE_DATE_EPOCH=1795625314123", why: /whole seconds/, fix: "SOURCE_DATE_EPOCH=1795625314" },
+    { input: "SOURCE_DATE_EPOCH=2026-11-25T16:48:34Z", why: /whole seconds/, fix: "SOURCE_DATE_EPOCH=1795625314" },
+  ];
+  it.each(refusals)("refuses $input", (row) => {
+    expectRefusal(
+      refusalOf(() => parseBuildArgs([row.input])),
+      "--build-args",
+      row,
+      listParse((v) => parseBuildArgs(v)),
+    );
+  });
+
+  it("refuses a name given twice; the fix keeps the last, as Docker would use", () => {
+    const row = { input: "", shown: 'A=1,"B=x,y",A=2', why: /build argument "A" is given twice/, fix: '"B=x,y",A=2' };
+    expectRefusal(
+      refusalOf(() => parseBuildArgs(["A=1", "B=x,y", "A=2"])),
+      "--build-args",
+      row,
+      listParse((v) => parseBuildArgs(v)),
+    );
   });
 });
 
 describe("parseLabels", () => {
-  it("parses key=value", () => {
-    expect(parseLabels(["a.b=c=d"])).toEqual([{ name: "a.b", value: "c=d" }]);
-  });
-  it("rejects a label without =", () => {
-    expect(() => parseLabels(["team"])).toThrow(/labels "team": must be NAME=VALUE/);
-  });
-});
-
-describe("validatePlatforms", () => {
-  it("accepts os/arch and os/arch/variant", () => {
-    expect(validatePlatforms(["linux/amd64", "linux/arm64/v8", "linux/arm/v7"])).toHaveLength(3);
-  });
   it.each([
-    { input: ["amd64"], match: /platform "amd64": must be os\/arch/ },
-    { input: ["Linux/AMD64"], match: /platform "Linux\/AMD64"/ },
-    { input: ["linux/amd64", "linux/amd64"], match: /platform "linux\/amd64": given twice/ },
-  ])("rejects $input", ({ input, match }) => {
-    expect(() => validatePlatforms(input)).toThrow(match);
+    { input: "a.b=c=d", want: { name: "a.b", value: "c=d" } },
+    { input: "org.opencontainers.image.vendor=Acme", want: { name: "org.opencontainers.image.vendor", value: "Acme" } },
+    { input: "com.example.build_id=42", want: { name: "com.example.build_id", value: "42" } },
+    { input: "team=", want: { name: "team", value: "" } },
+    { input: "note=tab\there", want: { name: "note", value: "tab\there" } },
+    {
+      input: "org.opencontainers.image.created=2026-11-25T16:48:34+00:00",
+      want: { name: "org.opencontainers.image.created", value: "2026-11-25T16:48:34+00:00" },
+    },
+    {
+      input: "org.opencontainers.image.source=https://github.com/acme/app",
+      want: { name: "org.opencontainers.image.source", value: "https://github.com/acme/app" },
+    },
+    {
+      input: `org.opencontainers.image.revision=${COMMIT}`,
+      want: { name: "org.opencontainers.image.revision", value: COMMIT },
+    },
+  ])("$input", ({ input, want }) => {
+    expect(parseLabels([input])).toEqual([want]);
+  });
+
+  const refusals: Refusal[] = [
+    { input: "team", why: /must be NAME=VALUE/ },
+    { input: "=core", why: /no name before "="/ },
+    { input: "Maintainer=me", why: /"Maintainer" is not a label key/, fix: "maintainer=me" },
+    { input: "com.example..team=x", why: /not a label key/, fix: "com.example.team=x" },
+    { input: "com.example.team.=x", why: /not a label key/, fix: "com.example.team=x" },
+    { input: "com example=x", why: /not a label key/, fix: "com-example=x" },
+    { input: "-x=1", why: /not a label key/, fix: "x=1" },
+    { input: `${"a".repeat(256)}=x`, why: /longer than 255/, fix: undefined },
+    { input: "note=two\nlines", why: /line break/, fix: "note=two lines" },
+    { input: "note=a\0b", why: /control character/, fix: "note=ab" },
+    {
+      input: `com.example.repo=${GITLAB_REPOSITORY_URL}`,
+      shown: "com.example.repo=https://gitlab-ci-token:***@gitlab.com/acme/app.git",
+      secret: GITLAB_JOB_TOKEN,
+      why: /credentials.*labels are public/,
+      fix: "com.example.repo=https://gitlab.com/acme/app.git",
+    },
+    {
+      input: "org.opencontainers.image.created=2026-02-30T00:00:00Z",
+      why: /^org.opencontainers.image.created: February 2026 has no day 30/,
+    },
+    {
+      input: "org.opencontainers.image.created=2026-11-25",
+      why: /^org.opencontainers.image.created: is a date without a time/,
+      fix: "org.opencontainers.image.created=2026-11-25T00:00:00Z",
+    },
+    {
+      input: "org.opencontainers.image.source=git@github.com:acme/app.git",
+      why: /^org.opencontainers.image.source: is an ssh/,
+      fix: "org.opencontainers.image.source=https://github.com/acme/app.git",
+    },
+    { input: "org.opencontainers.image.revision=1a2b3c4", why: /^org.opencontainers.image.revision: is abbreviated/ },
+  ];
+  it.each(refusals)("refuses $input", (row) => {
+    expectRefusal(
+      refusalOf(() => parseLabels([row.input])),
+      "--labels",
+      row,
+      listParse((v) => parseLabels(v)),
+    );
+  });
+
+  it("refuses a key given twice; the fix keeps the last", () => {
+    const row = { input: "team=a,x=1,team=b", why: /label "team" is given twice/, fix: "x=1,team=b" };
+    expectRefusal(
+      refusalOf(() => parseLabels(["team=a", "x=1", "team=b"])),
+      "--labels",
+      row,
+      listParse((v) => parseLabels(v)),
+    );
   });
 });
 
-describe("validateSecretId", () => {
-  it.each(["npmrc", "NPM_TOKEN", "a.b-c"])("accepts %s", (id) => expect(validateSecretId(id)).toBe(id));
-  it.each(["", "../x", "a/b", ".hidden", "-x"])("rejects %j", (id) => {
-    expect(() => validateSecretId(id)).toThrow(`build secret id "${id}"`);
-  });
-});
-
-describe("ociLabels", () => {
-  it.each([
-    {
-      rule: "revision and version always; title, source, created only when given",
-      input: { commit: COMMIT, version: "1.2.3" },
-      want: { "org.opencontainers.image.revision": COMMIT, "org.opencontainers.image.version": "1.2.3" },
-    },
-    {
-      rule: "all five",
-      input: { commit: COMMIT, version: "v", title: "app", sourceUrl: "https://x/y", created: "2026-01-01T00:00:00Z" },
-      want: {
-        "org.opencontainers.image.revision": COMMIT,
-        "org.opencontainers.image.version": "v",
-        "org.opencontainers.image.title": "app",
-        "org.opencontainers.image.source": "https://x/y",
-        "org.opencontainers.image.created": "2026-01-01T00:00:00Z",
-      },
-    },
-    {
-      rule: "user labels override and add",
-      input: {
-        commit: COMMIT,
-        version: "1",
-        overrides: [
-          { name: "org.opencontainers.image.version", value: "custom" },
-          { name: "team", value: "core" },
-        ],
-      },
-      want: { "org.opencontainers.image.revision": COMMIT, "org.opencontainers.image.version": "custom", team: "core" },
-    },
-  ])("$rule", ({ input, want }) => {
-    expect(Object.fromEntries(ociLabels(input).map((l) => [l.name, l.value]))).toEqual(want);
-  });
-});
-
-describe("computeMetadata", () => {
-  it.each([
-    {
-      rule: "branch: version is the first ref tag",
-      ref: "refs/heads/Feature/X",
-      want: {
-        branch: "Feature/X",
-        gitTag: "",
-        pullRequest: 0,
-        version: "feature-x",
-        tags: [COMMIT.slice(0, 7), "feature-x"],
-      },
-    },
-    {
-      rule: "semver tag: version is the semver version",
-      ref: "refs/tags/v1.4.0",
-      want: {
-        branch: "",
-        gitTag: "v1.4.0",
-        pullRequest: 0,
-        version: "1.4.0",
-        tags: [COMMIT.slice(0, 7), "1.4.0", "1.4", "1", "latest"],
-      },
-    },
-    {
-      rule: "pull request",
-      ref: "refs/pull/12/merge",
-      want: { branch: "", gitTag: "", pullRequest: 12, version: "pr-12", tags: [COMMIT.slice(0, 7), "pr-12"] },
-    },
-    {
-      rule: "no ref: version is the sha tag",
-      ref: undefined,
-      want: { branch: "", gitTag: "", pullRequest: 0, version: COMMIT.slice(0, 7), tags: [COMMIT.slice(0, 7)] },
-    },
-  ])("$rule", ({ ref, want }) => {
-    const m = computeMetadata({ commit: COMMIT.toUpperCase(), ref });
-    expect(m).toMatchObject({ commit: COMMIT, shortSha: COMMIT.slice(0, 7), ref: ref ?? "", dirty: false, ...want });
-    expect(m.labels).toContain(`org.opencontainers.image.revision=${COMMIT}`);
-    expect(m.labels).toContain(`org.opencontainers.image.version=${want.version}`);
+describe("parseSecretId", () => {
+  it.each(["npmrc", "NPM_TOKEN", "a.b-c", "_x", "9", "a".repeat(255)])("accepts %s", (id) => {
+    expect(parseSecretId(id)).toBe(id);
+    expect(validateSecretId(id)).toBe(id);
   });
 
-  it("same input, same labels: no wall clock", () => {
-    const a = computeMetadata({ commit: COMMIT, ref: "main" });
-    const b = computeMetadata({ commit: COMMIT, ref: "main" });
-    expect(a.labels).toEqual(b.labels);
-    expect(a.labels.some((l) => l.startsWith("org.opencontainers.image.created="))).toBe(false);
+  const refusals: Refusal[] = [
+    { input: "", why: /must not be empty/ },
+    { input: " npmrc", why: /whitespace/, fix: "npmrc" },
+    { input: "my secret", why: /holds whitespace/, fix: "my_secret" },
+    { input: "/run/secrets/npmrc", why: /is a path/, fix: "npmrc" },
+    { input: "../x", why: /is a path/, fix: "x" },
+    { input: "a/b", why: /is a path/, fix: "b" },
+    { input: ".", why: /not a file name/ },
+    { input: "..", why: /not a file name/ },
+    { input: ".hidden", why: /not starting with "\."/, fix: "hidden" },
+    { input: "-x", why: /not starting with/, fix: "x" },
+    { input: "id=npmrc", why: /letters, digits/, fix: "id_npmrc" },
+    { input: "a".repeat(256), why: /at most 255/, fix: "a".repeat(255) },
+  ];
+  it.each(refusals)("refuses $input", (row) => {
+    expectRefusal(
+      refusalOf(() => parseSecretId(row.input)),
+      "--id",
+      row,
+      (fix) => parseSecretId(fix),
+    );
   });
 });

@@ -1,23 +1,29 @@
-// Rung 1 (types) covers the signatures; this file is the pure publish plan, partial failures and git-source rules.
+// Unit: the publish plan, the push order, honest partial-failure reports and push-failure messages (src/publish.ts).
 import { describe, expect, it } from "vitest";
 
+import { pickCredential } from "../../src/credentials.js";
 import { PublishError } from "../../src/errors/index.js";
-import { dirtyCheckoutError, headRefs, missingCommitError, tagName } from "../../src/gitsource.js";
+import type { ImageName } from "../../src/image.js";
 import {
-  checkCredentialPair,
   describePushFailure,
-  parseImageList,
+  digestOf,
   pinnedRef,
   planPublish,
   pushAll,
+  type PublishTarget,
 } from "../../src/publish.js";
-import { COMMIT } from "../fixtures/commits.js";
+import { classifyPushError } from "../../src/retry.js";
 
 const DIGEST = `sha256:${"ab".repeat(32)}`;
+const image = (host: string, repository: string): ImageName => ({ host, repository, name: `${host}/${repository}` });
+const MANIFEST_503 = (t: PublishTarget) =>
+  `unexpected status from PUT request to http://${t.image.host}/v2/${t.image.repository}/manifests/${t.tag}: 503 Service Unavailable`;
+const BLOB_503 = (t: PublishTarget) =>
+  `unexpected status from POST request to http://${t.image.host}/v2/${t.image.repository}/blobs/uploads/: 503 Service Unavailable`;
 
 describe("planPublish", () => {
   it("every image gets every tag, images in order", () => {
-    const images = parseImageList(["ghcr.io/acme/app", "acme/app"]);
+    const images = [image("ghcr.io", "acme/app"), image("docker.io", "acme/app")];
     expect(planPublish(images, ["1a2b3c4", "main"]).map((t) => t.ref)).toEqual([
       "ghcr.io/acme/app:1a2b3c4",
       "ghcr.io/acme/app:main",
@@ -25,146 +31,148 @@ describe("planPublish", () => {
       "docker.io/acme/app:main",
     ]);
   });
-
-  it.each([
-    { images: [], match: /images: give at least one image name/ },
-    {
-      images: ["acme/app", "docker.io/acme/app"],
-      match: /image "docker.io\/acme\/app": given twice \(as docker.io\/acme\/app\)/,
-    },
-    { images: ["ok/app", "Bad/App"], match: /image "Bad\/App": repository must be lowercase/ },
-  ])("rejects $images", ({ images, match }) => {
-    expect(() => parseImageList(images)).toThrow(match);
-  });
 });
 
-describe("checkCredentialPair", () => {
-  it.each([
-    { username: "ci", hasPassword: false, match: /username "ci": also pass --password/ },
-    { username: undefined, hasPassword: true, match: /password: also pass --username/ },
-  ])("$username/$hasPassword", ({ username, hasPassword, match }) => {
-    expect(() => checkCredentialPair(username, hasPassword)).toThrow(match);
-  });
-  it("accepts both or neither", () => {
-    expect(() => checkCredentialPair("ci", true)).not.toThrow();
-    expect(() => checkCredentialPair(undefined, false)).not.toThrow();
-  });
-});
-
-describe("pinnedRef", () => {
+describe("pinnedRef and digestOf", () => {
   it.each([
     { published: `ghcr.io/acme/app:main@${DIGEST}`, want: `ghcr.io/acme/app:main@${DIGEST}` },
     { published: DIGEST, want: `ghcr.io/acme/app:main@${DIGEST}` },
   ])("$published", ({ published, want }) => {
     expect(pinnedRef("ghcr.io/acme/app:main", published)).toBe(want);
+    expect(digestOf(want)).toBe(DIGEST);
   });
+  it("no digest: empty", () => expect(digestOf("ghcr.io/acme/app:main")).toBe(""));
 });
 
 describe("pushAll", () => {
-  const targets = planPublish(parseImageList(["r1.local/app", "r2.local/app"]), ["t1", "t2"]);
+  const targets = planPublish([image("r1.local", "app"), image("r2.local", "app")], ["t1", "t2"]);
+  const pinned = (t: PublishTarget) => `${t.ref}@${DIGEST}`;
 
   it("returns the pinned refs in target order", async () => {
-    const refs = await pushAll(targets, async (t) => `${t.ref}@${DIGEST}`);
-    expect(refs).toEqual(targets.map((t) => `${t.ref}@${DIGEST}`));
+    expect(await pushAll(targets, async (t) => pinned(t))).toEqual(targets.map(pinned));
   });
 
-  it("a partial failure lists what was pushed and what was not", async () => {
-    const push = async (t: (typeof targets)[number]) => {
-      if (t.image.host === "r2.local") throw new Error("503 Service Unavailable");
-      return `${t.ref}@${DIGEST}`;
-    };
-    const err = await pushAll(targets, push).catch((e: unknown) => e);
+  it.each([
+    {
+      rule: "a failure before the manifest was sent: not pushed",
+      fail: BLOB_503,
+      state: "not pushed",
+      report: { unknown: [], notPushed: ["r2.local/app:t1", "r2.local/app:t2"] },
+    },
+    {
+      rule: "a 5xx on the manifest PUT: unknown (the registry may have stored it)",
+      fail: MANIFEST_503,
+      state: "unknown",
+      report: { unknown: ["r2.local/app:t1"], notPushed: ["r2.local/app:t2"] },
+    },
+    {
+      rule: "a dropped connection on the manifest PUT: unknown",
+      fail: (t: PublishTarget) => `failed to do request: Put "http://r2.local/v2/app/manifests/${t.tag}": EOF`,
+      state: "unknown",
+      report: { unknown: ["r2.local/app:t1"], notPushed: ["r2.local/app:t2"] },
+    },
+    {
+      rule: "a push we stopped waiting for: unknown",
+      fail: () => "push timed out after 300 s (--push-timeout): the registry may or may not hold the ref",
+      state: "unknown",
+      report: { unknown: ["r2.local/app:t1"], notPushed: ["r2.local/app:t2"] },
+    },
+  ])("$rule", async ({ fail, state, report }) => {
+    const err = await pushAll(targets, async (t) => {
+      if (t.image.host === "r2.local") throw new Error(fail(t));
+      return pinned(t);
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PublishError);
     const pe = err as PublishError;
     expect(pe.code).toBe("DOCKYARD_PUBLISH");
-    expect(pe.pushed).toEqual([`r1.local/app:t1@${DIGEST}`, `r1.local/app:t2@${DIGEST}`]);
-    expect(pe.failed).toEqual(["r2.local/app:t1", "r2.local/app:t2"]);
-    expect(pe.message).toMatch(/publish failed for 2 of 4 refs/);
-    expect(pe.message).toMatch(/not pushed: r2.local\/app:t1: 503 Service Unavailable/);
-    expect(pe.message).toMatch(/pushed: r1.local\/app:t1@sha256:/);
+    expect(pe.refs).toEqual({ confirmed: [pinned(targets[0]!), pinned(targets[1]!)], ...report });
+    expect(pe.message).toMatch(/^publish failed for 2 of 4 refs/);
+    expect(pe.message).toContain(`  ${state}: r2.local/app:t1: `);
+    expect(pe.message).toContain(`  confirmed: r1.local/app:t1@${DIGEST}`);
+    expect(pe.message).toContain(
+      "  not tried: r2.local/app:t2: not tried: the first push to this repository did not succeed",
+    );
+    if (state === "unknown") expect(pe.message).toMatch(/1 unknown: the registry may hold them/);
   });
 
   it("each repository's first tag is pushed alone, then its other tags together; repositories side by side", async () => {
     const events: string[] = [];
-    const push = async (t: (typeof targets)[number]) => {
+    await pushAll(targets, async (t) => {
       events.push(`start ${t.ref}`);
       await Promise.resolve();
       events.push(`end ${t.ref}`);
-      return `${t.ref}@${DIGEST}`;
-    };
-    await pushAll(targets, push);
+      return pinned(t);
+    });
     for (const host of ["r1.local", "r2.local"]) {
       expect(events.indexOf(`end ${host}/app:t1`)).toBeLessThan(events.indexOf(`start ${host}/app:t2`));
     }
     expect(events.indexOf("start r2.local/app:t1")).toBeLessThan(events.indexOf("end r1.local/app:t1"));
   });
 
-  it("when a repository's first push fails, its other tags are not tried", async () => {
-    const tried: string[] = [];
-    const push = async (t: (typeof targets)[number]) => {
-      tried.push(t.ref);
-      if (t.image.host === "r1.local") throw new Error("401 Unauthorized");
-      return `${t.ref}@${DIGEST}`;
-    };
-    const err = (await pushAll(targets, push).catch((e: unknown) => e)) as PublishError;
-    expect(tried.sort()).toEqual(["r1.local/app:t1", "r2.local/app:t1", "r2.local/app:t2"]);
-    expect(err.failed).toEqual(["r1.local/app:t1", "r1.local/app:t2"]);
-    expect(err.message).toMatch(/not pushed: r1.local\/app:t2: not tried: the first push to this repository failed/);
-  });
-
-  it("a total failure says nothing was pushed", async () => {
-    const err = (await pushAll(targets, () => Promise.reject(new Error("boom"))).catch((e: unknown) => e)) as Error;
+  it("a total failure confirms nothing", async () => {
+    const err = (await pushAll(targets, () => Promise.reject(new Error("boom"))).catch(
+      (e: unknown) => e,
+    )) as PublishError;
     expect(err.message).toMatch(/publish failed for 4 of 4 refs/);
-    expect(err.message).toMatch(/pushed: none/);
+    expect(err.refs.confirmed).toEqual([]);
   });
 });
 
 describe("describePushFailure", () => {
-  const [target] = planPublish(parseImageList(["127.0.0.1:5055/app"]), ["t"]);
-  it("auth failures name the registry and say authentication failed", () => {
-    expect(describePushFailure(target!, "auth", "401 Unauthorized")).toMatch(
-      /^authentication failed for registry 127.0.0.1:5055: check the username and password given for 127.0.0.1:5055/,
-    );
-  });
-  it("other failures keep the engine's message", () => {
-    expect(describePushFailure(target!, "transient", "503")).toBe("503");
-  });
-});
-
-describe("headRefs", () => {
+  const [target] = planPublish([image("127.0.0.1:5055", "acme/app")], ["t"]);
+  const text = (status: string) =>
+    `unexpected status from HEAD request to http://127.0.0.1:5055/v2/acme/app/blobs/sha256:0a: ${status}`;
   it.each([
-    { rule: "on a branch: the branch", ref: "refs/heads/main", tags: ["v1.0.0"], want: ["refs/heads/main"] },
-    { rule: "detached: the tags at the commit", ref: "HEAD", tags: ["v1.0.0"], want: ["refs/tags/v1.0.0"] },
-    { rule: "detached with full tag refs", ref: COMMIT, tags: ["refs/tags/x"], want: ["refs/tags/x"] },
     {
-      rule: "detached: semver first, newest first, then others",
-      ref: "HEAD",
-      tags: ["nightly", "v1.2.0", "v1.10.0", "alpha"],
-      want: ["refs/tags/v1.10.0", "refs/tags/v1.2.0", "refs/tags/alpha", "refs/tags/nightly"],
+      rule: "401 with credentials: refused, check them",
+      message: text("401 Unauthorized"),
+      credentials: "given" as const,
+      match: /^registry 127.0.0.1:5055 refused the credentials \(401\): check the username and the password or token/,
     },
-    { rule: "detached, no tags: none", ref: "HEAD", tags: [], want: [] },
-  ])("$rule", ({ ref, tags, want }) => {
-    expect(headRefs({ commit: COMMIT, ref }, tags)).toEqual(want);
+    {
+      rule: "401 without credentials: pass some",
+      message: text("401 Unauthorized"),
+      credentials: "none" as const,
+      match:
+        /^no credentials for registry 127.0.0.1:5055: pass --username and --password, or with-registry-auth --address 127.0.0.1:5055/,
+    },
+    {
+      rule: "403: accepted but no push permission, with the usual causes",
+      message: text("403 Forbidden"),
+      credentials: "given" as const,
+      match:
+        /^registry 127.0.0.1:5055 accepted the credentials but denied pushing to acme\/app \(403\).*read-only.*--push=false.*packages: write.*ECR needs the repository to exist/,
+    },
+    { rule: "others: the engine's text", message: "boom", credentials: "given" as const, match: /^boom$/ },
+  ])("$rule", ({ message, credentials, match }) => {
+    expect(describePushFailure(target!, classifyPushError(message), message, credentials)).toMatch(match);
   });
 
-  it.each([
-    ["refs/tags/v1", "v1"],
-    ["v1", "v1"],
-  ])("tagName(%s) is %s", (input, want) => expect(tagName(input)).toBe(want));
+  it("the 401 and 403 messages differ", () => {
+    const m401 = describePushFailure(target!, classifyPushError(text("401 Unauthorized")), "x", "given");
+    const m403 = describePushFailure(target!, classifyPushError(text("403 Forbidden")), "x", "given");
+    expect(m401).not.toBe(m403);
+    expect(m403).not.toMatch(/check the username/);
+  });
 });
 
-describe("git source errors", () => {
-  it("a missing commit says how to pass it", () => {
-    const e = missingCommitError("no .git");
-    expect(e.code).toBe("DOCKYARD_GIT_SOURCE");
-    expect(e.message).toMatch(/no commit to tag the image with: no .git; pass --commit and --ref/);
-    expect(e.message).toMatch(/GITHUB_SHA/);
-  });
-
-  it("a dirty checkout names a few paths and the way out", () => {
-    const e = dirtyCheckoutError(COMMIT, ["a", "b", "c", "d", "e", "f", "g"]);
-    expect(e.message).toMatch(/uncommitted changes \("a", "b", "c", "d", "e" and 2 more\)/);
-    expect(e.message).toMatch(/tagged 1a2b3c4/);
-    expect(e.message).toMatch(/--allow-dirty/);
+describe("pickCredential", () => {
+  const reg = [
+    { host: "ghcr.io", username: "a", password: "pa" },
+    { host: "docker.io", username: "b", password: "pb" },
+    { host: "ghcr.io", username: "c", password: "pc" },
+  ];
+  it.each([
+    { rule: "per-host: the last registration wins", host: "ghcr.io", shared: undefined, want: "c" },
+    {
+      rule: "per-host wins over --username/--password",
+      host: "docker.io",
+      shared: { username: "s", password: "ps" },
+      want: "b",
+    },
+    { rule: "shared for other hosts", host: "quay.io", shared: { username: "s", password: "ps" }, want: "s" },
+    { rule: "none: anonymous", host: "quay.io", shared: undefined, want: undefined },
+  ])("$rule", ({ host, shared, want }) => {
+    expect(pickCredential(host, reg, shared)?.username).toBe(want);
   });
 });

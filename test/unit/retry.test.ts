@@ -1,95 +1,204 @@
-// Rung 1 (types) covers the signatures; this file is push-error classification and the retry policy.
+// Unit: push-error classification on containerd's real texts, the retry policy and the per-push bound (src/retry.ts).
 import { describe, expect, it } from "vitest";
 
 import {
   classifyPushError,
-  isTransientPushError,
-  retryAfterMs,
+  isRetryable,
+  pushTimeoutMessage,
   retryDelayMs,
   withPushRetry,
   type RetryPolicy,
 } from "../../src/retry.js";
 import { PUSH_ERRORS } from "../fixtures/push-errors.js";
 
-describe("classifyPushError", () => {
-  it.each(PUSH_ERRORS)("$name is $kind", ({ text, kind }) => {
-    expect(classifyPushError(text)).toBe(kind);
-    expect(isTransientPushError(text)).toBe(kind === "transient" || kind === "rate-limit");
+const URL = "http://127.0.0.1:5055/v2/acme/app";
+const status = (method: string, path: string, s: string) =>
+  `unexpected status from ${method} request to ${URL}${path}: ${s}`;
+
+describe("classifyPushError: containerd v2.2 texts as Dagger v0.21 surfaces them", () => {
+  it.each([
+    {
+      rule: "503, reason as the registry sent it",
+      text: status("PUT", "/manifests/t", "503 Backend fetch failed"),
+      kind: "transient",
+      unknown: true,
+    },
+    {
+      rule: "Cloudflare 520 with no reason",
+      text: status("PUT", "/blobs/uploads/x?digest=sha256%3A01", "520 "),
+      kind: "transient",
+      unknown: false,
+    },
+    {
+      rule: "502 on a blob: not pushed",
+      text: status("PATCH", "/blobs/uploads/x", "502 Bad Gateway"),
+      kind: "transient",
+      unknown: false,
+    },
+    {
+      rule: "500 on HEAD",
+      text: status("HEAD", "/blobs/sha256:0a", "500 Internal Server Error"),
+      kind: "transient",
+      unknown: false,
+    },
+    { rule: "408", text: status("PUT", "/manifests/t", "408 Request Timeout"), kind: "transient", unknown: true },
+    {
+      rule: "blob commit wrapper",
+      text: `failed commit on ref "layer-sha256:0a": ${status("PUT", "/blobs/uploads/x", "504 Gateway Timeout")}`,
+      kind: "transient",
+      unknown: false,
+    },
+    {
+      rule: "EOF on the manifest",
+      text: `failed to do request: Put "${URL}/manifests/t": EOF`,
+      kind: "transient",
+      unknown: true,
+    },
+    {
+      rule: "reset on a blob",
+      text: `failed to do request: Put "${URL}/blobs/uploads/x": read tcp 127.0.0.1:1->127.0.0.1:5055: read: connection reset by peer`,
+      kind: "transient",
+      unknown: false,
+    },
+    { rule: "our own bound", text: pushTimeoutMessage(300_000), kind: "transient", unknown: true },
+    {
+      rule: "429 with a registry code line",
+      text: `${status("PUT", "/manifests/t", "429 Too Many Requests")}\ntoomanyrequests: slow down`,
+      kind: "rate-limit",
+      unknown: false,
+    },
+    {
+      rule: "401 with the registry's line",
+      text: `${status("HEAD", "/blobs/sha256:0a", "401 Unauthorized")}\nunauthorized: authentication required`,
+      kind: "unauthorized",
+      unknown: false,
+    },
+    {
+      rule: "no credentials at all",
+      text: "push access denied, repository does not exist or may require authorization: authorization failed: no basic auth credentials",
+      kind: "unauthorized",
+      unknown: false,
+    },
+    {
+      rule: "403 with the registry's denied line",
+      text: `${status("PUT", "/manifests/t", "403 Forbidden")}\ndenied: requested access to the resource is denied`,
+      kind: "forbidden",
+      unknown: false,
+    },
+    { rule: "404: not retried", text: status("PUT", "/manifests/t", "404 Not Found"), kind: "fatal", unknown: false },
+    {
+      rule: "a tag holding 503 is not a status",
+      text: "invalid reference format: app:503 Service",
+      kind: "fatal",
+      unknown: false,
+    },
+  ])("$rule: $kind", ({ text, kind, unknown }) => {
+    const failure = classifyPushError(text);
+    expect({ kind: failure.kind, unknown: failure.outcomeUnknown }).toEqual({ kind, unknown });
+  });
+
+  it.each(PUSH_ERRORS)("fixture $name is retried only when transient or rate-limited", ({ text }) => {
+    const failure = classifyPushError(text);
+    expect(isRetryable(failure)).toBe(failure.kind === "transient" || failure.kind === "rate-limit");
   });
 });
 
-describe("retry delays", () => {
-  const policy: RetryPolicy = { retries: 3, baseDelayMs: 1000, maxDelayMs: 30_000 };
-  const now = Date.parse("2026-11-25T01:00:00Z");
+describe("retryDelayMs", () => {
+  const policy: RetryPolicy = { retries: 3, baseDelayMs: 1000, maxDelayMs: 30_000, attemptTimeoutMs: 1000 };
   it.each([
-    { rule: "first retry waits the base delay", attempt: 1, text: "503 Service Unavailable", want: 1000 },
-    { rule: "then doubles", attempt: 2, text: "503 Service Unavailable", want: 2000 },
-    { rule: "and doubles again", attempt: 3, text: "503 Service Unavailable", want: 4000 },
-    { rule: "capped", attempt: 10, text: "503 Service Unavailable", want: 30_000 },
-    { rule: "Retry-After seconds win", attempt: 1, text: "429 Too Many Requests Retry-After: 7", want: 7000 },
-    {
-      rule: "Retry-After date, from now",
-      attempt: 3,
-      text: "429 Too Many Requests (Retry-After: 2026-11-25T01:00:02Z)",
-      want: 2000,
-    },
-    { rule: "Retry-After in the past: no wait", attempt: 1, text: "(Retry-After: 2026-11-25T00:00:00Z)", want: 0 },
-    { rule: "Retry-After capped", attempt: 1, text: "Retry-After: 600", want: 30_000 },
-  ])("$rule", ({ attempt, text, want }) => {
-    expect(retryDelayMs(attempt, text, policy, now)).toBe(want);
-  });
-
-  it("an unreadable Retry-After is ignored", () => {
-    expect(retryAfterMs("Retry-After: soon")).toBeUndefined();
-  });
+    { rule: "first retry waits the base delay", attempt: 1, want: 1000 },
+    { rule: "then doubles", attempt: 2, want: 2000 },
+    { rule: "and doubles again", attempt: 3, want: 4000 },
+    { rule: "capped", attempt: 10, want: 30_000 },
+  ])("$rule", ({ attempt, want }) => expect(retryDelayMs(attempt, policy)).toBe(want));
 });
 
 describe("withPushRetry", () => {
-  const policy: RetryPolicy = { retries: 3, baseDelayMs: 1000, maxDelayMs: 30_000 };
+  const policy: RetryPolicy = { retries: 3, baseDelayMs: 1000, maxDelayMs: 30_000, attemptTimeoutMs: 5000 };
+  const T503 = status("PUT", "/manifests/t", "503 Service Unavailable");
 
-  function flaky(failures: string[]) {
-    const calls: number[] = [];
-    const attempt = async () => {
-      calls.push(calls.length + 1);
-      const failure = failures[calls.length - 1];
-      if (failure) throw new Error(failure);
-      return "ok";
+  /** An attempt that fails with the given texts in turn, then succeeds. */
+  function flaky(texts: string[]) {
+    let calls = 0;
+    return {
+      calls: () => calls,
+      attempt: async () => {
+        const text = texts[calls++];
+        if (text !== undefined) throw new Error(text);
+        return "ok";
+      },
     };
-    return { attempt, calls };
   }
 
   it.each([
+    { rule: "transient then success", texts: [T503, T503], result: "ok", calls: 3, sleeps: [1000, 2000] },
     {
-      rule: "two 503s then success: 3 attempts, waits 1 s and 2 s",
-      failures: ["503 Service Unavailable", "503 Service Unavailable"],
-      ok: true,
-      attempts: 3,
-      waits: [1000, 2000],
+      rule: "gives up after `retries` more tries",
+      texts: [T503, T503, T503, T503],
+      result: T503,
+      calls: 4,
+      sleeps: [1000, 2000, 4000],
     },
-    { rule: "429 then success", failures: ["429 Too Many Requests"], ok: true, attempts: 2, waits: [1000] },
-    { rule: "401 is never retried", failures: ["401 Unauthorized"], ok: false, attempts: 1, waits: [] },
-    { rule: "403 is never retried", failures: ["403 Forbidden"], ok: false, attempts: 1, waits: [] },
-    { rule: "a fatal error is not retried", failures: ["manifest invalid"], ok: false, attempts: 1, waits: [] },
     {
-      rule: "gives up after retries",
-      failures: Array(5).fill("503 Service Unavailable"),
-      ok: false,
-      attempts: 4,
-      waits: [1000, 2000, 4000],
+      rule: "401 is never retried",
+      texts: [status("PUT", "/manifests/t", "401 Unauthorized")],
+      result: /401/,
+      calls: 1,
+      sleeps: [],
     },
-  ])("$rule", async ({ failures, ok, attempts, waits }) => {
-    const { attempt, calls } = flaky(failures);
+    {
+      rule: "403 is never retried",
+      texts: [status("PUT", "/manifests/t", "403 Forbidden")],
+      result: /403/,
+      calls: 1,
+      sleeps: [],
+    },
+  ])("$rule", async ({ texts, result, calls, sleeps }) => {
+    const f = flaky(texts);
     const slept: number[] = [];
-    const run = withPushRetry(attempt, policy, { sleep: async (ms) => void slept.push(ms) });
-    if (ok) await expect(run).resolves.toBe("ok");
-    else await expect(run).rejects.toThrow();
-    expect(calls).toHaveLength(attempts);
-    expect(slept).toEqual(waits);
+    const out = await withPushRetry(f.attempt, policy, { sleep: async (ms) => void slept.push(ms) }).catch(
+      (e: Error) => e.message,
+    );
+    if (result instanceof RegExp) expect(out).toMatch(result);
+    else expect(out).toBe(result);
+    expect(f.calls()).toBe(calls);
+    expect(slept).toEqual(sleeps);
   });
 
-  it("retries 0 means one attempt", async () => {
-    const { attempt, calls } = flaky(["503 Service Unavailable"]);
-    await expect(withPushRetry(attempt, { ...policy, retries: 0 }, { sleep: async () => {} })).rejects.toThrow();
-    expect(calls).toHaveLength(1);
+  it("an attempt that never answers is bounded, counted as transient and retried", async () => {
+    const timers: { ms: number; fire: () => void }[] = [];
+    let calls = 0;
+    const attempt = () => {
+      calls++;
+      // The first attempt hangs; the second answers.
+      return calls === 1 ? new Promise<string>(() => undefined) : Promise.resolve("ok");
+    };
+    const run = withPushRetry(attempt, policy, {
+      sleep: async () => undefined,
+      timer: (ms, fire) => {
+        timers.push({ ms, fire });
+        return () => undefined;
+      },
+    });
+    await Promise.resolve();
+    expect(timers.map((t) => t.ms)).toEqual([5000]);
+    timers[0]!.fire();
+    expect(await run).toBe("ok");
+    expect(calls).toBe(2);
+  });
+
+  it("a push that never answers, with no retries left, fails with an outcome-unknown timeout", async () => {
+    const run = withPushRetry(
+      () => new Promise<string>(() => undefined),
+      { ...policy, retries: 0 },
+      {
+        sleep: async () => undefined,
+        timer: (_ms, fire) => {
+          queueMicrotask(fire);
+          return () => undefined;
+        },
+      },
+    );
+    await expect(run).rejects.toThrow(/push timed out after 5 s \(--push-timeout\)/);
   });
 });

@@ -1,0 +1,85 @@
+// The README's main job: a real `publish` of examples/hello, built with Docker and pushed to a registry this
+// script starts on 127.0.0.1, called through the real Dagger SDK as `dagger call` calls it, against the project's
+// engine double (no Dagger engine can run on this machine). Where Docker or the registry cannot run, it says so
+// and shows a dry run instead. With a Dagger CLI the same job is:
+//   dagger call --source=. publish --context=examples/hello --images=<registry>/acme/hello \
+//     --username=demo --password=env:REGISTRY_PASSWORD json
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+import { MemoryBackend } from "../test/engine/memory-backend.js";
+import { startEngineDouble } from "../test/engine/server.js";
+import { hasDocker } from "../test/infra/docker.js";
+import { startRegistry } from "../test/infra/registry.js";
+import { startDockerWorld } from "../test/integration/setup.js";
+
+const repoRoot = fileURLToPath(new URL("..", import.meta.url));
+const PASSWORD = "demo-password";
+
+/** Why a real publish cannot run here, or undefined when it can. */
+async function cannotPublish(): Promise<string | undefined> {
+  if (!(await hasDocker())) return "no Docker engine answers and none can be started (needs root and docker.io)";
+  const registry = spawnSync("docker-registry", ["--version"], { encoding: "utf8" });
+  if (registry.error) return "Debian's docker-registry is not installed (apt-get install docker-registry)";
+  const htpasswd = spawnSync("htpasswd", ["-h"], { encoding: "utf8" });
+  if (htpasswd.error) return "htpasswd is not installed (apt-get install apache2-utils)";
+  return undefined;
+}
+
+async function realPublish(): Promise<void> {
+  const world = await startDockerWorld();
+  const registry = await startRegistry({ users: { demo: PASSWORD } });
+  try {
+    const d = world.double;
+    const publication = d
+      .module({ args: { source: d.hostDirectory(repoRoot) } })
+      .call(
+        "publish",
+        {
+          images: [`${registry.host}/acme/hello`],
+          context: "examples/hello",
+          username: "demo",
+          password: d.cliSecret(PASSWORD),
+          // A local edit must not stop a demo: it builds the working folder and says so (dirty: true).
+          allowDirty: true,
+        },
+        { returns: "Publication" },
+      )
+      .call("json");
+    const json = await publication.result<string>();
+    console.log(`dockyard publish: examples/hello built with Docker and pushed to ${registry.host}:`);
+    console.log(json);
+    const { refs } = JSON.parse(json) as { refs: string[] };
+    const tags = await registry.client("demo").listTags("acme/hello");
+    console.log(
+      `registry ${registry.host} now lists acme/hello tags: ${tags.sort().join(", ")} (${refs.length} refs pushed)`,
+    );
+  } finally {
+    await registry.stop();
+    await world.stop();
+  }
+}
+
+async function dryRun(why: string): Promise<void> {
+  console.log(`dockyard demo: DRY RUN ONLY: a real publish cannot run here: ${why}.`);
+  const double = await startEngineDouble({ backend: new MemoryBackend({ registries: {} }) });
+  try {
+    const json = await double
+      .module({ args: { source: double.hostDirectory(repoRoot) } })
+      .call(
+        "publish",
+        { images: ["ghcr.io/acme/hello"], context: "examples/hello", dryRun: true, allowDirty: true },
+        { returns: "Publication" },
+      )
+      .call("json")
+      .result<string>();
+    console.log("dockyard publish --dry-run (examples/hello) would push:");
+    console.log(json);
+  } finally {
+    await double.close();
+  }
+}
+
+const why = await cannotPublish();
+if (why) await dryRun(why);
+else await realPublish();

@@ -1,0 +1,86 @@
+import { createHash } from "node:crypto";
+
+/** What one `publish` did, as plain values: the source of every rendering for the next CI step. */
+export interface PublicationData {
+  /** `host/repo:tag@sha256:…` when pushed, `host/repo:tag` when not. */
+  refs: string[];
+  /** Manifest digest (the index digest for several platforms); "" when nothing was pushed. */
+  digest: string;
+  tags: string[];
+  /** Normalised image names, e.g. `docker.io/library/app`. */
+  images: string[];
+  /** The platforms built; empty when the engine's own platform was used. */
+  platforms: string[];
+  pushed: boolean;
+  commit: string;
+  /** Built from a working folder that differs from the commit (--allow-dirty). */
+  dirty: boolean;
+}
+
+/** All fields as one JSON object, keys in a fixed order. */
+export function renderJson(p: PublicationData): string {
+  const { refs, digest, tags, images, platforms, pushed, commit, dirty } = p;
+  return JSON.stringify({ refs, digest, tags, images, platforms, pushed, commit, dirty }, null, 2);
+}
+
+/**
+ * Lines for `$GITHUB_OUTPUT`. Lists use GitHub's multi-line syntax with a delimiter derived from the values,
+ * so no value line can close it early and the same publication always renders the same text.
+ */
+export function renderGithubOutput(p: PublicationData): string {
+  const delimiter = `DOCKYARD_EOF_${createHash("sha256").update(JSON.stringify(p)).digest("hex").slice(0, 16)}`;
+  const multi = (key: string, values: string[]) => [`${key}<<${delimiter}`, ...values, delimiter];
+  return [
+    `digest=${p.digest}`,
+    `pushed=${p.pushed}`,
+    `ref=${p.refs[0] ?? ""}`,
+    `image=${p.images[0] ?? ""}`,
+    `commit=${p.commit}`,
+    `platforms=${p.platforms.join(",")}`,
+    ...multi("refs", p.refs),
+    ...multi("tags", p.tags),
+    ...multi("images", p.images),
+  ]
+    .map((line) => `${line}\n`)
+    .join("");
+}
+
+/** A GitLab `dotenv` report: one KEY=VALUE a line, lists comma-separated (dotenv values cannot span lines). */
+export function renderDotenv(p: PublicationData): string {
+  return [
+    `IMAGE_DIGEST=${p.digest}`,
+    `IMAGE_REF=${p.refs[0] ?? ""}`,
+    `IMAGE_REFS=${p.refs.join(",")}`,
+    `IMAGE_TAGS=${p.tags.join(",")}`,
+    `IMAGE_NAMES=${p.images.join(",")}`,
+    `IMAGE_PLATFORMS=${p.platforms.join(",")}`,
+    `IMAGE_COMMIT=${p.commit}`,
+    `IMAGE_PUSHED=${p.pushed}`,
+  ]
+    .map((line) => `${line}\n`)
+    .join("");
+}
+
+/** Markdown for `$GITHUB_STEP_SUMMARY`. */
+export function renderMarkdown(p: PublicationData): string {
+  const code = (s: string) => `\`${s.replace(/`/g, "'")}\``;
+  const title = p.pushed ? "published" : "built, not pushed";
+  const rows: [string, string][] = [
+    ["commit", code(p.commit) + (p.dirty ? " (working folder with uncommitted changes)" : "")],
+    ["digest", p.digest ? code(p.digest) : "none (nothing pushed)"],
+    ["platforms", p.platforms.length ? p.platforms.map(code).join(", ") : "the engine's"],
+    ["tags", p.tags.map(code).join(", ")],
+  ];
+  return [
+    `### dockyard: ${p.images.map(code).join(", ")} ${title}`,
+    "",
+    "| | |",
+    "|---|---|",
+    ...rows.map(([k, v]) => `| ${k} | ${v} |`),
+    "",
+    p.pushed ? "Refs:" : "Refs it would push:",
+    "",
+    ...p.refs.map((r) => `- ${code(r)}`),
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,208 @@
+/**
+ * Turns a function's raw arguments into one typed, validated request. Everything is checked here, against its
+ * full grammar, before the first engine call: bad input builds and pushes nothing.
+ */
+import { InvalidInputError } from "./errors/index.js";
+import {
+  parseBuildArgs,
+  parseBuildPath,
+  parseCommit,
+  parseCreated,
+  parseImageList,
+  parseLabels,
+  parsePlatforms,
+  parsePushTimeout,
+  parseRef,
+  parseRetries,
+  parseSecretId,
+  parseShaLength,
+  parseSourceUrl,
+  parseTags,
+  parseUsername,
+  credentialHostProblem,
+  type ImageName,
+  type KeyValue,
+} from "./args.js";
+import { DEFAULT_PUSH_TIMEOUT_SECONDS, DEFAULT_RETRIES } from "./retry.js";
+import { DEFAULT_SHA_LENGTH, type LatestMode } from "./tags.js";
+
+export interface TagArgs {
+  commit?: string | undefined;
+  ref?: string | undefined;
+  shaLength?: number | undefined;
+  latest?: string | undefined;
+  tags?: string[] | undefined;
+}
+
+export interface TagRequest {
+  /** Full commit id, lowercase; undefined: from the source's .git. */
+  commit?: string;
+  /** A ref as given (checked); undefined: from the source's .git. */
+  ref?: string;
+  shaLength: number;
+  latest: LatestMode;
+  userTags: string[];
+}
+
+export interface LabelArgs {
+  labels?: string[] | undefined;
+  sourceUrl?: string | undefined;
+  created?: string | undefined;
+}
+
+export interface MetadataRequest extends TagRequest {
+  labelInput: { labels: KeyValue[]; sourceUrl?: string; created?: string };
+}
+
+export interface BuildArgs extends LabelArgs {
+  dockerfile?: string | undefined;
+  context?: string | undefined;
+  target?: string | undefined;
+  buildArgs?: string[] | undefined;
+  platforms?: string[] | undefined;
+  commit?: string | undefined;
+  ref?: string | undefined;
+  allowDirty?: boolean | undefined;
+}
+
+export interface BuildRequest extends MetadataRequest {
+  dockerfile: string;
+  /** Relative to the source's root, normalised; "." for the root. */
+  context: string;
+  target?: string;
+  buildArgs: KeyValue[];
+  platforms: string[];
+  allowDirty: boolean;
+}
+
+export interface PublishArgs<S> extends BuildArgs, TagArgs {
+  images: string[];
+  username?: string | undefined;
+  password?: S | undefined | null;
+  dryRun?: boolean | undefined;
+  push?: boolean | undefined;
+  retries?: number | undefined;
+  pushTimeout?: number | undefined;
+}
+
+export interface PublishRequest<S> extends BuildRequest {
+  images: ImageName[];
+  /** `--username` with `--password`, for every image's host. */
+  credentials?: { username: string; password: S };
+  dryRun: boolean;
+  push: boolean;
+  retries: number;
+  pushTimeoutSeconds: number;
+}
+
+const LATEST_MODES: readonly LatestMode[] = ["auto", "always", "never"];
+
+function parseLatest(latest: string | undefined): LatestMode {
+  if (latest === undefined) return "auto";
+  const mode = LATEST_MODES.find((m) => m === latest.toLowerCase());
+  if (!mode) throw new InvalidInputError(`--latest "${latest}": must be auto, always or never (try "auto")`);
+  return mode;
+}
+
+// BuildKit's stage names: a letter, then letters, digits, "-", "_" and ".".
+const STAGE_NAME = /^[A-Za-z][A-Za-z0-9_.-]*$/;
+
+function parseTarget(target: string | undefined): string | undefined {
+  if (target === undefined || target === "") return undefined;
+  if (!STAGE_NAME.test(target)) {
+    const fix = target.replace(/[^A-Za-z0-9_.-]+/g, "-").replace(/^[^A-Za-z]+/, "") || "build";
+    throw new InvalidInputError(
+      `--target "${target}": not a build stage name (a letter, then letters, digits, "-", "_" or "."; try "${fix}")`,
+    );
+  }
+  return target;
+}
+
+export function tagRequest(a: TagArgs): TagRequest {
+  return {
+    ...(a.commit !== undefined && a.commit !== null ? { commit: parseCommit(a.commit) } : {}),
+    ...(a.ref !== undefined && a.ref !== null ? { ref: parseRef(a.ref) } : {}),
+    shaLength: parseShaLength(a.shaLength ?? DEFAULT_SHA_LENGTH),
+    latest: parseLatest(a.latest),
+    userTags: parseTags(a.tags ?? []),
+  };
+}
+
+export function metadataRequest(a: TagArgs & LabelArgs): MetadataRequest {
+  const sourceUrl = a.sourceUrl ? parseSourceUrl(a.sourceUrl) : undefined;
+  const created = a.created ? parseCreated(a.created) : undefined;
+  return {
+    ...tagRequest(a),
+    labelInput: {
+      labels: parseLabels(a.labels ?? []),
+      ...(sourceUrl !== undefined ? { sourceUrl } : {}),
+      ...(created !== undefined ? { created } : {}),
+    },
+  };
+}
+
+export function buildRequest(a: BuildArgs, platformFlag = "--platforms"): BuildRequest {
+  const target = parseTarget(a.target);
+  return {
+    ...metadataRequest({ commit: a.commit, ref: a.ref, labels: a.labels, sourceUrl: a.sourceUrl, created: a.created }),
+    dockerfile: parseBuildPath(a.dockerfile ?? "Dockerfile", "--dockerfile"),
+    context: parseBuildPath(a.context ?? ".", "--context"),
+    ...(target !== undefined ? { target } : {}),
+    buildArgs: parseBuildArgs(a.buildArgs ?? []),
+    platforms: parsePlatforms(a.platforms ?? [], platformFlag),
+    allowDirty: a.allowDirty ?? false,
+  };
+}
+
+export function publishRequest<S>(a: PublishArgs<S>): PublishRequest<S> {
+  const images = parseImageList(a.images);
+  const build = buildRequest(a);
+  const tags = tagRequest(a);
+  const hasPassword = a.password !== undefined && a.password !== null;
+  const username = a.username !== undefined && a.username !== "" ? parseUsername(a.username, "--username") : undefined;
+  if (username !== undefined && !hasPassword) {
+    throw new InvalidInputError(
+      `--username "${username}": also pass --password (e.g. --password env:REGISTRY_TOKEN), or use with-registry-auth`,
+    );
+  }
+  if (username === undefined && hasPassword) {
+    throw new InvalidInputError(`--password: also pass --username for the registry account (e.g. --username ci-bot)`);
+  }
+  if (username !== undefined)
+    requireCredentialHost(
+      images,
+      images.map((i) => i.host),
+    );
+  return {
+    ...build,
+    ...tags,
+    images,
+    ...(username !== undefined && hasPassword ? { credentials: { username, password: a.password as S } } : {}),
+    dryRun: a.dryRun ?? false,
+    push: a.push ?? true,
+    retries: parseRetries(a.retries ?? DEFAULT_RETRIES),
+    pushTimeoutSeconds: parsePushTimeout(a.pushTimeout ?? DEFAULT_PUSH_TIMEOUT_SECONDS),
+  };
+}
+
+/** The sha tag cannot be longer than the commit it is cut from. */
+export function requireShaLengthFits(shaLength: number, commit: string): void {
+  parseShaLength(shaLength, commit.length);
+}
+
+/** Credentials for an image's host must be ones Dagger's withRegistryAuth files under that same host. */
+export function requireCredentialHost(images: readonly ImageName[], hosts: readonly string[]): void {
+  for (const image of images) {
+    if (!hosts.includes(image.host)) continue;
+    const problem = credentialHostProblem(image.host);
+    if (problem) {
+      throw new InvalidInputError(
+        `--images "${image.name}": ${problem}, so its credentials would not reach it (name the registry by a DNS host or IPv4 address)`,
+      );
+    }
+  }
+}
+
+export function secretIdRequest(id: string): string {
+  return parseSecretId(id);
+}

@@ -1,0 +1,103 @@
+// Unit: metadata and OCI labels derived from a commit and its refs (src/metadata.ts, src/labels.ts).
+import { describe, expect, it } from "vitest";
+
+import { DIRTY_LABEL, ociLabels } from "../../src/labels.js";
+import { computeMetadata, type MetadataInput } from "../../src/metadata.js";
+import { COMMIT } from "../fixtures/commits.js";
+
+const BASE: MetadataInput = {
+  commit: COMMIT,
+  refs: [],
+  shaLength: 7,
+  latest: "auto",
+  userTags: [],
+  labels: [],
+  dirty: false,
+};
+const sha7 = COMMIT.slice(0, 7);
+
+describe("computeMetadata", () => {
+  it.each([
+    {
+      rule: "branch",
+      refs: ["refs/heads/feature/x"],
+      want: { branch: "feature/x", gitTag: "", pullRequest: 0, version: "feature-x", tags: [sha7, "feature-x"] },
+    },
+    {
+      rule: "semver tag: the version",
+      refs: ["refs/tags/v2.3.4"],
+      want: { branch: "", gitTag: "v2.3.4", version: "2.3.4", tags: [sha7, "2.3.4", "2.3", "2", "latest"] },
+    },
+    {
+      rule: "pull request",
+      refs: ["refs/pull/12/merge"],
+      want: { pullRequest: 12, version: "pr-12", tags: [sha7, "pr-12"] },
+    },
+    { rule: "no ref: version is the sha tag", refs: [], want: { ref: "", version: sha7, tags: [sha7] } },
+    {
+      rule: "several tags at a detached HEAD: the first ref is the ref",
+      refs: ["refs/tags/v1.1.0", "refs/tags/nightly"],
+      want: { ref: "refs/tags/v1.1.0", gitTag: "v1.1.0", version: "1.1.0" },
+    },
+  ])("$rule", ({ refs, want }) => {
+    const m = computeMetadata({ ...BASE, refs });
+    expect(m).toMatchObject({ commit: COMMIT, shortSha: sha7, ref: refs[0] ?? "", dirty: false, ...want });
+    expect(m.labels).toContainEqual({ name: "org.opencontainers.image.revision", value: COMMIT });
+    expect(m.labels).toContainEqual({ name: "org.opencontainers.image.version", value: m.version });
+  });
+
+  it("same input, same labels: no wall clock", () => {
+    const a = computeMetadata({ ...BASE, refs: ["main"] });
+    expect(computeMetadata({ ...BASE, refs: ["main"] }).labels).toEqual(a.labels);
+    expect(a.labels.some((l) => l.name === "org.opencontainers.image.created")).toBe(false);
+  });
+});
+
+describe("ociLabels", () => {
+  it.each([
+    {
+      rule: "revision and version always; title, source, created when given",
+      input: {
+        commit: COMMIT,
+        version: "1.0.0",
+        title: "app",
+        sourceUrl: "https://git.example/a",
+        created: "2026-01-01T00:00:00Z",
+      },
+      want: [
+        ["org.opencontainers.image.revision", COMMIT],
+        ["org.opencontainers.image.version", "1.0.0"],
+        ["org.opencontainers.image.title", "app"],
+        ["org.opencontainers.image.source", "https://git.example/a"],
+        ["org.opencontainers.image.created", "2026-01-01T00:00:00Z"],
+      ],
+    },
+    {
+      rule: "a working folder that differs from the commit is labelled",
+      input: { commit: COMMIT, version: "main", dirty: true },
+      want: [
+        ["org.opencontainers.image.revision", COMMIT],
+        ["org.opencontainers.image.version", "main"],
+        [DIRTY_LABEL, "true"],
+      ],
+    },
+    {
+      rule: "user labels override, in place",
+      input: {
+        commit: COMMIT,
+        version: "main",
+        overrides: [
+          { name: "org.opencontainers.image.version", value: "v9" },
+          { name: "team", value: "core" },
+        ],
+      },
+      want: [
+        ["org.opencontainers.image.revision", COMMIT],
+        ["org.opencontainers.image.version", "v9"],
+        ["team", "core"],
+      ],
+    },
+  ])("$rule", ({ input, want }) => {
+    expect(ociLabels(input).map((l) => [l.name, l.value])).toEqual(want);
+  });
+});

@@ -1,0 +1,153 @@
+// Unit: the publish result's renderings for the next CI step (src/publication.ts), read back as each CI reads them.
+import { describe, expect, it } from "vitest";
+
+import {
+  renderDotenv,
+  renderGithubOutput,
+  renderJson,
+  renderMarkdown,
+  type PublicationData,
+} from "../../src/publication.js";
+
+const DIGEST = `sha256:${"ab".repeat(32)}`;
+
+const PUSHED: PublicationData = {
+  refs: [
+    `ghcr.io/acme/app:1a2b3c4@${DIGEST}`,
+    `ghcr.io/acme/app:main@${DIGEST}`,
+    `docker.io/acme/app:1a2b3c4@${DIGEST}`,
+  ],
+  digest: DIGEST,
+  tags: ["1a2b3c4", "main"],
+  images: ["ghcr.io/acme/app", "docker.io/acme/app"],
+  platforms: ["linux/amd64", "linux/arm64"],
+  pushed: true,
+  commit: "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d",
+  dirty: false,
+};
+
+const BUILT: PublicationData = {
+  ...PUSHED,
+  refs: ["ghcr.io/acme/app:pr-7"],
+  digest: "",
+  tags: ["pr-7"],
+  images: ["ghcr.io/acme/app"],
+  pushed: false,
+};
+
+/**
+ * `$GITHUB_OUTPUT` as the runner reads it: `name=value`, or `name<<DELIMITER` … `DELIMITER` for multi-line
+ * values (docs.github.com, "Multiline strings"; actions/runner SetOutputFileCommand).
+ */
+function readGithubOutput(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line === "") continue;
+    const heredoc = /^([^=<]+)<<(.+)$/.exec(line);
+    if (heredoc) {
+      const [, key, delimiter] = heredoc;
+      const value: string[] = [];
+      for (i++; i < lines.length && lines[i] !== delimiter; i++) value.push(lines[i]!);
+      if (i >= lines.length) throw new Error(`unterminated ${key}`);
+      out[key!] = value.join("\n");
+    } else {
+      const at = line.indexOf("=");
+      if (at <= 0) throw new Error(`not name=value: ${line}`);
+      out[line.slice(0, at)] = line.slice(at + 1);
+    }
+  }
+  return out;
+}
+
+/** GitLab's dotenv report rules: one KEY=VALUE a line, keys of letters, digits and _, no multi-line values. */
+function readDotenv(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split("\n").filter((l) => l !== "")) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+    if (!m) throw new Error(`not a dotenv line: ${line}`);
+    out[m[1]!] = m[2]!;
+  }
+  return out;
+}
+
+describe("renderGithubOutput", () => {
+  it.each([
+    {
+      what: "a pushed multi-platform image",
+      p: PUSHED,
+      want: {
+        digest: DIGEST,
+        pushed: "true",
+        ref: PUSHED.refs[0],
+        image: "ghcr.io/acme/app",
+        commit: PUSHED.commit,
+        platforms: "linux/amd64,linux/arm64",
+        refs: PUSHED.refs.join("\n"),
+        tags: "1a2b3c4\nmain",
+        images: "ghcr.io/acme/app\ndocker.io/acme/app",
+      },
+    },
+    {
+      what: "a pull request build (--push=false)",
+      p: BUILT,
+      want: { digest: "", pushed: "false", ref: "ghcr.io/acme/app:pr-7", refs: "ghcr.io/acme/app:pr-7", tags: "pr-7" },
+    },
+  ])("$what reads back as GitHub reads it", ({ p, want }) => {
+    const text = renderGithubOutput(p);
+    expect(text.endsWith("\n")).toBe(true);
+    expect(readGithubOutput(text)).toMatchObject(want);
+  });
+
+  it("the delimiter never occurs in a value, and is the same for the same publication", () => {
+    const text = renderGithubOutput(PUSHED);
+    const delimiter = /^refs<<(.+)$/m.exec(text)?.[1] ?? "";
+    expect(delimiter).toMatch(/^DOCKYARD_EOF_[0-9a-f]{16}$/);
+    expect(PUSHED.refs.concat(PUSHED.tags, PUSHED.images).some((v) => v.includes(delimiter))).toBe(false);
+    expect(renderGithubOutput(PUSHED)).toBe(text);
+    expect(renderGithubOutput(BUILT)).not.toContain(delimiter);
+  });
+});
+
+describe("renderDotenv", () => {
+  it.each([
+    {
+      what: "pushed",
+      p: PUSHED,
+      want: {
+        IMAGE_DIGEST: DIGEST,
+        IMAGE_REF: PUSHED.refs[0],
+        IMAGE_REFS: PUSHED.refs.join(","),
+        IMAGE_TAGS: "1a2b3c4,main",
+        IMAGE_NAMES: "ghcr.io/acme/app,docker.io/acme/app",
+        IMAGE_PLATFORMS: "linux/amd64,linux/arm64",
+        IMAGE_COMMIT: PUSHED.commit,
+        IMAGE_PUSHED: "true",
+      },
+    },
+    {
+      what: "not pushed",
+      p: BUILT,
+      want: { IMAGE_DIGEST: "", IMAGE_PUSHED: "false", IMAGE_REFS: "ghcr.io/acme/app:pr-7" },
+    },
+  ])("$what reads back as GitLab reads it", ({ p, want }) => {
+    expect(readDotenv(renderDotenv(p))).toMatchObject(want);
+  });
+});
+
+describe("renderJson and renderMarkdown", () => {
+  it("JSON holds every field", () => {
+    expect(JSON.parse(renderJson(PUSHED))).toEqual(PUSHED);
+  });
+
+  it.each([
+    { what: "pushed", p: PUSHED, has: ["published", DIGEST, "Refs:", "`linux/arm64`"] },
+    { what: "not pushed", p: BUILT, has: ["built, not pushed", "none (nothing pushed)", "Refs it would push:"] },
+    { what: "dirty", p: { ...PUSHED, dirty: true }, has: ["working folder with uncommitted changes"] },
+  ])("Markdown: $what", ({ p, has }) => {
+    const md = renderMarkdown(p);
+    for (const s of has) expect(md).toContain(s);
+    for (const ref of p.refs) expect(md).toContain(`- \`${ref}\``);
+  });
+});
