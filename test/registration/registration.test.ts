@@ -1,4 +1,6 @@
 // Rung 2 (registration): the SDK's own introspector turns src/ into the typedefs `dagger functions` shows.
+import { existsSync, readFileSync } from "node:fs";
+
 import { beforeAll, describe, expect, it } from "vitest";
 
 import { introspectModule, type ArgDef, type ModuleDef, type ObjectDef } from "./introspect.js";
@@ -241,5 +243,34 @@ describe("module registration", () => {
   it("keeps state fields (credentials, build secrets) off the API", () => {
     const exposed = Object.values(dockyard.properties).filter((p) => p.isExposed);
     expect(exposed).toEqual([]);
+  });
+});
+
+describe("the rung-4 test module (test/dagger)", () => {
+  // Functions that push or read the clock must run every time: a cached `all` would prove nothing.
+  const NEVER_CACHED = ["all", "buildOnly", "dryRun", "publish"];
+
+  it("caches only the functions that neither push nor read the clock", async () => {
+    const tests = (await introspectModule("test/dagger/src", "tests")).objects.Tests!;
+    const never = Object.values(tests.methods)
+      .filter((f) => f.cache === "never")
+      .map((f) => f.name)
+      .sort();
+    expect(never).toEqual(NEVER_CACHED);
+  });
+});
+
+describe("how the TypeScript runtime will install the module", () => {
+  // The runtime skips its install only when dependencies is exactly this (runtime_node.go:311-331 at v0.21.8);
+  // any devDependency named typescript would replace that edge in npm's tree and install nothing.
+  it.each(["package.json", "test/dagger/package.json"])("%s takes the fast path", (file) => {
+    const pkg = JSON.parse(readFileSync(file, "utf8")) as Record<string, Record<string, string> | undefined>;
+    expect(pkg.dependencies).toEqual({ typescript: "5.9.3" });
+    expect(pkg.devDependencies?.typescript).toBeUndefined();
+    expect(pkg.devDependencies?.["@dagger.io/dagger"] ?? "0.21.9").toBe("0.21.9");
+  });
+
+  it("test/dagger carries a lockfile, so the runtime uses npm, not yarn", () => {
+    expect(existsSync("test/dagger/package-lock.json")).toBe(true);
   });
 });

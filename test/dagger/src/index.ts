@@ -6,6 +6,7 @@
 import { argument, dag, Directory, func, object } from "@dagger.io/dagger";
 
 const COMMIT = "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d";
+const DIGEST_PINNED = /@sha256:[0-9a-f]{64}$/;
 
 function expectEqual(what: string, got: unknown, want: unknown): void {
   if (JSON.stringify(got) !== JSON.stringify(want)) {
@@ -18,32 +19,36 @@ export class Tests {
   hello: Directory;
 
   constructor(
-    /** The example app the checks build. */
+    /** The example app the checks build (a folder of this repository, without .git). */
     @argument({ defaultPath: "/examples/hello" })
     hello: Directory,
   ) {
     this.hello = hello;
   }
 
-  /** Tag rules through the engine: a semver tag gives version, X.Y, X and latest. */
+  /** Tag rules through the engine, with no source at all: a semver tag gives version, X.Y, X and latest. */
   @func()
   async tags(): Promise<string> {
-    const tags = await dag.dockyard({ source: this.hello }).tags({ commit: COMMIT, ref: "refs/tags/v1.2.3" });
+    const tags = await dag.dockyard().tags({ commit: COMMIT, ref: "refs/tags/v1.2.3" });
     expectEqual("tags", tags, ["1a2b3c4", "1.2.3", "1.2", "1", "latest"]);
     return "tags: ok";
   }
 
-  /** A dry run returns refs and pushes nothing. */
-  @func()
+  /** A dry run returns the refs it would push and pushes nothing. */
+  @func({ cache: "never" })
   async dryRun(): Promise<string> {
-    const refs = await dag
+    const publication = dag
       .dockyard({ source: this.hello })
       .publish(["localhost:5000/hello"], { commit: COMMIT, ref: "refs/heads/main", dryRun: true });
-    expectEqual("dry run", refs, ["localhost:5000/hello:1a2b3c4", "localhost:5000/hello:main"]);
+    expectEqual("dry run refs", await publication.refs(), [
+      "localhost:5000/hello:1a2b3c4",
+      "localhost:5000/hello:main",
+    ]);
+    expectEqual("dry run pushed", await publication.pushed(), false);
     return "dry-run: ok";
   }
 
-  /** A real build of examples/hello carries the OCI labels. */
+  /** A real build of examples/hello (a folder without .git: the arguments are trusted) carries the OCI labels. */
   @func()
   async build(): Promise<string> {
     const ctr = dag.dockyard({ source: this.hello }).build({ commit: COMMIT, ref: "refs/tags/v2.0.0" });
@@ -52,27 +57,49 @@ export class Tests {
     return "build: ok";
   }
 
+  /** --push=false builds and pushes nothing, for pull requests from forks. */
+  @func({ cache: "never" })
+  async buildOnly(): Promise<string> {
+    const publication = dag
+      .dockyard({ source: this.hello })
+      .publish(["ttl.sh/dockyard-never-pushed"], { commit: COMMIT, ref: "refs/pull/7/merge", push: false });
+    expectEqual("pushed", await publication.pushed(), false);
+    expectEqual("digest", await publication.digest(), "");
+    return "build-only: ok";
+  }
+
   /** A real publish to an anonymous, short-lived public registry; every ref comes back digest-pinned. */
-  @func()
+  @func({ cache: "never" })
   async publish(): Promise<string> {
     const image = `ttl.sh/dockyard-ci-${Date.now().toString(36)}`;
-    const refs = await dag
+    const publication = dag
       .dockyard({ source: this.hello })
       .publish([image], { commit: COMMIT, ref: "refs/pull/7/merge", tags: ["1h"] });
+    const refs = await publication.refs();
     expectEqual(
       "tags",
       refs.map((r) => r.split("@")[0]),
       [`${image}:1a2b3c4`, `${image}:pr-7`, `${image}:1h`],
     );
     for (const ref of refs) {
-      if (!/@sha256:[0-9a-f]{64}$/.test(ref)) throw new Error(`not digest-pinned: ${ref}`);
+      if (!DIGEST_PINNED.test(ref)) throw new Error(`not digest-pinned: ${ref}`);
     }
+    const digest = await publication.digest();
+    if (!refs.every((r) => r.endsWith(`@${digest}`))) throw new Error(`refs do not carry the digest ${digest}`);
+    if (!(await publication.githubOutput()).includes(`digest=${digest}\n`))
+      throw new Error("github-output lacks the digest");
     return "publish: ok";
   }
 
   /** Every check, in order. */
-  @func()
+  @func({ cache: "never" })
   async all(): Promise<string> {
-    return [await this.tags(), await this.dryRun(), await this.build(), await this.publish()].join("\n");
+    return [
+      await this.tags(),
+      await this.dryRun(),
+      await this.build(),
+      await this.buildOnly(),
+      await this.publish(),
+    ].join("\n");
   }
 }
