@@ -36,20 +36,21 @@ async function publishFanOut(): Promise<void> {
     // A source without .git and only a commit: the small call has exactly one tag, the sha tag.
     const g = { dir: HELLO, head: () => "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d" };
     const base = { commit: g.head(), username: "ci", password: d.secret("pw", users.ci) };
-    const small = { ...base, images: [`${r1!.host}/bench/app`], latest: "false" };
+    const small = { ...base, images: [`${r1!.host}/bench/app`], latest: "NEVER" };
     // sha, main, latest, t1, t2: five tags to each of two registries.
     const large = {
       ...base,
       ref: "refs/heads/main",
       images: [`${r1!.host}/bench/app`, `${r2!.host}/bench/app`],
       tags: ["t1", "t2"],
-      latest: "true",
+      latest: "ALWAYS",
     };
     const call = (args: Record<string, unknown>) =>
       d
         .module({ args: { source: d.hostDirectory(g.dir) } })
         .call("publish", args)
-        .result<string[]>();
+        .result<{ refs: string[] }>()
+        .then((p) => p.refs);
     /** Time the module spends in publish, from its first engine call to its return: no process start-up. */
     const publishWork = async (args: Record<string, unknown>) => {
       d.reset();

@@ -125,6 +125,12 @@ export function describePushFailure(
   if (failure.kind === "unauthorized") {
     return `registry ${host} refused the credentials (401): check the username and the password or token given for ${host} (--username/--password or with-registry-auth); a token must not have expired (${message})`;
   }
+  if (failure.kind === "expired") {
+    return `registry ${host} says the token has expired: get a fresh one and run again (an Amazon ECR token from "aws ecr get-login-password" lasts 12 hours; a GitLab job token ends with its job) (${message})`;
+  }
+  if (failure.kind === "missing-repository") {
+    return `registry ${host} has no repository ${target.image.repository}: create it first (Amazon ECR: aws ecr create-repository --repository-name ${target.image.repository}) (${message})`;
+  }
   if (failure.kind === "forbidden") {
     return `registry ${host} accepted the credentials but denied pushing to ${target.image.repository} (403): the token lacks push permission on that repository — a fork's or Dependabot's pull request token is read-only (build with --push=false there), GHCR needs "packages: write" or a token with write:packages, Amazon ECR needs the repository to exist first (${message})`;
   }

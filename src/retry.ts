@@ -3,7 +3,8 @@
  * hold the ref anyway. Texts are containerd v2.2's pusher as Dagger v0.21 surfaces them, with no prefix of
  * Dagger's own (test/fixtures/push-errors.ts; test/engine/CONFORMANCE.md).
  */
-export type PushFailureKind = "unauthorized" | "forbidden" | "rate-limit" | "transient" | "fatal";
+export type PushFailureKind =
+  "unauthorized" | "expired" | "forbidden" | "missing-repository" | "rate-limit" | "transient" | "fatal";
 
 export interface PushFailure {
   kind: PushFailureKind;
@@ -39,14 +40,22 @@ const STATUS = /unexpected status from ([A-Z]+) request to (\S+): (\d{3})\b/;
 // containerd: `failed to do request: <Method> "<url>": <net error>`.
 const REQUEST = /failed to do request: ([A-Za-z]+) "([^"]+)"/;
 
-// Rows are checked in order, after the status code: a 401 stays a 401 whatever else the text says.
+// Texts that say more than their status: an expired token (ECR answers 403 "denied: Your authorization token has
+// expired"), a repository that does not exist (ECR's 404 NAME_UNKNOWN). Checked before the status code.
+const SPECIFIC_PATTERNS: { kind: PushFailureKind; pattern: RegExp }[] = [
+  { kind: "expired", pattern: /token has expired|token is expired|expired token/i },
+  { kind: "missing-repository", pattern: /\bname unknown\b|NAME_UNKNOWN|repository with name '[^']*' does not exist/i },
+];
+
+// Rows are checked in order, after the status code: a 401 stays a 401 whatever else the text says. A read-only
+// token shows as `insufficient_scope: authorization failed`, a permission problem, so "forbidden" goes first.
 const TEXT_PATTERNS: { kind: PushFailureKind; pattern: RegExp }[] = [
+  { kind: "forbidden", pattern: /\bdenied:|insufficient_scope|requested access to the resource is denied/i },
   {
     kind: "unauthorized",
     pattern:
       /no basic auth credentials|failed to authorize|authorization failed|authentication required|\bunauthorized:/i,
   },
-  { kind: "forbidden", pattern: /\bdenied:|insufficient_scope|requested access to the resource is denied/i },
   { kind: "rate-limit", pattern: /\btoomanyrequests\b/i },
   {
     kind: "transient",
@@ -70,6 +79,7 @@ export function classifyPushError(message: string): PushFailure {
   const status = STATUS.exec(message);
   const code = status ? Number(status[3]) : undefined;
   const kind =
+    SPECIFIC_PATTERNS.find((row) => row.pattern.test(message))?.kind ??
     (code !== undefined ? kindOfStatus(code) : undefined) ??
     TEXT_PATTERNS.find((row) => row.pattern.test(message))?.kind ??
     "fatal";

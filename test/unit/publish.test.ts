@@ -143,6 +143,19 @@ describe("describePushFailure", () => {
       match:
         /^registry 127.0.0.1:5055 accepted the credentials but denied pushing to acme\/app \(403\).*read-only.*--push=false.*packages: write.*ECR needs the repository to exist/,
     },
+    {
+      rule: "an expired token: get a fresh one",
+      message: `${text("403 Forbidden")}\ndenied: Your authorization token has expired. Reauthenticate and try again.`,
+      credentials: "given" as const,
+      match: /says the token has expired: get a fresh one.*aws ecr get-login-password/,
+    },
+    {
+      rule: "no such repository: create it",
+      message: `${text("404 Not Found")}\nname unknown: The repository with name 'acme/app' does not exist in the registry with id '1'`,
+      credentials: "given" as const,
+      match:
+        /has no repository acme\/app: create it first \(Amazon ECR: aws ecr create-repository --repository-name acme\/app\)/,
+    },
     { rule: "others: the engine's text", message: "boom", credentials: "given" as const, match: /^boom$/ },
   ])("$rule", ({ message, credentials, match }) => {
     expect(describePushFailure(target!, classifyPushError(message), message, credentials)).toMatch(match);

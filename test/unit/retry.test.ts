@@ -87,6 +87,24 @@ describe("classifyPushError: containerd v2.2 texts as Dagger v0.21 surfaces them
     },
     { rule: "404: not retried", text: status("PUT", "/manifests/t", "404 Not Found"), kind: "fatal", unknown: false },
     {
+      rule: "a read-only token: insufficient_scope is a permission problem",
+      text: "push access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed",
+      kind: "forbidden",
+      unknown: false,
+    },
+    {
+      rule: "an expired ECR token, though ECR answers 403",
+      text: `${status("PUT", "/manifests/t", "403 Forbidden")}\ndenied: Your authorization token has expired. Reauthenticate and try again.`,
+      kind: "expired",
+      unknown: false,
+    },
+    {
+      rule: "a repository ECR does not hold (404 NAME_UNKNOWN)",
+      text: `${status("POST", "/blobs/uploads/", "404 Not Found")}\nname unknown: The repository with name 'acme/app' does not exist in the registry with id '123456789012'`,
+      kind: "missing-repository",
+      unknown: false,
+    },
+    {
       rule: "a tag holding 503 is not a status",
       text: "invalid reference format: app:503 Service",
       kind: "fatal",

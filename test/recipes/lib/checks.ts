@@ -1,0 +1,76 @@
+// Every check, by name, and which CI files each applies to.
+import { readFileSync, readdirSync } from "node:fs";
+
+import {
+  actionlintFindings,
+  githubPolicyFindings,
+  githubShellcheckFindings,
+  workflowParserFindings,
+} from "./github.js";
+import { gitlabPolicyFindings, gitlabShellcheckFindings } from "./gitlab.js";
+import { gitlabRulesFindings, playGithub, playGitlab, realEngineFindings } from "./recipes.js";
+import { githubSchemaFindings, gitlabSchemaFindings } from "./schema.js";
+import { dict, loadYaml, yamlFindings } from "./yaml.js";
+
+export const ROOT = new URL("../../../", import.meta.url);
+
+export type CheckName =
+  | "yaml"
+  | "github-schema"
+  | "workflow-parser"
+  | "actionlint"
+  | "shellcheck"
+  | "policy"
+  | "github-events"
+  | "real-engine"
+  | "gitlab-schema"
+  | "gitlab-policy"
+  | "gitlab-rules"
+  | "gitlab-events";
+
+/** A GitHub workflow has `on:` and `jobs:`; anything else here is GitLab CI. */
+function isGithub(text: string): boolean {
+  const root = dict(loadYaml(text));
+  return "on" in root && "jobs" in root;
+}
+
+export const CHECKS: Record<CheckName, (text: string) => string[] | Promise<string[]>> = {
+  yaml: yamlFindings,
+  "github-schema": githubSchemaFindings,
+  "workflow-parser": workflowParserFindings,
+  actionlint: actionlintFindings,
+  shellcheck: (text) => (isGithub(text) ? githubShellcheckFindings(text) : gitlabShellcheckFindings(text)),
+  policy: githubPolicyFindings,
+  "github-events": (text) => playGithub(text).findings,
+  "real-engine": realEngineFindings,
+  "gitlab-schema": gitlabSchemaFindings,
+  "gitlab-policy": gitlabPolicyFindings,
+  "gitlab-rules": gitlabRulesFindings,
+  "gitlab-events": (text) => playGitlab(text).findings,
+};
+
+const GITHUB: CheckName[] = ["yaml", "github-schema", "workflow-parser", "actionlint", "shellcheck", "policy"];
+
+/** Every CI file in the repository and the checks it must pass; a new file must be added here. */
+export const FILES: Record<string, CheckName[]> = {
+  "examples/github-actions.yml": [...GITHUB, "github-events"],
+  ".github/workflows/real-engine.yml": [...GITHUB, "real-engine"],
+  "examples/gitlab-ci.yml": ["yaml", "gitlab-schema", "shellcheck", "gitlab-policy", "gitlab-rules", "gitlab-events"],
+};
+
+/** The CI files present: examples/*.yml and .github/workflows/*.yml. */
+export function ciFiles(): string[] {
+  const list = (dir: string) =>
+    readdirSync(new URL(dir, ROOT))
+      .filter((f) => /\.ya?ml$/.test(f))
+      .map((f) => `${dir}${f}`);
+  return [...list("examples/"), ...list(".github/workflows/")].sort();
+}
+
+export function readCi(file: string): string {
+  return readFileSync(new URL(file, ROOT), "utf8");
+}
+
+export async function runCheck(name: CheckName, text: string): Promise<string[]> {
+  return await CHECKS[name](text);
+}

@@ -1,0 +1,401 @@
+// GitLab CI checks: job scripts for shellcheck, a simulation of workflow:rules and job rules per event, and a runner
+// that plays the created pipelines' jobs (variables, before_script + script in one sh, dotenv reports between jobs).
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+import { runScript, shellcheck, tempDir, type Script } from "./shell.js";
+import { dict, loadYaml, str, type Dict } from "./yaml.js";
+
+// ---------------------------------------------------------------------------------------------------------------
+// Model
+
+const GLOBAL_KEYWORDS = new Set([
+  "default",
+  "include",
+  "stages",
+  "variables",
+  "workflow",
+  "image",
+  "services",
+  "cache",
+  "before_script",
+  "after_script",
+  "spec",
+]);
+
+export interface Rule {
+  if: string | undefined;
+  when: string | undefined;
+}
+
+export interface GitlabJob {
+  name: string;
+  stage: string;
+  rules: Rule[] | undefined;
+  beforeScript: string[];
+  script: string[];
+  afterScript: string[];
+  variables: Dict;
+  needs: string[];
+  dotenv: string | undefined;
+  services: string[];
+}
+
+export interface Pipeline {
+  workflowRules: Rule[] | undefined;
+  variables: Dict;
+  stages: string[];
+  jobs: GitlabJob[];
+}
+
+/** Script items may nest one level (`!reference` results); GitLab flattens them. */
+function lines(x: unknown): string[] {
+  if (x === undefined || x === null) return [];
+  if (typeof x === "string") return [x];
+  if (Array.isArray(x)) return x.flatMap(lines);
+  throw new Error(`script item ${JSON.stringify(x)}: not a string`);
+}
+
+function rules(x: unknown): Rule[] | undefined {
+  if (x === undefined) return undefined;
+  if (!Array.isArray(x)) throw new Error("rules: not a list");
+  return x.map((r) => ({ if: str(dict(r).if), when: str(dict(r).when) }));
+}
+
+export function loadPipeline(text: string): Pipeline {
+  const root = dict(loadYaml(text));
+  const defaults = dict(root.default);
+  const globalBefore = defaults.before_script ?? root.before_script;
+  const globalAfter = defaults.after_script ?? root.after_script;
+  const jobs: GitlabJob[] = [];
+  for (const [name, raw] of Object.entries(root)) {
+    if (GLOBAL_KEYWORDS.has(name) || name.startsWith(".")) continue;
+    const job = dict(raw);
+    for (const unsupported of ["extends", "only", "except", "trigger"]) {
+      if (job[unsupported] !== undefined) throw new Error(`${name}.${unsupported}: not supported by this simulator`);
+    }
+    jobs.push({
+      name,
+      stage: str(job.stage) ?? "test",
+      rules: rules(job.rules),
+      beforeScript: lines(job.before_script ?? globalBefore),
+      script: lines(job.script),
+      afterScript: lines(job.after_script ?? globalAfter),
+      variables: dict(job.variables),
+      needs: (Array.isArray(job.needs) ? job.needs : []).map((n: unknown) => str(n) ?? str(dict(n).job) ?? ""),
+      dotenv: str(dict(dict(dict(job.artifacts).reports)).dotenv),
+      services: (Array.isArray(job.services) ? job.services : []).map(
+        (x: unknown) => str(x) ?? str(dict(x).name) ?? "",
+      ),
+    });
+  }
+  const stages = Array.isArray(root.stages) ? root.stages.map(String) : ["build", "test", "deploy"];
+  return { workflowRules: rules(dict(root.workflow).rules), variables: dict(root.variables), stages, jobs };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// shellcheck: before_script and script run in one shell (so variables carry over); after_script in another
+
+export function jobScripts(p: Pipeline): Script[] {
+  return p.jobs.flatMap((job) => [
+    { name: `${job.name}/script`, shell: "sh" as const, text: [...job.beforeScript, ...job.script].join("\n") },
+    ...(job.afterScript.length > 0
+      ? [{ name: `${job.name}/after_script`, shell: "sh" as const, text: job.afterScript.join("\n") }]
+      : []),
+  ]);
+}
+
+export function gitlabShellcheckFindings(text: string): string[] {
+  return shellcheck(jobScripts(loadPipeline(text)));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Policy: Docker-in-Docker with TLS, as GitLab documents it ("Use Docker-in-Docker", Docker executor with TLS)
+
+const DIND_TLS: Record<string, string> = {
+  DOCKER_HOST: "tcp://docker:2376",
+  DOCKER_TLS_CERTDIR: "/certs",
+  DOCKER_TLS_VERIFY: "1",
+  DOCKER_CERT_PATH: "$DOCKER_TLS_CERTDIR/client",
+};
+
+export function gitlabPolicyFindings(text: string): string[] {
+  const p = loadPipeline(text);
+  const out: string[] = [];
+  if (p.workflowRules === undefined)
+    out.push("policy: no workflow:rules (branch and merge request pipelines both run)");
+  for (const job of p.jobs) {
+    if (!job.services.some((s) => /^docker:.*dind/.test(s))) continue;
+    const vars = { ...p.variables, ...job.variables };
+    for (const [k, want] of Object.entries(DIND_TLS)) {
+      const got = str(vars[k]);
+      if (got !== want) out.push(`policy: ${job.name}: ${k} is ${JSON.stringify(got)}, want "${want}" (TLS dind)`);
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// rules: `if:` expressions (GitLab docs, "CI/CD variable expressions")
+
+type Token = { kind: "var" | "str" | "re" | "null" | "op" | "lp" | "rp"; text: string };
+
+function tokenize(src: string): Token[] {
+  const out: Token[] = [];
+  let i = 0;
+  while (i < src.length) {
+    const rest = src.slice(i);
+    let m: RegExpExecArray | null;
+    if ((m = /^\s+/.exec(rest))) {
+      i += m[0].length;
+    } else if ((m = /^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/.exec(rest))) {
+      out.push({ kind: "var", text: m[1] ?? "" });
+      i += m[0].length;
+    } else if ((m = /^"([^"]*)"|^'([^']*)'/.exec(rest))) {
+      out.push({ kind: "str", text: m[1] ?? m[2] ?? "" });
+      i += m[0].length;
+    } else if ((m = /^\/((?:\\.|[^/])*)\/([a-z]*)/.exec(rest))) {
+      out.push({ kind: "re", text: `${m[1] ?? ""}/${m[2] ?? ""}` });
+      i += m[0].length;
+    } else if ((m = /^null\b/.exec(rest))) {
+      out.push({ kind: "null", text: "null" });
+      i += 4;
+    } else if ((m = /^(==|!=|=~|!~|&&|\|\|)/.exec(rest))) {
+      out.push({ kind: "op", text: m[1] ?? "" });
+      i += 2;
+    } else if (rest[0] === "(" || rest[0] === ")") {
+      out.push({ kind: rest[0] === "(" ? "lp" : "rp", text: rest[0] });
+      i += 1;
+    } else {
+      throw new Error(`rules if "${src}": cannot read at "${rest}"`);
+    }
+  }
+  return out;
+}
+
+/** Evaluates a rules `if:`; undefined variables are null, a lone variable is true when set and non-empty. */
+export function evaluateIf(src: string, vars: Record<string, string>): boolean {
+  const tokens = tokenize(src);
+  let pos = 0;
+  const peek = () => tokens[pos];
+  type Value = string | null | RegExp;
+  const operand = (): Value => {
+    const t = tokens[pos++];
+    if (!t) throw new Error(`rules if "${src}": unexpected end`);
+    if (t.kind === "var") return vars[t.text] ?? null;
+    if (t.kind === "str") return t.text;
+    if (t.kind === "null") return null;
+    if (t.kind === "re") {
+      const slash = t.text.lastIndexOf("/");
+      return new RegExp(t.text.slice(0, slash), t.text.slice(slash + 1));
+    }
+    throw new Error(`rules if "${src}": unexpected ${t.text}`);
+  };
+  const comparison = (): boolean => {
+    if (peek()?.kind === "lp") {
+      pos++;
+      const v = or();
+      if (tokens[pos++]?.kind !== "rp") throw new Error(`rules if "${src}": missing )`);
+      return v;
+    }
+    const left = operand();
+    const op = peek();
+    if (op?.kind === "op" && ["==", "!=", "=~", "!~"].includes(op.text)) {
+      pos++;
+      const right = operand();
+      if (op.text === "==" || op.text === "!=") {
+        const eq = String(left) === String(right) && (left === null) === (right === null);
+        return op.text === "==" ? eq : !eq;
+      }
+      const re = right instanceof RegExp ? right : new RegExp(String(right ?? ""));
+      const hit = typeof left === "string" && re.test(left);
+      return op.text === "=~" ? hit : !hit;
+    }
+    return typeof left === "string" && left !== "";
+  };
+  const and = (): boolean => {
+    let v = comparison();
+    while (peek()?.text === "&&") {
+      pos++;
+      const r = comparison();
+      v = v && r;
+    }
+    return v;
+  };
+  const or = (): boolean => {
+    let v = and();
+    while (peek()?.text === "||") {
+      pos++;
+      const r = and();
+      v = v || r;
+    }
+    return v;
+  };
+  const result = or();
+  if (pos !== tokens.length) throw new Error(`rules if "${src}": trailing ${tokens[pos]?.text ?? ""}`);
+  return result;
+}
+
+/** The first matching rule's `when`, or undefined when none matches (job not added / pipeline not created). */
+function firstMatch(rs: Rule[], vars: Record<string, string>, defaultWhen: string): string | undefined {
+  for (const r of rs) {
+    if (r.if === undefined || evaluateIf(r.if, vars)) return r.when ?? defaultWhen;
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Events and the pipelines they create
+
+/** One pipeline GitLab would consider for an event, with its predefined variables. */
+export interface Candidate {
+  source: string;
+  vars: Record<string, string>;
+}
+
+export interface GitlabEvent {
+  label: string;
+  candidates: Candidate[];
+}
+
+export interface CreatedPipeline {
+  source: string;
+  vars: Record<string, string>;
+  jobs: GitlabJob[];
+}
+
+export function jobsFor(p: Pipeline, vars: Record<string, string>): GitlabJob[] {
+  if (p.workflowRules !== undefined && firstMatch(p.workflowRules, vars, "always") !== "always") return [];
+  const isMr = vars.CI_PIPELINE_SOURCE === "merge_request_event";
+  return p.jobs.filter((job) => {
+    // A job with neither rules nor only/except has `only: [branches, tags]`: never in merge request pipelines.
+    if (job.rules === undefined) return !isMr;
+    const when = firstMatch(job.rules, vars, "on_success");
+    return when !== undefined && when !== "never";
+  });
+}
+
+/** The pipelines an event creates: GitLab creates none when no job is left. */
+export function pipelinesFor(p: Pipeline, event: GitlabEvent): CreatedPipeline[] {
+  return event.candidates
+    .map((c) => ({ source: c.source, vars: c.vars, jobs: jobsFor(p, c.vars) }))
+    .filter((c) => c.jobs.length > 0);
+}
+
+/** Duplicate pipelines for one push, and `needs:` naming a job the pipeline does not have. */
+export function rulesFindings(text: string, events: GitlabEvent[]): string[] {
+  const p = loadPipeline(text);
+  const out: string[] = [];
+  for (const event of events) {
+    const created = pipelinesFor(p, event);
+    if (created.length > 1) {
+      for (const job of p.jobs) {
+        const sources = created.filter((c) => c.jobs.includes(job)).map((c) => c.source);
+        if (sources.length > 1) {
+          out.push(`rules: ${event.label}: ${job.name} runs in ${sources.length} pipelines [${sources.join(", ")}]`);
+        }
+      }
+    }
+    for (const c of created) {
+      for (const job of c.jobs) {
+        for (const need of job.needs) {
+          if (!c.jobs.some((j) => j.name === need)) {
+            out.push(`rules: ${event.label} (${c.source}): ${job.name} needs ${need}, which is not in the pipeline`);
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Running a created pipeline
+
+/** `$VAR` and `${VAR}` in variable values, as GitLab expands them (unless `expand: false`). */
+function expand(value: string, vars: Record<string, string>): string {
+  return value.replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (_m, n: string) => vars[n] ?? "");
+}
+
+function variables(block: Dict, vars: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(block)) {
+    const value = str(v) ?? str(dict(v).value) ?? "";
+    out[k] = expand(value, { ...vars, ...out });
+  }
+  return out;
+}
+
+/**
+ * A dotenv report as GitLab accepts it (docs "artifacts:reports:dotenv"; gitlab-org/gitlab#215957, #356650):
+ * under 5 KB, at most 20 variables, one KEY=VALUE a line, no empty or comment lines, no multi-line values.
+ * Anything else makes the artifact upload fail (400), so later jobs get nothing.
+ */
+export function parseDotenv(text: string): Record<string, string> {
+  if (Buffer.byteLength(text) >= 5 * 1024)
+    throw new Error(`dotenv: ${Buffer.byteLength(text)} bytes, GitLab takes < 5 KB`);
+  const out: Record<string, string> = {};
+  const lines = text.endsWith("\n") ? text.slice(0, -1).split("\n") : text.split("\n");
+  for (const line of lines) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+    if (!m) throw new Error(`dotenv: GitLab refuses the line ${JSON.stringify(line)}`);
+    out[m[1] ?? ""] = m[2] ?? "";
+  }
+  if (Object.keys(out).length > 20) throw new Error(`dotenv: ${Object.keys(out).length} variables, GitLab takes 20`);
+  return out;
+}
+
+export interface JobResult {
+  job: string;
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  dotenv: Record<string, string> | undefined;
+  workdir: string;
+}
+
+export interface GitlabRunOptions {
+  bin: string;
+  fakeEnv: Record<string, string>;
+}
+
+/** Runs the pipeline's jobs stage by stage with busybox sh (alpine's /bin/sh), each in a fresh checkout. */
+export function runPipeline(p: Pipeline, created: CreatedPipeline, opts: GitlabRunOptions): JobResult[] {
+  const results: JobResult[] = [];
+  const reports = new Map<string, Record<string, string>>();
+  const ordered = [...created.jobs].sort((a, b) => p.stages.indexOf(a.stage) - p.stages.indexOf(b.stage));
+  for (const job of ordered) {
+    const workdir = tempDir(`gitlab-${job.name}`);
+    const inherited: Record<string, string> = {};
+    // A dotenv report reaches the jobs that need its job (or every later job when `needs` is absent).
+    const from = job.needs.length > 0 ? job.needs : [...reports.keys()];
+    for (const n of from) Object.assign(inherited, reports.get(n) ?? {});
+    const globals = variables(p.variables, created.vars);
+    const own = variables(job.variables, { ...created.vars, ...globals });
+    const env: Record<string, string> = {
+      PATH: `${opts.bin}:/usr/local/bin:/usr/bin:/bin`,
+      HOME: workdir,
+      ...created.vars,
+      ...globals,
+      ...own,
+      ...inherited,
+      ...opts.fakeEnv,
+    };
+    const text = [...job.beforeScript, ...job.script].join("\n");
+    const run = runScript(["busybox", "sh", "-e", "-o", "pipefail"], text, env, workdir);
+    let dotenv: Record<string, string> | undefined;
+    if (run.status === 0 && job.dotenv !== undefined && existsSync(join(workdir, job.dotenv))) {
+      try {
+        dotenv = parseDotenv(readFileSync(join(workdir, job.dotenv), "utf8"));
+        reports.set(job.name, dotenv);
+      } catch (e) {
+        // The runner's artifact upload is refused, and the job fails.
+        run.status = 1;
+        run.stderr += `\n${(e as Error).message}`;
+      }
+    }
+    results.push({ job: job.name, status: run.status, stdout: run.stdout, stderr: run.stderr, dotenv, workdir });
+    if (run.status !== 0) break;
+  }
+  return results;
+}

@@ -1,0 +1,74 @@
+// Unit (recipes): README's CI recipes and Registries sections: shellcheck-clean blocks whose dagger calls, run with fake dagger/aws/az, give every image's registry credentials dockyard accepts.
+import { readFileSync } from "node:fs";
+import { afterAll, describe, expect, it } from "vitest";
+
+import { ROOT } from "./lib/checks.js";
+import { readmeFindings, section } from "./lib/readme.js";
+import { removeTempDirs } from "./lib/shell.js";
+
+afterAll(removeTempDirs);
+
+const README = readFileSync(new URL("README.md", ROOT), "utf8");
+
+describe("README", () => {
+  it("every block passes, and the blocks cover every seed registry and a multi-registry call", () => {
+    const check = readmeFindings(README);
+    expect(check.findings).toEqual([]);
+    const hosts = check.hosts.join(" ");
+    for (const host of [/docker\.io/, /ghcr\.io/, /registry\.gitlab\.com/, /\.dkr\.ecr\./, /\.azurecr\.io/]) {
+      expect(hosts).toMatch(host);
+    }
+    expect(check.maxAuths).toBeGreaterThanOrEqual(2);
+  });
+
+  const rows: { defect: string; find: string; replace: string; expect: RegExp }[] = [
+    {
+      defect: "the old argument name",
+      find: "with-registry-auth --address=ghcr.io --username=acme-bot --password=env:GHCR_TOKEN",
+      replace: "with-registry-auth --address=ghcr.io --username=acme-bot --secret=env:GHCR_TOKEN",
+      expect: /with-registry-auth --secret: the argument is --password/,
+    },
+    {
+      defect: "a token that is not exported",
+      find: "export ECR_TOKEN\n",
+      replace: "",
+      expect: /--password=env:ECR_TOKEN, but ECR_TOKEN is not set where dagger runs \(export it\)/,
+    },
+    {
+      defect: "ECR with another user",
+      find: "--username=AWS --password=env:ECR_TOKEN\n```",
+      replace: "--username=acme-bot --password=env:ECR_TOKEN\n```",
+      expect: /ECR's user is AWS/,
+    },
+    {
+      defect: "an az token with the service principal's id",
+      find: "--username=00000000-0000-0000-0000-000000000000",
+      replace: '--username="$ACR_CLIENT_ID"',
+      expect: /an az access token goes with 00000000/,
+    },
+    {
+      defect: "GHCR name not lowercased",
+      find: '--images="ghcr.io/${GITHUB_REPOSITORY,,}"',
+      replace: '--images="ghcr.io/${GITHUB_REPOSITORY}"',
+      expect: /ghcr\.io\/Acme\/App: .*lowercase/,
+    },
+    {
+      defect: "unquoted variable",
+      find: '--username="$CI_REGISTRY_USER"',
+      replace: "--username=$CI_REGISTRY_USER",
+      expect: /SC2086/,
+    },
+    {
+      defect: "an image whose host has no credentials",
+      find: "  publish --images=docker.io/acme/app,ghcr.io/acme/app,",
+      replace: "  publish --images=docker.io/acme/app,quay.io/acme/app,ghcr.io/acme/app,",
+      expect: /quay\.io: no --username and --password=env:NAME/,
+    },
+  ];
+  it.each(rows)("catches $defect", (row) => {
+    const registries = section(README, "Registries") ?? "";
+    expect(registries).toContain(row.find);
+    const mutated = README.replace(registries, registries.replace(row.find, row.replace));
+    expect(readmeFindings(mutated).findings.join("\n")).toMatch(row.expect);
+  });
+});

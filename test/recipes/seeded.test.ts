@@ -1,0 +1,322 @@
+// Unit (recipes): each check is shown to catch its defect: one row per seeded defect, mutating the real file's text.
+import { afterAll, describe, expect, it } from "vitest";
+
+import { readCi, runCheck, type CheckName } from "./lib/checks.js";
+import { removeTempDirs } from "./lib/shell.js";
+
+afterAll(removeTempDirs);
+
+const GH = "examples/github-actions.yml";
+const RE = ".github/workflows/real-engine.yml";
+const GL = "examples/gitlab-ci.yml";
+
+interface Row {
+  defect: string;
+  file: string;
+  /** Text to find (it must occur) and what replaces it; `all` replaces every occurrence. */
+  find: string;
+  replace: string;
+  all?: boolean;
+  /** Each check must report a finding matching its pattern. */
+  expect: Partial<Record<CheckName, RegExp>>;
+}
+
+const rows: Row[] = [
+  // GitHub recipe: syntax and schema
+  {
+    defect: "duplicate key",
+    file: GH,
+    find: "    runs-on: ubuntu-latest\n",
+    replace: "    runs-on: ubuntu-latest\n    runs-on: ubuntu-22.04\n",
+    expect: { yaml: /DUPLICATE_KEY/ },
+  },
+  {
+    defect: "runs_on typo",
+    file: GH,
+    find: "runs-on:",
+    replace: "runs_on:",
+    expect: {
+      "github-schema": /additional properties "runs_on"/,
+      "workflow-parser": /Unexpected value 'runs_on'/,
+      actionlint: /unexpected key "runs_on"/,
+    },
+  },
+  {
+    defect: "expression syntax error",
+    file: GH,
+    find: "${{ github.workflow }}",
+    replace: "${{ github.workflow( }}",
+    expect: { "workflow-parser": /Unexpected symbol: '\('/, actionlint: /unexpected|parse/i },
+  },
+  {
+    defect: "permission value typo",
+    file: GH,
+    find: "packages: write",
+    replace: "packages: writ",
+    expect: { "github-schema": /allowed values/, "workflow-parser": /'writ'/, actionlint: /"writ" is invalid/ },
+  },
+  {
+    defect: "job output from a step that does not exist",
+    file: GH,
+    find: "digest: ${{ steps.publish.outputs.digest }}",
+    replace: "digest: ${{ steps.publsh.outputs.digest }}",
+    expect: { actionlint: /"publsh" is not defined/, "github-events": /no digest output/ },
+  },
+  // GitHub recipe: shell
+  {
+    defect: "unquoted variable",
+    file: GH,
+    find: '--commit="$GITHUB_SHA"',
+    replace: "--commit=$GITHUB_SHA",
+    expect: { shellcheck: /SC2086/ },
+  },
+  {
+    defect: "${{ github.head_ref }} pasted into a run: script",
+    file: GH,
+    find: "        run: |\n          dagger",
+    replace: '        run: |\n          echo "head: ${{ github.head_ref }}"\n          dagger',
+    expect: {
+      policy: /\$\{\{ \}\} in run: text/,
+      actionlint: /"github\.head_ref" is potentially untrusted/,
+      "github-events": /pull_request from a fork: build: the head ref ran as shell code/,
+    },
+  },
+  // GitHub recipe: policy
+  {
+    defect: "checkout keeps the token",
+    file: GH,
+    find: "        with:\n          persist-credentials: false\n",
+    replace: "",
+    expect: { policy: /persist-credentials: false/ },
+  },
+  {
+    defect: "no top-level permissions",
+    file: GH,
+    find: "permissions: {}\n",
+    replace: "",
+    expect: { policy: /no top-level permissions/ },
+  },
+  {
+    defect: "packages: write on the pull request job",
+    file: GH,
+    find: "    permissions:\n      contents: read\n    steps:",
+    replace: "    permissions:\n      contents: read\n      packages: write\n    steps:",
+    expect: { policy: /job build grants write \(packages\) and runs on pull requests/ },
+  },
+  {
+    defect: "no concurrency",
+    file: GH,
+    find: "concurrency:\n  group: ${{ github.workflow }}-${{ github.ref }}\n  cancel-in-progress: ${{ github.event_name == 'pull_request' }}\n",
+    replace: "",
+    expect: { policy: /no concurrency/ },
+  },
+  {
+    defect: "pull_request_target trigger",
+    file: GH,
+    find: "  pull_request:\n",
+    replace: "  pull_request:\n  pull_request_target:\n",
+    expect: { policy: /trigger pull_request_target/ },
+  },
+  {
+    defect: "dagger-for-github runs a call: with an expression",
+    file: GH,
+    find: '          version: "0.21.9"\n',
+    replace:
+      '          version: "0.21.9"\n          call: publish --images=ghcr.io/acme/app --ref=${{ github.head_ref }}\n',
+    expect: {
+      policy: /dagger-for-github call: is pasted into its bash script/,
+      "github-events": /pull_request from a fork: build: the head ref ran as shell code/,
+    },
+  },
+  // GitHub recipe: what each event builds, pushes and tags
+  {
+    defect: "image name not lowercased",
+    file: GH,
+    find: "${GITHUB_REPOSITORY,,}",
+    replace: "${GITHUB_REPOSITORY}",
+    all: true,
+    expect: { "github-events": /push to main: dockyard refuses ghcr\.io\/Acme\/Hello-App: .*lowercase/ },
+  },
+  {
+    defect: "pull requests push",
+    file: GH,
+    find: " --push=false",
+    replace: "",
+    expect: { "github-events": /pull_request from a fork: pushes \(no --push=false\)/ },
+  },
+  {
+    defect: "bare ref name",
+    file: GH,
+    find: '--ref="$GITHUB_REF"',
+    replace: '--ref="$GITHUB_REF_NAME"',
+    all: true,
+    expect: {
+      "github-events": /push of tag v1\.2\.3: --ref v1\.2\.3, want refs\/tags\/v1\.2\.3/,
+    },
+  },
+  {
+    defect: "publish job also runs on pull requests",
+    file: GH,
+    find: "    if: github.event_name == 'push'\n",
+    replace: "",
+    expect: {
+      "github-events": /pull_request from a fork: jobs \[build, publish\]/,
+      policy: /job publish grants write \(packages\) and runs on pull requests/,
+    },
+  },
+  {
+    defect: "head sha labelled on the merge-commit checkout",
+    file: GH,
+    find: '            --commit="$GITHUB_SHA" --ref="$GITHUB_REF" \\\n            --platforms="$PLATFORMS" --push=false',
+    replace:
+      '            --commit="$HEAD_SHA" --ref="$GITHUB_REF" \\\n            --platforms="$PLATFORMS" --push=false',
+    expect: { "github-events": /pull_request from the same repository: --commit \(none\)|--commit .*, want c3c3/ },
+  },
+  {
+    defect: "outputs not written",
+    file: GH,
+    find: 'github-output >> "$GITHUB_OUTPUT"',
+    replace: 'json > "$RUNNER_TEMP/publication.json"',
+    expect: { "github-events": /push to main: publish: no digest output/ },
+  },
+  // real-engine.yml
+  {
+    defect: "sudo drops setup-node's PATH",
+    file: RE,
+    find: 'sudo env "PATH=$PATH" bash .ci/run',
+    replace: "sudo bash .ci/run",
+    expect: { "real-engine": /push to main: \.ci\/run ran with "v18\.99\.0-runner-image"/ },
+  },
+  {
+    defect: "no permissions",
+    file: RE,
+    find: "permissions:\n  contents: read\n",
+    replace: "",
+    expect: { policy: /no top-level permissions/ },
+  },
+  {
+    defect: "checkout keeps the token",
+    file: RE,
+    find: "        with:\n          persist-credentials: false\n",
+    replace: "",
+    expect: { policy: /persist-credentials: false/ },
+  },
+  {
+    defect: "no concurrency",
+    file: RE,
+    find: "concurrency:\n",
+    replace: "x-concurrency:\n",
+    expect: { policy: /no concurrency/, "github-schema": /additional properties "x-concurrency"/ },
+  },
+  {
+    defect: "unquoted variable",
+    file: RE,
+    find: '"$(node --version)"',
+    replace: "$(node --version)",
+    expect: { shellcheck: /SC2046/ },
+  },
+  // GitLab recipe
+  {
+    defect: "no workflow:rules",
+    file: GL,
+    find: "workflow:\n  rules:\n",
+    replace: "x-workflow:\n  rules:\n",
+    expect: {
+      "gitlab-rules":
+        /push to a branch with an open merge request: publish-image runs in 2 pipelines \[push, merge_request_event\]/,
+      "gitlab-events": /push to a branch with an open merge request: 2 pipelines/,
+      "gitlab-policy": /no workflow:rules/,
+    },
+  },
+  {
+    defect: "unknown job key",
+    file: GL,
+    find: "\n  script:\n    # A full ref",
+    replace: "\n  scripts:\n    # A full ref",
+    expect: { "gitlab-schema": /additional properties "scripts"/ },
+  },
+  {
+    defect: "rules when value typo",
+    file: GL,
+    find: "      when: never",
+    replace: "      when: sometimes",
+    expect: { "gitlab-schema": /allowed values/ },
+  },
+  {
+    defect: "unquoted variable",
+    file: GL,
+    find: '--images="$CI_REGISTRY_IMAGE"',
+    replace: "--images=$CI_REGISTRY_IMAGE",
+    expect: { shellcheck: /SC2086/ },
+  },
+  {
+    defect: "bash test in a POSIX sh job",
+    file: GL,
+    find: 'if [ -n "$CI_COMMIT_TAG" ]; then',
+    replace: 'if [[ -n "$CI_COMMIT_TAG" ]]; then',
+    expect: { shellcheck: /SC3010/ },
+  },
+  {
+    defect: "bare $CI_COMMIT_REF_NAME as the ref",
+    file: GL,
+    find: 'REF="refs/tags/$CI_COMMIT_TAG"',
+    replace: 'REF="$CI_COMMIT_REF_NAME"',
+    expect: {
+      "gitlab-events": /tag pipeline \(v1\.2\.3\): --ref v1\.2\.3, want refs\/tags\/v1\.2\.3/,
+    },
+  },
+  {
+    defect: "merge requests push",
+    file: GL,
+    find: '[ "$CI_COMMIT_BRANCH" = "$CI_DEFAULT_BRANCH" ]',
+    replace: '[ -n "$CI_COMMIT_SHA" ]',
+    expect: { "gitlab-events": /merge request pipeline \(!7\): pushes \(no --push=false\)/ },
+  },
+  {
+    defect: "no dotenv report",
+    file: GL,
+    find: "dotenv > publish.env",
+    replace: "json > publish.json",
+    expect: { "gitlab-events": /branch pipeline \(push to main\): no job left a dotenv report/ },
+  },
+  {
+    defect: "needs a job that is not there",
+    file: GL,
+    find: "    - job: publish-image\n",
+    replace: "    - job: publish-images\n",
+    expect: { "gitlab-rules": /deploy needs publish-images, which is not in the pipeline/ },
+  },
+  {
+    defect: "Docker-in-Docker without TLS",
+    file: GL,
+    find: 'DOCKER_TLS_CERTDIR: "/certs"',
+    replace: 'DOCKER_TLS_CERTDIR: ""',
+    expect: { "gitlab-policy": /DOCKER_TLS_CERTDIR is "", want "\/certs"/ },
+  },
+];
+
+// Findings on the unmutated files, once per file and check (validate.test.ts asserts they are empty).
+const originals = new Map<string, Promise<string[]>>();
+
+function onOriginal(file: string, check: CheckName): Promise<string[]> {
+  const key = `${file} ${check}`;
+  let found = originals.get(key);
+  if (!found) {
+    found = runCheck(check, readCi(file));
+    originals.set(key, found);
+  }
+  return found;
+}
+
+describe("each check catches its seeded defect", () => {
+  it.each(rows)("$file: $defect", async (row) => {
+    const original = readCi(row.file);
+    expect(original).toContain(row.find);
+    const mutated = row.all ? original.replaceAll(row.find, row.replace) : original.replace(row.find, row.replace);
+    for (const [name, pattern] of Object.entries(row.expect)) {
+      const check = name as CheckName;
+      expect((await onOriginal(row.file, check)).join("\n"), `${check} on the original`).not.toMatch(pattern);
+      expect((await runCheck(check, mutated)).join("\n"), `${check} on the defect`).toMatch(pattern);
+    }
+  });
+});
