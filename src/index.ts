@@ -39,7 +39,16 @@ import {
   type BuildRequest,
   type TagRequest,
 } from "./request.js";
-import { classifyPushError, DEFAULT_RETRY_POLICY, errorMessage, withPushRetry, type RetryPolicy } from "./retry.js";
+import {
+  classifyPushError,
+  DEFAULT_PUSH_TIMEOUT_SECONDS,
+  DEFAULT_RETRIES,
+  DEFAULT_RETRY_POLICY,
+  errorMessage,
+  withPushRetry,
+  type RetryPolicy,
+} from "./retry.js";
+import { DEFAULT_SHA_LENGTH } from "./tags.js";
 import { formatLabels } from "./labels.js";
 
 /** When to add the latest tag. */
@@ -216,7 +225,7 @@ export class Dockyard {
     /** Git ref: refs/heads/<branch>, refs/tags/<tag>, refs/pull/<n>/merge or refs/merge-requests/<n>/head (a bare name is a branch); default: from --source's .git. */
     ref?: string,
     /** Length of the sha tag, from 4 to the commit's length. */
-    shaLength = 7,
+    shaLength = DEFAULT_SHA_LENGTH,
     /** When to add the latest tag. */
     latest: Latest = Latest.AUTO,
     /** More tags, used as given; each must already be a valid tag. */
@@ -235,7 +244,7 @@ export class Dockyard {
     /** Git ref: refs/heads/<branch>, refs/tags/<tag>, refs/pull/<n>/merge or refs/merge-requests/<n>/head (a bare name is a branch); default: from --source's .git. */
     ref?: string,
     /** Length of the sha tag, from 4 to the commit's length. */
-    shaLength = 7,
+    shaLength = DEFAULT_SHA_LENGTH,
     /** When to add the latest tag. */
     latest: Latest = Latest.AUTO,
     /** More tags, used as given; each must already be a valid tag. */
@@ -329,7 +338,7 @@ export class Dockyard {
     /** Git ref: refs/heads/<branch>, refs/tags/<tag>, refs/pull/<n>/merge or refs/merge-requests/<n>/head (a bare name is a branch); default: from --source's .git. */
     ref?: string,
     /** Length of the sha tag, from 4 to the commit's length. */
-    shaLength = 7,
+    shaLength = DEFAULT_SHA_LENGTH,
     /** When to add the latest tag. */
     latest: Latest = Latest.AUTO,
     /** Plan only: compute the refs; build nothing, push nothing. */
@@ -343,9 +352,9 @@ export class Dockyard {
     /** Creation time (RFC 3339) for org.opencontainers.image.created; omitted when not given. */
     created?: string,
     /** Further attempts for a push that failed with a rate limit, a transient registry error or a timeout. */
-    retries = 3,
+    retries = DEFAULT_RETRIES,
     /** Seconds one push attempt may take before it counts as a transient failure. */
-    pushTimeout = 300,
+    pushTimeout = DEFAULT_PUSH_TIMEOUT_SECONDS,
   ): Promise<Publication> {
     // Every argument is checked before the first engine call: bad input builds and pushes nothing.
     const req = publishRequest({
@@ -401,7 +410,10 @@ export class Dockyard {
       attemptTimeoutMs: req.pushTimeoutSeconds * 1000,
     };
     const shared = req.credentials;
-    const refs = await pushAll(targets, (t) => this.pushOne(t, variants, shared, policy));
+    const abandoned = { count: 0 };
+    const refs = await pushAll(targets, (t) => this.pushOne(t, variants, shared, policy, abandoned)).finally(() =>
+      endAfterAbandonedPushes(abandoned.count),
+    );
     return toPublication({ ...result, refs, digest: digestOf(refs[0] ?? ""), platforms: platformsBuilt, pushed: true });
   }
 
@@ -410,6 +422,7 @@ export class Dockyard {
     variants: Container[],
     shared: { username: string; password: Secret } | undefined,
     policy: RetryPolicy,
+    abandoned: { count: number },
   ): Promise<string> {
     const single = variants.length === 1 ? variants[0] : undefined;
     const credential = pickCredential(target.image.host, this.registeredCredentials(), shared);
@@ -421,6 +434,7 @@ export class Dockyard {
     try {
       const published = await withPushRetry(() => base.publish(target.ref, opts()), policy, {
         sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+        onAbandon: () => void abandoned.count++,
         onRetry: (attempt, delay, message) =>
           console.error(
             `dockyard: push of ${target.ref} failed (${message}); retry ${attempt}/${policy.retries} in ${delay} ms`,
@@ -576,6 +590,18 @@ export class Dockyard {
   private copy(): Dockyard {
     return Object.assign(Object.create(Dockyard.prototype) as Dockyard, this);
   }
+}
+
+/** Time for the entrypoint to hand the result to the engine before a lingering process is ended. */
+const ABANDONED_EXIT_GRACE_MS = 10_000;
+
+/**
+ * A push request we stopped waiting for stays open and keeps the runtime's process alive after the result is
+ * returned, so the engine would never see the call end: once the result has had time to go, end the process.
+ */
+function endAfterAbandonedPushes(count: number): void {
+  if (count === 0) return;
+  setTimeout(() => process.exit(process.exitCode ?? 0), ABANDONED_EXIT_GRACE_MS).unref();
 }
 
 /** What the engine says about a path, as the pure checks take it. */

@@ -123,7 +123,7 @@ export function describePushFailure(
     return `no credentials for registry ${host}: pass --username and --password, or with-registry-auth --address ${host} (${message})`;
   }
   if (failure.kind === "unauthorized") {
-    return `registry ${host} refused the credentials (401): check the username and the password or token given for ${host} (--username/--password or with-registry-auth); a token must not have expired (${message})`;
+    return `registry ${host} refused the credentials (401): check the username and the password or token given for ${host} (--username/--password or with-registry-auth); a token must not have expired; Azure ACR also answers 401 when the identity lacks the AcrPush role (${message})`;
   }
   if (failure.kind === "expired") {
     return `registry ${host} says the token has expired: get a fresh one and run again (an Amazon ECR token from "aws ecr get-login-password" lasts 12 hours; a GitLab job token ends with its job) (${message})`;

@@ -24,9 +24,7 @@ export interface RetryPolicy {
 }
 
 export const DEFAULT_RETRIES = 3;
-export const MAX_RETRIES = 10;
 export const DEFAULT_PUSH_TIMEOUT_SECONDS = 300;
-export const MAX_PUSH_TIMEOUT_SECONDS = 3600;
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   retries: DEFAULT_RETRIES,
@@ -105,6 +103,8 @@ export interface RetryHooks {
   /** Starts a timer that rejects after `ms`; returns a cancel function. */
   timer?: (ms: number, onTimeout: () => void) => () => void;
   onRetry?: (attempt: number, delayMs: number, message: string) => void;
+  /** An attempt outlived its bound: its request is abandoned, not cancelled (the SDK cannot cancel one). */
+  onAbandon?: () => void;
 }
 
 export function pushTimeoutMessage(ms: number): string {
@@ -115,7 +115,10 @@ export function pushTimeoutMessage(ms: number): string {
 function bounded<T>(attempt: () => Promise<T>, ms: number, hooks: RetryHooks): Promise<T> {
   const timer = hooks.timer ?? defaultTimer;
   return new Promise<T>((resolve, reject) => {
-    const cancel = timer(ms, () => reject(new Error(pushTimeoutMessage(ms))));
+    const cancel = timer(ms, () => {
+      hooks.onAbandon?.();
+      reject(new Error(pushTimeoutMessage(ms)));
+    });
     attempt().then(
       (v) => {
         cancel();

@@ -1,11 +1,15 @@
 // Rung 3 (engine double): the contract between the GraphQL engine double and what really builds and pushes.
 
-/** A build as `Directory.dockerBuild` asks for it, with host paths and secret plaintexts resolved by the double. */
+/** A build as `Directory.dockerBuild` asks for it, with paths, the Dockerfile and secret plaintexts resolved by the double. */
 export interface BuildRequest {
-  /** Absolute host path of the build context (the Directory's folder). */
+  /** Absolute host path of the build context: already filtered by the ignore file, as Dagger filters it. */
   contextDir: string;
-  /** Dockerfile path relative to contextDir. */
+  /** Dockerfile path relative to the directory dockerBuild was called on (for messages). */
   dockerfile: string;
+  /** The Dockerfile's text as Dagger read it (through the snapshot's root); the backend builds from this text. */
+  dockerfileText: string;
+  /** The ignore file contextDir was filtered with (".dockerignore" or "<dockerfile>.dockerignore"), if any. */
+  ignoreFile?: string;
   /** e.g. "linux/amd64"; undefined means the host's platform. */
   platform?: string;
   buildArgs: { name: string; value: string }[];
@@ -28,19 +32,31 @@ export interface PushVariant {
   labels: Record<string, string>;
 }
 
+export interface RegistryCredential {
+  username: string;
+  password: string;
+}
+
 export interface PushRequest {
   /** Full reference with tag, e.g. "127.0.0.1:5055/acme/app:1a2b3c4". */
   address: string;
   /** One variant: a single image manifest. Several: an OCI image index over all of them. */
   variants: PushVariant[];
-  /** Credentials registered with withRegistryAuth for the address's host, if any. */
-  auth?: { username: string; password: string };
+  /** The credential the session holds for the address's host, else the CLI host's docker config's, if any. */
+  auth?: RegistryCredential;
 }
 
 export interface Backend {
   readonly name: "docker" | "memory";
+  /** The engine's platform: what a build or a container without a platform gets (Query.platform in Dagger). */
+  readonly defaultPlatform: string;
+  /**
+   * The docker config of the host running the CLI, by registry host: Dagger falls back to it for a host the
+   * session has no withRegistryAuth credential for. Empty by default (anonymous).
+   */
+  readonly hostDockerConfig: Readonly<Record<string, RegistryCredential>>;
   build(req: BuildRequest): Promise<BuiltImage>;
-  /** Returns the pushed manifest (or index) digest "sha256:...". Errors carry BuildKit-like messages. */
+  /** Returns the pushed manifest (or index) digest "sha256:...". Errors carry containerd's texts. */
   push(req: PushRequest): Promise<string>;
   close(): Promise<void>;
 }

@@ -1,14 +1,13 @@
 // Rung 3 (engine double): function calls made the way `dagger call` makes them, one child process per step.
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
-import { dirname, extname, join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { CallContext, CallOutcome } from "./resolvers.js";
+import { stageModule, type StagedModule } from "./stage.js";
 
 export interface ModuleOptions {
-  /** Module root (holds src/ and maybe tsconfig.json); default: this repository. */
+  /** Module root (holds src/, package.json, maybe tsconfig.json); default: this repository. Always run staged. */
   dir?: string;
   /** Module name as dagger.json has it; the main object is its PascalCase. Default "dockyard". */
   name?: string;
@@ -52,8 +51,9 @@ interface Step {
 }
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const RUNNER = join(HERE, "run-entrypoint.ts");
 const REPO_ROOT = resolve(HERE, "../..");
+// tsx comes from the dev checkout, outside the stage's ESM resolution, as the runtime's global tsx is
+// (dagger v0.21.8 sdk/typescript/runtime/runtime_node.go:34-36).
 const TSX_LOADER = pathToFileURL(
   join(dirname(createRequire(import.meta.url).resolve("tsx/package.json")), "dist/loader.mjs"),
 ).href;
@@ -65,40 +65,14 @@ export const pascalCase = (name: string): string =>
     .map((p) => p.charAt(0).toUpperCase() + p.slice(1))
     .join("");
 
-let clientGenPath: string | undefined;
-
-/**
- * The introspector resolves Container/Directory/Secret only from a file named client.gen.ts, as the runtime's
- * generated SDK provides; we give it the package's declarations under that name (type imports only).
- */
-function clientGen(): string {
-  if (clientGenPath) return clientGenPath;
-  const sdkSrc = dirname(createRequire(import.meta.url).resolve("@dagger.io/dagger"));
-  const decl = readFileSync(join(sdkSrc, "api/client.gen.d.ts"), "utf8").replace(/^import \{/gm, "import type {");
-  clientGenPath = join(mkdtempSync(join(tmpdir(), "dockyard-double-")), "client.gen.ts");
-  writeFileSync(clientGenPath, decl);
-  return clientGenPath;
-}
-
-/** Every .ts under the module's src/, absolute, as the runtime's entrypoint lists them. */
-function moduleFiles(dir: string): string[] {
-  const walk = (d: string): string[] =>
-    readdirSync(d).flatMap((f) => {
-      const p = join(d, f);
-      if (statSync(p).isDirectory()) return walk(p);
-      return extname(p) === ".ts" || extname(p) === ".mts" ? [p] : [];
-    });
-  return walk(join(dir, "src"));
-}
-
 /** The SDK reads nothing but the session variables; OTEL_* would make it try to export traces. */
-function childEnv(port: number, token: string, dir: string): NodeJS.ProcessEnv {
+function childEnv(port: number, token: string, staged: StagedModule): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("OTEL_")) env[k] = v;
   env.DAGGER_SESSION_PORT = String(port);
   env.DAGGER_SESSION_TOKEN = token;
-  const tsconfig = join(dir, "tsconfig.json");
-  if (existsSync(tsconfig)) env.TSX_TSCONFIG_PATH = tsconfig;
+  // What `tsx --tsconfig <staged>/tsconfig.json` sets (runtime_node.go:105-107).
+  env.TSX_TSCONFIG_PATH = staged.tsconfig;
   return env;
 }
 
@@ -109,10 +83,11 @@ interface ChildResult {
   timedOut: boolean;
 }
 
-function runChild(dir: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<ChildResult> {
+/** `tsx --no-deprecation --tsconfig … src/__dagger.entrypoint.ts` in the stage (runtime_node.go:105-107). */
+function runChild(staged: StagedModule, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<ChildResult> {
   return new Promise((res, rej) => {
-    const files = [...moduleFiles(dir), clientGen()];
-    const child = spawn(process.execPath, ["--import", TSX_LOADER, RUNNER, ...files], { cwd: dir, env });
+    const args = ["--no-deprecation", "--import", TSX_LOADER, staged.entrypoint];
+    const child = spawn(process.execPath, args, { cwd: staged.dir, env });
     let stdout = "";
     let stderr = "";
     let timedOut = false;
@@ -133,12 +108,13 @@ function runChild(dir: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promi
 /** One step: a fresh token bound to the call, the SDK entrypoint in a child, then its returnValue/returnError. */
 async function runStep(
   host: CallHost,
+  staged: StagedModule,
   opts: Required<Omit<ModuleOptions, "args">>,
   call: CallContext,
 ): Promise<string> {
   const session = host.openCall(call);
   try {
-    const child = await runChild(opts.dir, childEnv(host.port, session.token, opts.dir), opts.timeoutMs);
+    const child = await runChild(staged, childEnv(host.port, session.token, staged), opts.timeoutMs);
     const settled = session.outcome();
     const label = `${call.parentName}.${call.name || "constructor"}`;
     if (settled?.error) {
@@ -165,12 +141,14 @@ export function moduleChain(host: CallHost, opts: ModuleOptions, steps: readonly
         timeoutMs: opts.timeoutMs ?? 120_000,
       };
       const main = pascalCase(full.name);
+      // The runtime container's /src: staged once per root and content (stage.ts), never the dev checkout.
+      const staged = await stageModule(full.dir);
       const all: Step[] = opts.args ? [{ fn: "", args: opts.args }, ...steps] : [...steps];
       // The parent of each step is exactly the JSON the previous step returned.
       let json = "{}";
       let parentName = main;
       for (const step of all) {
-        json = await runStep(host, full, {
+        json = await runStep(host, staged, full, {
           moduleName: full.name,
           parentName,
           name: step.fn,

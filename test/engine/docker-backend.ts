@@ -1,30 +1,29 @@
-// Rung 3 (engine double): builds with the real Docker engine (BuildKit) and pushes to a real registry with our own OCI client.
+// Rung 3 (engine double): builds with the real Docker engine (BuildKit) and pushes to a real registry with our own
+// client that follows containerd v2.2.3's pusher, as Dagger v0.21.8's publish does (test/engine/CONFORMANCE.md).
 //
-// Error texts are shaped like what a Dagger `publish` prints when BuildKit's push fails, so the module's
-// error classifier is tested against realistic strings. Sources (read 2026-11):
-// - dagger/dagger engine/buildkit/containerimage.go, PublishContainerImage: `failed to export: %w`
-// - moby/buildkit exporter/containerimage/export.go: `failed to push %v` (the target ref)
-// - containerd remotes/errors/errors.go ErrUnexpectedStatus:
-//     `unexpected status from %s request to %s: %s` (method, full URL, Go resp.Status "503 Service Unavailable");
-//   containerd 2.x core/remotes/errors adds ` (Retry-After: <RFC3339>)` when the registry sent Retry-After.
-// - containerd remotes/docker/resolver.go request.do: `failed to do request: %w` around Go's url.Error
-//   (`Put "http://…": EOF`, `…: read tcp a->b: read: connection reset by peer`, `…: dial tcp …: connect: connection refused`,
-//   e.g. dagger/dagger issue 4579: `failed to push localhost:5000/example-node:latest: failed to do request: Head "http://localhost:5000/v2/…": dial tcp 127.0.0.1:5000: connect: connection refused`).
-// - containerd remotes/docker/authorizer.go + pusher.go: a Basic challenge without credentials gives
-//   `push access denied, repository does not exist or may require authorization: authorization failed: no basic auth credentials`.
-// - With wrong Basic credentials containerd re-sends until it gives up and the blob existence check fails:
-//   `unexpected status from HEAD request to http://…/v2/<repo>/blobs/sha256:…: 401 Unauthorized`.
-//
-// Retries: real BuildKit retries 5xx and reset/EOF connections itself (util/resolver/retryhandler: waits 1 s, 2 s, 4 s),
-// and containerd's resolver re-sends 408/429 a few times without waiting; neither retries 401/403.
-// This backend does NOT retry at all: the module has its own retry, and tests count attempts exactly.
+// Push path in Dagger v0.21.8: core/container.go Publish -> engine/engineutil/containerimage.go:162-199 ->
+// engine/engineutil/imageexport/publish.go:58-107 -> engine/server/resolver/resolver.go:577-661 (PushImage) ->
+// containerd v2.2.3 core/remotes/docker/pusher.go. Nothing on that path adds a prefix, reads Retry-After or backs off.
+// Error texts (containerd v2.2.3):
+// - core/remotes/errors/errors.go:42-44 `unexpected status from <METHOD> request to <URL>: <resp.Status>`, joined
+//   (core/remotes/docker/errcode.go:289-305) with the registry's JSON errors, one `<code>: <message>` per line;
+// - core/remotes/docker/resolver.go:643-646 `failed to do request: <Go url.Error>` (`Put "<url>": EOF`, ...);
+// - core/remotes/docker/pusher.go:199-204 `push access denied, repository does not exist or may require authorization: `
+//   + authorizer.go:201-202 `authorization failed: no basic auth credentials`;
+// - core/content/helpers.go:205-211 `failed commit on ref "<kind>-sha256:...": ...` around every PUT's outcome,
+//   including pusher.go:533-541 `got digest <header>, expected <digest>`.
+// Re-sends (resolver.go:716-773): 401 after a Basic challenge, 408 and 429 until 6 responses, 500/503/504 again
+// unless the previous response had the same status, a 405 HEAD on a manifest as a GET; never 502, 403, 404 or a
+// network error. No waiting between them.
 import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { STATUS_CODES } from "node:http";
+import { existsSync } from "node:fs";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
-import type { Backend, BuildRequest, BuiltImage, PushRequest, PushVariant } from "./backend.js";
+import type { Backend, BuildRequest, BuiltImage, PushRequest, PushVariant, RegistryCredential } from "./backend.js";
+import { withoutSyntaxDirective } from "./directory.js";
 import { DOCKER, hostArch, mustRun, run } from "../infra/docker.js";
 
 const MT = {
@@ -34,7 +33,11 @@ const MT = {
   layerGzip: "application/vnd.oci.image.layer.v1.tar+gzip",
 } as const;
 
+/** containerd's ref key prefix for a descriptor (core/remotes/handlers.go:61-91). */
+type BlobKind = "layer" | "config" | "manifest" | "index";
+
 interface Blob {
+  kind: BlobKind;
   mediaType: string;
   digest: string;
   size: number;
@@ -49,7 +52,8 @@ export interface ParsedRef {
 
 const sha256 = (b: Buffer | string) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 
-const blobOf = (mediaType: string, bytes: Buffer): Blob => ({
+const blobOf = (kind: BlobKind, mediaType: string, bytes: Buffer): Blob => ({
+  kind,
   mediaType,
   digest: sha256(bytes),
   size: bytes.length,
@@ -130,13 +134,53 @@ async function savedImage(image: string): Promise<{ config: Buffer; layers: Buff
   }
 }
 
-/** The config with labels merged into config.Labels; the original bytes when there is nothing to merge (digest = image ID). */
-function labelledConfig(raw: Buffer, labels: Record<string, string>): Buffer {
-  if (Object.keys(labels).length === 0) return raw;
-  const cfg = JSON.parse(raw.toString("utf8")) as { config?: { Labels?: Record<string, string> | null } | null };
-  cfg.config = cfg.config ?? {};
-  cfg.config.Labels = { ...(cfg.config.Labels ?? {}), ...labels };
-  return Buffer.from(JSON.stringify(cfg));
+interface DockerConfig {
+  architecture?: string;
+  os?: string;
+  variant?: string;
+  created?: string;
+  config?: { Labels?: Record<string, string> | null; [k: string]: unknown } | null;
+  rootfs?: { type: string; diff_ids: string[] };
+  history?: { created?: string; created_by?: string; empty_layer?: boolean }[];
+}
+
+/** JSON with sorted keys at the top, as Go marshals the map patchImageConfig builds. */
+function sortedJson(obj: Record<string, unknown>): Buffer {
+  const sorted = Object.fromEntries(
+    Object.entries(obj)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : 1)),
+  );
+  return Buffer.from(JSON.stringify(sorted));
+}
+
+/**
+ * The image config as Dagger's publish writes it (engine/engineutil/containerimage.go:46-61,
+ * imageexport/writer.go:224-245, 449-622): platform, the container's runtime config (labels merged), rootfs, and
+ * a history rebuilt with one entry per layer stamped with the layer snapshot's creation time; `created` is the
+ * last of those. No SOURCE_DATE_EPOCH: CommitOpts carries no Epoch. Docker's per-step times stand in for the
+ * snapshots' creation times; its created_by strings stand in for the snapshots' descriptions.
+ */
+function daggerConfig(raw: Buffer, labels: Record<string, string>): Buffer {
+  const d = JSON.parse(raw.toString("utf8")) as DockerConfig;
+  const runtime = { ...(d.config ?? {}) };
+  if (Object.keys(labels).length > 0) runtime.Labels = { ...(runtime.Labels ?? {}), ...labels };
+  const layerSteps = (d.history ?? []).filter((h) => h.empty_layer !== true);
+  const diffIds = d.rootfs?.diff_ids ?? [];
+  const history = diffIds.map((_, i) => ({
+    created: layerSteps[i]?.created ?? d.created,
+    created_by: layerSteps[i]?.created_by ?? "created by buildkit",
+    comment: "buildkit.exporter.image.v0",
+  }));
+  return sortedJson({
+    architecture: d.architecture,
+    config: runtime,
+    created: history.at(-1)?.created ?? null,
+    history,
+    os: d.os,
+    rootfs: { type: "layers", diff_ids: diffIds },
+    variant: d.variant || undefined,
+  });
 }
 
 /** A push failure carrying the HTTP status when there was one. */
@@ -150,123 +194,270 @@ export class PushError extends Error {
   }
 }
 
+/** containerd's ErrInvalidAuthorization (resolver.go:50): a push goes on without the existence check. */
+class InvalidAuthorization extends PushError {}
+
+/** Go's url.Error Op: the method with only its first letter upper-case. */
 const goMethod = (m: string) => m.charAt(0) + m.slice(1).toLowerCase();
 
-/** Node/undici network errors rendered like Go's net errors inside containerd's "failed to do request". */
-function networkError(method: string, url: string, err: unknown): string {
-  const cause = (
-    err as { cause?: { code?: string; message?: string; socket?: { localAddress?: string; localPort?: number } } }
-  ).cause;
-  const code = cause?.code ?? (err as { code?: string }).code;
+interface RegistryResponse {
+  method: string;
+  url: string;
+  status: number;
+  /** resp.Status in Go: the code and the reason phrase exactly as the registry sent them. */
+  statusLine: string;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+interface RegistryRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body?: Buffer;
+  /** false once the upload location moved to another host: containerd drops the authorizer (pusher.go:251-261). */
+  authorize: boolean;
+}
+
+/** Node's socket errors rendered like Go's net errors inside containerd's "failed to do request" (resolver.go:643-646). */
+function networkError(method: string, url: string, err: NodeJS.ErrnoException, local?: string): string {
   const u = new URL(url);
-  const local = cause?.socket?.localPort
-    ? `${cause.socket.localAddress ?? "127.0.0.1"}:${cause.socket.localPort}`
-    : "127.0.0.1:0"; // undici rarely reports the local port
   let tail: string;
-  if (code === "ECONNREFUSED") tail = `dial tcp ${u.host}: connect: connection refused`;
-  else if (code === "ECONNRESET" || code === "EPIPE")
-    tail = `read tcp ${local}->${u.host}: read: connection reset by peer`;
-  else if (code === "UND_ERR_SOCKET" || code === "UND_ERR_CLOSED") tail = "EOF";
-  else tail = cause?.message ?? String(err);
+  if (err.code === "ECONNREFUSED") tail = `dial tcp ${u.host}: connect: connection refused`;
+  else if (err.message === "socket hang up") tail = "EOF";
+  else if (err.code === "ECONNRESET")
+    tail = `read tcp ${local ?? "127.0.0.1:0"}->${u.host}: read: connection reset by peer`;
+  else if (err.code === "EPIPE") tail = `write tcp ${local ?? "127.0.0.1:0"}->${u.host}: write: broken pipe`;
+  else tail = err.message;
   return `failed to do request: ${goMethod(method)} "${url}": ${tail}`;
 }
 
-/** One push's HTTP conversation: Basic auth is sent only after the registry asks for it (as containerd does). */
-class RegistrySession {
+/** unexpectedResponseErr (errcode.go:289-305): the status line, then the registry's errors as containerd prints them. */
+function unexpected(res: RegistryResponse): PushError {
+  let msg = `unexpected status from ${res.method} request to ${res.url}: ${res.statusLine}`;
+  const lines = registryErrorLines(res.body);
+  if (lines !== undefined) msg += `\n${lines}`;
+  return new PushError(msg, res.status);
+}
+
+/** containerd's five registry codes print by name; any other code is "unknown" (errdesc.go:32-92, errcode.go:80-90). */
+const KNOWN_CODES: Record<string, string> = {
+  UNKNOWN: "unknown error",
+  UNSUPPORTED: "The operation is unsupported.",
+  UNAUTHORIZED: "authentication required",
+  DENIED: "requested access to the resource is denied",
+  UNAVAILABLE: "service unavailable",
+  TOOMANYREQUESTS: "too many requests",
+};
+
+function registryErrorLines(body: Buffer): string | undefined {
+  if (body.length === 0) return undefined;
+  let parsed: { errors?: { code?: unknown; message?: unknown; detail?: unknown }[] };
+  try {
+    parsed = JSON.parse(body.toString("utf8")) as typeof parsed;
+  } catch {
+    return undefined;
+  }
+  const errs = Array.isArray(parsed?.errors) ? parsed.errors : [];
+  if (errs.length === 0) return undefined;
+  const texts = errs.map((e) => {
+    const code = typeof e.code === "string" && e.code in KNOWN_CODES ? e.code : "UNKNOWN";
+    const name = code.toLowerCase().replace(/_/g, " ");
+    const message = typeof e.message === "string" ? e.message : "";
+    const plain = (e.detail === undefined || e.detail === null) && (message === "" || message === KNOWN_CODES[code]);
+    return plain ? name : `${name}: ${message}`;
+  });
+  return texts.length === 1 ? texts[0] : `errors:\n${texts.map((t) => `${t}\n`).join("")}`;
+}
+
+/** One push's HTTP conversation, with containerd's authorizer and retry rules. */
+class ContainerdSession {
   private authHeader?: string;
+  private readonly agent = new http.Agent({ keepAlive: true });
 
   constructor(
     private readonly base: string,
-    private readonly auth?: { username: string; password: string },
+    private readonly creds?: RegistryCredential,
   ) {}
-
-  async request(method: string, url: string, body?: Buffer, headers: Record<string, string> = {}): Promise<Response> {
-    const res = await this.send(method, url, body, headers);
-    if (res.status !== 401 || this.authHeader) return res;
-    const challenge = res.headers.get("www-authenticate") ?? "";
-    if (!/^basic\b/i.test(challenge)) return res;
-    await res.arrayBuffer();
-    if (!this.auth || !this.auth.username || !this.auth.password) {
-      throw new PushError(
-        "push access denied, repository does not exist or may require authorization: authorization failed: no basic auth credentials",
-        401,
-      );
-    }
-    this.authHeader = `Basic ${Buffer.from(`${this.auth.username}:${this.auth.password}`).toString("base64")}`;
-    return this.send(method, url, body, headers);
-  }
-
-  private async send(
-    method: string,
-    url: string,
-    body: Buffer | undefined,
-    headers: Record<string, string>,
-  ): Promise<Response> {
-    const h: Record<string, string> = { ...headers };
-    if (this.authHeader) h.Authorization = this.authHeader;
-    try {
-      return await fetch(url, { method, headers: h, body, redirect: "manual" });
-    } catch (err) {
-      throw new PushError(networkError(method, url, err));
-    }
-  }
 
   url(p: string): string {
     return `${this.base}${p}`;
   }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  /** request.doWithRetries (resolver.go:697-733). */
+  async request(req: RegistryRequest): Promise<RegistryResponse> {
+    const responses: RegistryResponse[] = [];
+    for (;;) {
+      const res = await this.send(req);
+      responses.push(res);
+      if (!this.retryRequest(req, responses)) return res;
+    }
+  }
+
+  /** retryRequest (resolver.go:735-773). */
+  private retryRequest(req: RegistryRequest, responses: RegistryResponse[]): boolean {
+    if (responses.length > 5) return false;
+    const last = responses[responses.length - 1];
+    if (!last) return false;
+    switch (last.status) {
+      case 401:
+        return this.addResponses(last);
+      case 405:
+        if (req.method === "HEAD" && req.url.includes("/manifests/")) {
+          req.method = "GET";
+          return true;
+        }
+        return false;
+      case 408:
+      case 429:
+        return true;
+      case 500:
+      case 503:
+      case 504:
+        return !(responses.length > 1 && responses[responses.length - 2]?.status === last.status);
+      default:
+        return false;
+    }
+  }
+
+  /** dockerAuthorizer.AddResponses (authorizer.go:153-213), Basic only: the double's registries use htpasswd. */
+  private addResponses(last: RegistryResponse): boolean {
+    const header = String(last.headers["www-authenticate"] ?? "");
+    const scheme = header.split(" ")[0]?.toLowerCase();
+    if (scheme === "bearer") throw new Error("engine double: Bearer token registries are not modelled");
+    if (scheme !== "basic") return false;
+    if (!this.creds || this.creds.username === "" || this.creds.password === "") {
+      throw new InvalidAuthorization("authorization failed: no basic auth credentials", 401);
+    }
+    this.authHeader = `Basic ${Buffer.from(`${this.creds.username}:${this.creds.password}`).toString("base64")}`;
+    return true;
+  }
+
+  private send(req: RegistryRequest): Promise<RegistryResponse> {
+    const u = new URL(req.url);
+    const headers: Record<string, string> = { ...req.headers };
+    if (this.authHeader && req.authorize) headers.Authorization = this.authHeader;
+    if (req.body) headers["Content-Length"] = String(req.body.length);
+    const { method, url } = req;
+    return new Promise((resolve, reject) => {
+      const r = http.request(
+        { method, host: u.hostname, port: u.port, path: `${u.pathname}${u.search}`, headers, agent: this.agent },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("error", (e: NodeJS.ErrnoException) => reject(new PushError(networkError(method, url, e))));
+          res.on("end", () =>
+            resolve({
+              method,
+              url,
+              status: res.statusCode ?? 0,
+              statusLine: `${res.statusCode ?? 0}${res.statusMessage ? ` ${res.statusMessage}` : ""}`,
+              headers: res.headers,
+              body: Buffer.concat(chunks),
+            }),
+          );
+        },
+      );
+      r.on("error", (e: NodeJS.ErrnoException) => {
+        const local = r.socket?.localPort ? `${r.socket.localAddress ?? "127.0.0.1"}:${r.socket.localPort}` : undefined;
+        reject(new PushError(networkError(method, url, e, local)));
+      });
+      r.end(req.body);
+    });
+  }
 }
 
-/** containerd's ErrUnexpectedStatus text; drains the body. */
-async function unexpected(method: string, url: string, res: Response): Promise<PushError> {
-  await res.arrayBuffer().catch(() => undefined);
-  const text = res.statusText || STATUS_CODES[res.status] || "";
-  let msg = `unexpected status from ${method} request to ${url}: ${res.status} ${text}`.trimEnd();
-  const retryAfter = res.headers.get("retry-after");
-  const seconds = retryAfter === null ? NaN : Number(retryAfter);
-  if (Number.isFinite(seconds))
-    msg += ` (Retry-After: ${new Date(Date.now() + seconds * 1000).toISOString().replace(/\.\d{3}Z$/, "Z")})`;
-  return new PushError(msg, res.status);
-}
+/** One descriptor pushed as containerd's dockerPusher.push + content.Copy do it (pusher.go:70-310, 482-551). */
+async function pushBlob(s: ContainerdSession, repo: string, blob: Blob, object: string): Promise<void> {
+  const isManifest = blob.kind === "manifest" || blob.kind === "index";
+  const existPath = isManifest ? `/v2/${repo}/manifests/${object}` : `/v2/${repo}/blobs/${blob.digest}`;
+  try {
+    const head = await s.request({
+      method: "HEAD",
+      url: s.url(existPath),
+      headers: { Accept: `${blob.mediaType}, */*` },
+      authorize: true,
+    });
+    if (head.status === 200) {
+      // A manifest looked up by tag exists only if the tag already points at this digest.
+      const byTag = isManifest && object !== blob.digest;
+      if (!byTag || head.headers["docker-content-digest"] === blob.digest) return;
+    } else if (head.status !== 404) throw unexpected(head);
+  } catch (e) {
+    if (!(e instanceof InvalidAuthorization)) throw e;
+  }
 
-async function uploadBlob(s: RegistrySession, repo: string, blob: Blob): Promise<void> {
-  const headUrl = s.url(`/v2/${repo}/blobs/${blob.digest}`);
-  const head = await s.request("HEAD", headUrl, undefined, { Accept: `${blob.mediaType}, */*` });
-  await head.arrayBuffer();
-  if (head.status === 200) return;
-  if (head.status !== 404) throw await unexpected("HEAD", headUrl, head);
+  let put: RegistryRequest;
+  if (isManifest) {
+    put = {
+      method: "PUT",
+      url: s.url(`/v2/${repo}/manifests/${object}`),
+      headers: { "Content-Type": blob.mediaType },
+      body: blob.bytes,
+      authorize: true,
+    };
+  } else {
+    let post: RegistryResponse;
+    try {
+      post = await s.request({
+        method: "POST",
+        url: s.url(`/v2/${repo}/blobs/uploads/`),
+        headers: {},
+        authorize: true,
+      });
+    } catch (e) {
+      if (e instanceof InvalidAuthorization) {
+        throw new PushError(
+          `push access denied, repository does not exist or may require authorization: ${e.message}`,
+          e.status,
+        );
+      }
+      throw e;
+    }
+    if (post.status === 201) return;
+    if (![200, 202, 204].includes(post.status)) throw unexpected(post);
+    const location = String(post.headers.location ?? "");
+    const base = new URL(s.url("/"));
+    const target = new URL(
+      location.startsWith("/")
+        ? `${base.origin}${location}`
+        : location.includes("://")
+          ? location
+          : `${base.protocol}//${location}`,
+    );
+    const query = new URLSearchParams(target.search);
+    query.append("digest", blob.digest);
+    query.sort();
+    put = {
+      method: "PUT",
+      url: `${target.origin}${target.pathname}?${query.toString()}`,
+      headers: { "Content-Type": "application/octet-stream" },
+      body: blob.bytes,
+      authorize: target.host === base.host,
+    };
+  }
 
-  const postUrl = s.url(`/v2/${repo}/blobs/uploads/`);
-  const post = await s.request("POST", postUrl);
-  if (post.status !== 202) throw await unexpected("POST", postUrl, post);
-  await post.arrayBuffer();
-  const location = post.headers.get("location");
-  if (!location) throw new PushError(`unexpected response from POST request to ${postUrl}: no Location header`);
-  const put = new URL(location, postUrl);
-  put.searchParams.append("digest", blob.digest);
-  const putUrl = put.toString();
-  const res = await s.request("PUT", putUrl, blob.bytes, { "Content-Type": "application/octet-stream" });
-  if (![200, 201, 204].includes(res.status)) throw await unexpected("PUT", putUrl, res);
-  await res.arrayBuffer();
-}
-
-async function putManifest(s: RegistrySession, repo: string, ref: string, m: Blob): Promise<string> {
-  const url = s.url(`/v2/${repo}/manifests/${ref}`);
-  const res = await s.request("PUT", url, m.bytes, { "Content-Type": m.mediaType });
-  if (![200, 201, 204].includes(res.status)) throw await unexpected("PUT", url, res);
-  await res.arrayBuffer();
-  const got = res.headers.get("docker-content-digest");
-  if (got && got !== m.digest) throw new PushError(`got digest ${got}, expected ${m.digest}`);
-  return m.digest;
-}
-
-/** An index's child manifest, skipped when present, as containerd's pusher does (rewriting it races in the registry). */
-async function putChildManifest(s: RegistrySession, repo: string, m: Blob): Promise<void> {
-  const url = s.url(`/v2/${repo}/manifests/${m.digest}`);
-  const head = await s.request("HEAD", url, undefined, { Accept: m.mediaType });
-  await head.arrayBuffer();
-  if (head.status === 200) return;
-  if (head.status !== 404) throw await unexpected("HEAD", url, head);
-  await putManifest(s, repo, m.digest, m);
+  const ref = `${blob.kind}-${blob.digest}`;
+  const commitFailed = (e: unknown): PushError =>
+    new PushError(`failed commit on ref ${JSON.stringify(ref)}: ${(e as Error).message}`, (e as PushError).status);
+  let res: RegistryResponse;
+  try {
+    res = await s.request(put);
+  } catch (e) {
+    throw commitFailed(e);
+  }
+  if (![200, 201, 204].includes(res.status)) throw commitFailed(unexpected(res));
+  const header = res.headers["docker-content-digest"];
+  if (typeof header === "string" && header !== "") {
+    if (!/^sha256:[0-9a-f]{64}$/.test(header)) {
+      throw commitFailed(new Error(`invalid content digest in response: invalid checksum digest format`));
+    }
+    if (header !== blob.digest) throw commitFailed(new Error(`got digest ${header}, expected ${blob.digest}`));
+  }
 }
 
 interface ExportedImage {
@@ -277,22 +468,21 @@ interface ExportedImage {
 /** `docker save` plus gzip of an image's layers; Node's gzip writes no timestamp, so the same tar gives the same digest. */
 async function exportImage(image: string): Promise<ExportedImage> {
   const saved = await savedImage(image);
-  return { config: saved.config, layers: saved.layers.map((tar) => blobOf(MT.layerGzip, gzipSync(tar, { level: 6 }))) };
+  return {
+    config: saved.config,
+    layers: saved.layers.map((tar) => blobOf("layer", MT.layerGzip, gzipSync(tar, { level: 6 }))),
+  };
 }
 
-/** Uploads one variant's blobs and returns its OCI image manifest (not yet pushed). */
-async function pushVariantBlobs(
-  s: RegistrySession,
-  repo: string,
-  v: PushVariant,
-  exported: ExportedImage,
-): Promise<Blob> {
-  const config = blobOf(MT.config, labelledConfig(exported.config, v.labels));
-  const layers = exported.layers;
-  for (const b of [...layers, config]) await uploadBlob(s, repo, b);
+/** One variant's image manifest and the blobs under it. */
+function manifestOf(v: PushVariant, exported: ExportedImage): { manifest: Blob; blobs: Blob[] } {
+  const config = blobOf("config", MT.config, daggerConfig(exported.config, v.labels));
   const desc = (b: Blob) => ({ mediaType: b.mediaType, digest: b.digest, size: b.size });
-  const manifest = { schemaVersion: 2, mediaType: MT.manifest, config: desc(config), layers: layers.map(desc) };
-  return blobOf(MT.manifest, Buffer.from(JSON.stringify(manifest)));
+  const body = { schemaVersion: 2, mediaType: MT.manifest, config: desc(config), layers: exported.layers.map(desc) };
+  return {
+    manifest: blobOf("manifest", MT.manifest, Buffer.from(JSON.stringify(body))),
+    blobs: [...exported.layers, config],
+  };
 }
 
 function indexOf(variants: PushVariant[], manifests: Blob[]): Blob {
@@ -302,13 +492,25 @@ function indexOf(variants: PushVariant[], manifests: Blob[]): Blob {
     size: m.size,
     platform: platformParts(variants[i]?.platform ?? ""),
   }));
-  return blobOf(MT.index, Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MT.index, manifests: entries })));
+  const body = { schemaVersion: 2, mediaType: MT.index, manifests: entries };
+  return blobOf("index", MT.index, Buffer.from(JSON.stringify(body)));
+}
+
+export interface DockerBackendOptions {
+  /** The CLI host's docker config by registry host: used for a host the session has no credential for. */
+  hostDockerConfig?: Record<string, RegistryCredential>;
 }
 
 export class DockerBackend implements Backend {
   readonly name = "docker" as const;
+  readonly defaultPlatform = `linux/${hostArch()}`;
+  readonly hostDockerConfig: Readonly<Record<string, RegistryCredential>>;
   // Image IDs are content addresses: export each once, as BuildKit does, however many refs it is pushed to.
   private readonly exports = new Map<string, Promise<ExportedImage>>();
+
+  constructor(opts: DockerBackendOptions = {}) {
+    this.hostDockerConfig = opts.hostDockerConfig ?? {};
+  }
 
   private exported(image: string): Promise<ExportedImage> {
     let e = this.exports.get(image);
@@ -321,24 +523,27 @@ export class DockerBackend implements Backend {
   }
 
   async build(req: BuildRequest): Promise<BuiltImage> {
+    if (
+      req.ignoreFile !== undefined &&
+      req.ignoreFile !== ".dockerignore" &&
+      existsSync(path.join(req.contextDir, ".dockerignore"))
+    ) {
+      // Docker would apply .dockerignore again on top of the Dockerfile-specific patterns Dagger used alone.
+      throw new Error(
+        `engine double: ${req.ignoreFile} next to a kept .dockerignore is not modelled on the docker backend`,
+      );
+    }
     const tmp = await mkdtemp(path.join(os.tmpdir(), "dockyard-build-"));
     try {
       const iidfile = path.join(tmp, "iid");
-      const args = [
-        "build",
-        "--network",
-        "none",
-        "--progress",
-        "plain",
-        "--iidfile",
-        iidfile,
-        "-f",
-        path.join(req.contextDir, req.dockerfile),
-      ];
+      // The Dockerfile as Dagger read it, outside the context: Docker never reads the context's own copy.
+      const dockerfile = path.join(tmp, "Dockerfile");
+      await writeFile(dockerfile, withoutSyntaxDirective(req.dockerfileText));
+      const args = ["build", "--network", "none", "--progress", "plain", "--iidfile", iidfile, "-f", dockerfile];
       if (req.target) args.push("--target", req.target);
       if (req.platform) args.push("--platform", req.platform);
       for (const a of req.buildArgs) args.push("--build-arg", `${a.name}=${a.value}`);
-      args.push(...platformArgs(req.platform ?? `linux/${hostArch()}`, req.buildArgs));
+      args.push(...platformArgs(req.platform ?? this.defaultPlatform, req.buildArgs));
       for (const [i, s] of req.secrets.entries()) {
         const file = path.join(tmp, `secret-${i}`);
         await writeFile(file, s.plaintext, { mode: 0o600 });
@@ -363,24 +568,41 @@ export class DockerBackend implements Backend {
     }
   }
 
+  /**
+   * resolver.PushImage: blobs first, then manifests from the leaves to the root; a child manifest goes by digest,
+   * the root by tag (pusher.go:312-329 with the `<tag>@<digest>` ref Dagger builds at resolver.go:593-601).
+   */
   async push(req: PushRequest): Promise<string> {
     const ref = parseReference(req.address);
-    const s = new RegistrySession(`http://${ref.host}`, req.auth);
+    const s = new ContainerdSession(`http://${ref.host}`, req.auth);
     try {
       if (req.variants.length === 0) throw new PushError("no platform variants to push");
-      const manifests: Blob[] = [];
-      for (const v of req.variants)
-        manifests.push(await pushVariantBlobs(s, ref.repo, v, await this.exported(v.image)));
-      const only = manifests.length === 1 ? manifests[0] : undefined;
-      if (only) return await putManifest(s, ref.repo, ref.tag, only);
-      for (const m of manifests) await putChildManifest(s, ref.repo, m);
-      return await putManifest(s, ref.repo, ref.tag, indexOf(req.variants, manifests));
-    } catch (err) {
-      const msg = err instanceof Error ? err.message : String(err);
-      throw new PushError(
-        `failed to export: failed to push ${req.address}: ${msg}`,
-        err instanceof PushError ? err.status : undefined,
+      // The index lists platforms sorted by their key (engine/engineutil/containerimage.go:67-69).
+      const variants = [...req.variants].sort((a, b) =>
+        a.platform < b.platform ? -1 : a.platform > b.platform ? 1 : 0,
       );
+      const images = [];
+      for (const v of variants) images.push(manifestOf(v, await this.exported(v.image)));
+      const pushed = new Set<string>();
+      for (const b of images.flatMap((i) => i.blobs)) {
+        if (pushed.has(b.digest)) continue;
+        pushed.add(b.digest);
+        await pushBlob(s, ref.repo, b, b.digest);
+      }
+      const only = images.length === 1 ? images[0] : undefined;
+      if (only) {
+        await pushBlob(s, ref.repo, only.manifest, ref.tag);
+        return only.manifest.digest;
+      }
+      for (const i of images) await pushBlob(s, ref.repo, i.manifest, i.manifest.digest);
+      const index = indexOf(
+        variants,
+        images.map((i) => i.manifest),
+      );
+      await pushBlob(s, ref.repo, index, ref.tag);
+      return index.digest;
+    } finally {
+      s.close();
     }
   }
 

@@ -1,12 +1,17 @@
 // Rung 3 (engine double): tests of the double itself — protocol, IDs, journal, git, builds, publish, and a real SDK call.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { RegistryCredential } from "./backend.js";
+import { BASE_IMAGE, dockerAvailable, ensureBaseImage, ensureDockerEngine } from "../infra/docker.js";
 import { FunctionCallError } from "./calls.js";
+import { DockerBackend } from "./docker-backend.js";
 import { MemoryBackend } from "./memory-backend.js";
+import { authHost } from "./refs.js";
 import { startEngineDouble, type EngineDouble } from "./server.js";
+import { cliSecret } from "./state.js";
 
 const ECHO = resolve(import.meta.dirname, "../fixtures/echo-module");
 const PASSWORD = "s3cret-pw";
@@ -148,7 +153,8 @@ describe("IDs and journal", () => {
   });
 
   it("records calls in order with JSON args and never a plaintext", async () => {
-    const dir = double.hostDirectory(ECHO);
+    // dockerBuild reads the Dockerfile when it is asked (core/container.go:5069-5105), so the folder needs one.
+    const dir = double.hostDirectory(makeRepo("journal").dir);
     const { setSecret } = await data<{ setSecret: { id: string } }>(
       `{ setSecret(name: "pw", plaintext: "${PASSWORD}") { id } }`,
     );
@@ -205,7 +211,9 @@ describe("git", () => {
   });
 
   it("fails on an unknown tag", async () => {
-    expect(await firstError(onGit('tag(name: "nope") { commit }'))).toContain('does not contain ref "nope"');
+    expect(await firstError(onGit('tag(name: "nope") { commit }'))).toBe(
+      'repository does not contain ref "refs/tags/nope"',
+    );
   });
 
   it("reports uncommitted changes, untracked non-ignored files as added", async () => {
@@ -279,7 +287,13 @@ describe("builds and publish", () => {
       /^reg\.local:5000\/acme\/app:1a2b3c4@sha256:[a-f0-9]{64}$/,
     );
     expect(double.publishes).toEqual([
-      { address: "reg.local:5000/acme/app:1a2b3c4", host: "reg.local:5000", username: "ci", variants: 1 },
+      {
+        address: "reg.local:5000/acme/app:1a2b3c4",
+        host: "reg.local:5000",
+        username: "ci",
+        credentialFrom: "session",
+        variants: 1,
+      },
     ]);
     expect(backend.pushed.at(-1)?.manifest).toMatchObject({ labels: { l: "v" } });
   });
@@ -341,7 +355,7 @@ describe("function calls through the real SDK entrypoint", () => {
       .call("withGreeting", { greeting: "yo" })
       .call("describe", { token, dir })
       .result<string>();
-    expect(got).toBe("yo tok:8 [src/,tsconfig.json]");
+    expect(got).toBe("yo tok:8 [package.json,src/,tsconfig.json]");
     expect(JSON.stringify(double.journal)).not.toContain("eight-ch");
     expect(double.journal.filter((j) => j.field === "FunctionCall.returnValue")).toHaveLength(3);
   });
@@ -381,23 +395,557 @@ describe("function calls through the real SDK entrypoint", () => {
   });
 });
 
-describe("fallback schema", () => {
-  it("serves the modelled subset from our own SDL when the Dagger schema is absent", async () => {
-    const other = await startEngineDouble({ backend: new MemoryBackend(), schemaPath: join(work, "absent.graphqls") });
+describe("schema", () => {
+  it("refuses to start without the schema it was given, naming it", async () => {
+    const absent = join(work, "absent.graphqls");
+    await expect(startEngineDouble({ backend: new MemoryBackend(), schemaPath: absent })).rejects.toThrow(absent);
+  });
+});
+
+// ---- Conformance with Dagger v0.21.8: one block per row of test/engine/CONFORMANCE.md (row ids in the titles) ----
+
+/** `{ node(id) { ... on Directory { <sel> } } }` for a host folder. */
+const onDir = (id: string, sel: string): string => `{ node(id: "${id}") { ... on Directory { ${sel} } } }`;
+
+/** A folder of files (path -> text; a value of { link } makes a symlink). */
+function folder(name: string, files: Record<string, string | { link: string }>): string {
+  const dir = join(work, name);
+  for (const [path, v] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    if (typeof v === "string") writeFileSync(join(dir, path), v);
+    else symlinkSync(v.link, join(dir, path));
+  }
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+describe("R3 registry auth is session-wide (core/schema/container.go:3999-4028, auth/registry.go)", () => {
+  let ctx: string;
+  beforeAll(() => {
+    ctx = double.hostDirectory(makeRepo("auth").dir);
+  });
+  const built = async (): Promise<string> =>
+    (await data<{ node: { dockerBuild: { id: string } } }>(onDir(ctx, "dockerBuild { id }"))).node.dockerBuild.id;
+  const withAuth = (ctr: string, user: string, secret: string, tail: string) =>
+    `{ node(id: "${ctr}") { ... on Container { withRegistryAuth(address: "reg.local:5000", username: "${user}", secret: "${secret}") { ${tail} } } } }`;
+
+  it("returns the parent container itself", async () => {
+    const a = await built();
+    const got = await data<{ node: { withRegistryAuth: { id: string } } }>(
+      withAuth(a, "ci", double.secret("p", PASSWORD), "id"),
+    );
+    expect(got.node.withRegistryAuth.id).toBe(a);
+  });
+
+  it("last write wins for every container of the session; a repeated identical call adds nothing", async () => {
+    const a = await built();
+    const b = await built();
+    const good = double.secret("good", PASSWORD);
+    const bad = double.secret("bad", "not-it");
+    await data(withAuth(a, "ci", good, "id"));
+    await data(withAuth(b, "eve", bad, "id"));
+    // a's own credential was overwritten by b's; repeating a's call is a cache hit in Dagger.
+    const msg = await firstError(withAuth(a, "ci", good, 'publish(address: "reg.local:5000/acme/auth:1")'));
+    expect(msg).toContain("401 Unauthorized");
+    expect(double.publishes).toEqual([]);
+  });
+
+  it("reset() forgets the session's credentials", async () => {
+    const a = await built();
+    await data(withAuth(a, "ci", double.secret("p", PASSWORD), "id"));
+    double.reset();
+    const msg = await firstError(
+      `{ node(id: "${a}") { ... on Container { publish(address: "reg.local:5000/acme/auth:2") } } }`,
+    );
+    expect(msg).toBe(
+      "push access denied, repository does not exist or may require authorization: authorization failed: no basic auth credentials",
+    );
+  });
+
+  it.each<{ config: Record<string, RegistryCredential>; from?: string; user?: string; ok: boolean }>([
+    { config: {}, ok: false },
+    {
+      config: { "reg.local:5000": { username: "ci", password: PASSWORD } },
+      from: "docker-config",
+      user: "ci",
+      ok: true,
+    },
+  ])("without withRegistryAuth, the CLI host's docker config ($from) is used", async ({ config, from, user, ok }) => {
+    const b = new MemoryBackend({
+      registries: { "reg.local:5000": { users: { ci: PASSWORD } } },
+      hostDockerConfig: config,
+    });
+    const d = await startEngineDouble({ backend: b });
     try {
-      const id = other.secret("tok", "abc123");
-      expect((await other.query(`{ node(id: "${id}") { ... on Secret { name } } }`)).body.data).toEqual({
-        node: { name: "tok" },
-      });
-      expect((await other.query("{ defaultPlatform }")).status).toBe(422);
-      const repo = makeRepo("fallback");
-      const got = await other
-        .module({ dir: ECHO, name: "echo-module" })
-        .call("head", { dir: other.hostDirectory(repo.dir) })
-        .result<string>();
-      expect(got).toBe(`refs/heads/main ${repo.second}`);
+      const dir = d.hostDirectory(makeRepo(`docker-config-${String(ok)}`).dir);
+      const { body } = await d.query(onDir(dir, 'dockerBuild { publish(address: "reg.local:5000/acme/cfg:1") }'));
+      expect(body.errors === undefined).toBe(ok);
+      expect(d.publishes.map((p) => [p.username, p.credentialFrom])).toEqual(ok ? [[user, from]] : []);
     } finally {
-      await other.close();
+      await d.close();
     }
+  });
+
+  it.each([
+    { address: "reg.local:5000/acme/app:1.0", host: "reg.local:5000" },
+    { address: "https://reg.local:5000/", host: "reg.local:5000" },
+    { address: "localhost/app", host: "localhost" },
+    { address: "ghcr.io/acme/app@sha256:" + "a".repeat(64), host: "ghcr.io" },
+    { address: "alpine", host: "docker.io" },
+    { address: "acme/app", host: "docker.io" },
+    { address: "registry-1.docker.io", host: "docker.io" },
+    { address: "Ghcr.IO", host: "Ghcr.IO" },
+    { address: "registry.example.com:5000:1.4", host: "registry.example.com:5000" },
+    { address: "docker.io.example.com/app", host: "docker.io" },
+  ])("reads the host of $address as $host, as parseAuthAddress does", ({ address, host }) => {
+    expect(authHost(address)).toBe(host);
+  });
+
+  it("refuses an address without a dot, a port or localhost", () => {
+    expect(() => authHost("intranet:0/app")).toThrow(
+      "failed parsing [intranet:0], expected address format: [registrydomain.extension]",
+    );
+  });
+});
+
+describe("R4 secrets from the CLI have no name; dockerBuild needs names (core/container.go:5128-5153)", () => {
+  let ctx: string;
+  beforeAll(() => {
+    ctx = double.hostDirectory(makeRepo("secrets").dir);
+  });
+  const buildWith = (ids: string[]) => onDir(ctx, `dockerBuild(secrets: ${JSON.stringify(ids)}) { id }`);
+
+  it("mints a CLI secret whose name is empty", async () => {
+    const id = cliSecret(double, "from-env");
+    const got = await data<{ node: { name: string } }>(`{ node(id: "${id}") { ... on Secret { name } } }`);
+    expect(got.node.name).toBe("");
+  });
+
+  it.each([
+    {
+      what: "a nameless secret",
+      ids: () => [cliSecret(double, "v1")],
+      want: "secret has no name and cannot be referenced from Dockerfile secret id",
+    },
+    {
+      what: "two secrets under one name",
+      ids: () => [double.secret("npmrc", "a"), double.secret("npmrc", "b")],
+      want: 'multiple secrets provided for dockerBuild secret id "npmrc"',
+    },
+  ])("refuses $what when dockerBuild is asked, before any build", async ({ ids, want }) => {
+    expect(await firstError(buildWith(ids()))).toBe(want);
+    expect(double.builds).toBe(0);
+  });
+
+  it("takes the same secret twice as once", async () => {
+    const s = double.secret("npmrc", "a");
+    await data(onDir(ctx, `dockerBuild(secrets: ["${s}", "${s}"]) { sync }`));
+    expect(double.builds).toBe(1);
+  });
+
+  it("keys the build by the secret's name, not its value (a setSecret handle ignores the value)", async () => {
+    await data(onDir(ctx, `dockerBuild(secrets: ["${double.secret("tok", "v1")}"]) { sync }`));
+    await data(onDir(ctx, `dockerBuild(secrets: ["${double.secret("tok", "v2")}"]) { sync }`));
+    expect(double.builds).toBe(1);
+  });
+});
+
+describe("R5 asGit and uncommitted (util/gitutil, core/git_local.go, core/changeset_delta.go)", () => {
+  it("fails asGit when .git is a file pointing outside the snapshot (worktree)", async () => {
+    const main = makeRepo("wt-main");
+    const wt = join(work, "wt-linked");
+    git(main.dir, "worktree", "add", "-q", wt);
+    expect(await firstError(onDir(double.hostDirectory(wt), "asGit { head { commit } }"))).toBe(
+      "git error: not a git repository",
+    );
+  });
+
+  it("reads a submodule through its superproject's snapshot, not on its own", async () => {
+    const lib = makeRepo("sub-lib");
+    const sup = makeRepo("sub-super");
+    git(sup.dir, "-c", "protocol.file.allow=always", "submodule", "add", "-q", lib.dir, "lib");
+    git(sup.dir, "commit", "-q", "-m", "sub");
+    const whole = double.hostDirectory(sup.dir);
+    const got = await data<{ node: { directory: { asGit: { head: { commit: string } } } } }>(
+      onDir(whole, 'directory(path: "lib") { asGit { head { commit } } }'),
+    );
+    expect(got.node.directory.asGit.head.commit).toBe(lib.second);
+    expect(await firstError(onDir(double.hostDirectory(join(sup.dir, "lib")), "asGit { head { commit } }"))).toBe(
+      "git error: not a git repository",
+    );
+  });
+
+  it("ignores the user's global git config and excludes (HOME=/dev/null, no XDG_CONFIG_HOME)", async () => {
+    const repo = makeRepo("global-excludes");
+    const home = join(work, "fake-home");
+    mkdirSync(join(home, ".config", "git"), { recursive: true });
+    writeFileSync(join(home, ".gitconfig"), "[core]\n\texcludesFile = ~/.gitignore_global\n");
+    writeFileSync(join(home, ".gitignore_global"), "*.local\n");
+    writeFileSync(join(home, ".config", "git", "ignore"), "*.xdg\n");
+    writeFileSync(join(repo.dir, "settings.local"), "x");
+    writeFileSync(join(repo.dir, "notes.xdg"), "x");
+    const saved = { HOME: process.env.HOME, XDG_CONFIG_HOME: process.env.XDG_CONFIG_HOME };
+    process.env.HOME = home;
+    process.env.XDG_CONFIG_HOME = join(home, ".config");
+    try {
+      const got = await data<{ node: { asGit: { uncommitted: { addedPaths: string[] } } } }>(
+        onDir(double.hostDirectory(repo.dir), "asGit { uncommitted { addedPaths } }"),
+      );
+      expect(got.node.asGit.uncommitted.addedPaths).toEqual(["notes.xdg", "settings.local"]);
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  });
+
+  it("lists new folders as dir/ entries, collapses removed folders, and counts files only for isEmpty", async () => {
+    const repo = makeRepo("dirs");
+    mkdirSync(join(repo.dir, "gone"));
+    writeFileSync(join(repo.dir, "gone", "a.txt"), "a");
+    writeFileSync(join(repo.dir, "gone", "b.txt"), "b");
+    git(repo.dir, "add", ".");
+    git(repo.dir, "commit", "-q", "-m", "gone");
+    const id = double.hostDirectory(repo.dir);
+    const q = onDir(id, "asGit { uncommitted { isEmpty addedPaths modifiedPaths removedPaths } }");
+    type U = { node: { asGit: { uncommitted: Record<string, unknown> } } };
+    mkdirSync(join(repo.dir, "empty"));
+    expect((await data<U>(q)).node.asGit.uncommitted).toEqual({
+      isEmpty: true,
+      addedPaths: ["empty/"],
+      modifiedPaths: [],
+      removedPaths: [],
+    });
+    rmSync(join(repo.dir, "gone"), { recursive: true });
+    mkdirSync(join(repo.dir, "new", "deep"), { recursive: true });
+    writeFileSync(join(repo.dir, "new", "deep", "x.txt"), "x");
+    expect((await data<U>(q)).node.asGit.uncommitted).toEqual({
+      isEmpty: false,
+      addedPaths: ["empty/", "new/", "new/deep/", "new/deep/x.txt"],
+      modifiedPaths: [],
+      removedPaths: ["gone/"],
+    });
+  });
+});
+
+describe("R6 dockerBuild reads like Dagger: syntax line, Dockerfile, ignore file (core/container.go:5028-5108)", () => {
+  it.each([
+    { line: "# syntax=docker/dockerfile:1", ok: true },
+    { line: "# syntax = docker.io/docker/dockerfile-upstream:1.7-labs", ok: true },
+    { line: "#syntax=moby/dockerfile@sha256:" + "0".repeat(64), ok: true },
+    { line: "# escape=`\n# syntax=docker/dockerfile:1", ok: true },
+    { line: "// syntax=docker/dockerfile:1", ok: true },
+    { line: "# syntax=ghcr.io/acme/frontend:1", ok: false, ref: "ghcr.io/acme/frontend:1" },
+    { line: "# syntax=docker/dockerfile-evil:1", ok: false, ref: "docker/dockerfile-evil:1" },
+    { line: "#!/usr/bin/env buildctl\n# syntax=tonistiigi/hcl", ok: false, ref: "tonistiigi/hcl" },
+    { line: "FROM scratch\n# syntax=ghcr.io/acme/frontend:1", ok: true },
+  ])("$line: accepted $ok", async ({ line, ok, ref }) => {
+    const dir = folder(`syntax-${Math.random().toString(36).slice(2)}`, { Dockerfile: `${line}\nFROM scratch\n` });
+    const { body } = await double.query(onDir(double.hostDirectory(dir), "dockerBuild { id }"));
+    if (ok) expect(body.errors).toBeUndefined();
+    else
+      expect(body.errors?.[0]?.message).toBe(
+        `dockerBuild syntax frontend ${JSON.stringify(ref)} is unsupported in hard-cutover path`,
+      );
+  });
+
+  it.each([
+    {
+      dockerfile: "missing.Dockerfile",
+      want: 'failed to read Dockerfile "missing.Dockerfile": open /missing.Dockerfile: no such file or directory',
+    },
+    { dockerfile: "sub", want: 'failed to read Dockerfile "sub": read /sub: is a directory' },
+    {
+      dockerfile: "outside.Dockerfile",
+      want: 'failed to read Dockerfile "outside.Dockerfile": open /etc/hostname: no such file or directory',
+    },
+  ])("reads the Dockerfile when asked, inside the snapshot: $dockerfile", async ({ dockerfile, want }) => {
+    const dir = folder(`dfread-${dockerfile}`, { "sub/x": "x", "outside.Dockerfile": { link: "/etc/hostname" } });
+    expect(await firstError(onDir(double.hostDirectory(dir), `dockerBuild(dockerfile: "${dockerfile}") { id }`))).toBe(
+      want,
+    );
+  });
+
+  it("filters the build context with <dockerfile>.dockerignore, else .dockerignore", async () => {
+    const dir = folder("ignore", {
+      Dockerfile: "FROM scratch\n",
+      "web.Dockerfile": "FROM scratch\n",
+      "web.Dockerfile.dockerignore": "secret.txt\n",
+      ".dockerignore": "# comment\n/*.log\n!keep.log\n",
+      "secret.txt": "s",
+      "a.log": "a",
+      "keep.log": "k",
+    });
+    const id = double.hostDirectory(dir);
+    const contextOf = async (dockerfile: string) => {
+      await data(onDir(id, `dockerBuild(dockerfile: "${dockerfile}") { sync }`));
+      return readdirSync(backend.builtRequests.at(-1)?.contextDir ?? "").sort();
+    };
+    expect(await contextOf("Dockerfile")).toEqual([
+      ".dockerignore",
+      "Dockerfile",
+      "keep.log",
+      "secret.txt",
+      "web.Dockerfile",
+      "web.Dockerfile.dockerignore",
+    ]);
+    expect(await contextOf("web.Dockerfile")).toEqual([
+      ".dockerignore",
+      "Dockerfile",
+      "a.log",
+      "keep.log",
+      "web.Dockerfile",
+      "web.Dockerfile.dockerignore",
+    ]);
+  });
+});
+
+describe("R7 directory(path) is lazy and bounded by its snapshot (core/directory.go:1086-1123, 3070-3182)", () => {
+  let id: string;
+  beforeAll(() => {
+    const outside = folder("outside", { "secret.txt": "OUTSIDE" });
+    id = double.hostDirectory(
+      folder("snapshot", {
+        "app.txt": "app",
+        "sub/inner.txt": "inner",
+        "rel-link": { link: "app.txt" },
+        "abs-link": { link: "/app.txt" },
+        "escape-link": { link: join(outside, "secret.txt") },
+        "dotdot-link": { link: "../outside/secret.txt" },
+        "dir-link": { link: outside },
+      }),
+    );
+  });
+
+  it("answers directory(missing) and fails only when it is used", async () => {
+    const got = await data<{ node: { directory: { exists: boolean } } }>(
+      onDir(id, 'directory(path: "missing") { exists(path: "Dockerfile") }'),
+    );
+    expect(got.node.directory.exists).toBe(false);
+    expect(await firstError(onDir(id, 'directory(path: "missing") { sync }'))).toBe(
+      "stat missing: no such file or directory",
+    );
+    expect(await firstError(onDir(id, 'directory(path: "app.txt") { sync }'))).toBe(
+      "path app.txt is a file, not a directory",
+    );
+  });
+
+  it.each([
+    { path: "app.txt", want: true },
+    { path: "rel-link", want: true },
+    { path: "abs-link", want: true },
+    { path: "escape-link", want: false },
+    { path: "dotdot-link", want: false },
+    { path: "dir-link/secret.txt", want: false },
+    { path: "../outside/secret.txt", want: false },
+    { path: "", want: false },
+  ])("exists($path) is $want: symlinks resolve inside the snapshot only", async ({ path, want }) => {
+    const got = await data<{ node: { exists: boolean } }>(onDir(id, `exists(path: "${path}")`));
+    expect(got.node.exists).toBe(want);
+  });
+
+  it("never reads a host file through a symlink", async () => {
+    const { body } = await double.query(onDir(id, 'file(path: "escape-link") { contents }'));
+    expect(JSON.stringify(body)).not.toContain("OUTSIDE");
+    expect(body.errors?.[0]?.message).toBe("escape-link: no such file or directory");
+  });
+});
+
+describe("R8 GitRepository.commit, GitRef.tree and commonAncestor (core/schema/git.go, core/git.go, core/git_local.go)", () => {
+  let repo: { dir: string; first: string; second: string };
+  let id: string;
+  beforeAll(() => {
+    repo = makeRepo("tree");
+    id = double.hostDirectory(repo.dir);
+  });
+  const onRepo = (sel: string) => onDir(id, `asGit { ${sel} }`);
+
+  it.each([
+    { sha: "abc1234", ok: false },
+    { sha: "A".repeat(40), ok: false },
+    { sha: "a".repeat(64), ok: false },
+    { sha: "a".repeat(40), ok: true },
+  ])("commit($sha) accepts exactly 40 lowercase hex digits: $ok", async ({ sha, ok }) => {
+    const { body } = await double.query(onRepo(`commit(id: "${sha}") { commit ref }`));
+    if (ok) expect(body.data).toEqual({ node: { asGit: { commit: { commit: sha, ref: sha } } } });
+    else expect(body.errors?.[0]?.message).toBe(`invalid commit SHA: ${JSON.stringify(sha)}`);
+  });
+
+  it("checks a commit out with .git discarded and every timestamp at 1 s, as a folder a build can use", async () => {
+    const got = await data<{
+      node: { asGit: { commit: { tree: { entries: string[]; dockerBuild: { sync: string } } } } };
+    }>(onRepo(`commit(id: "${repo.first}") { tree(discardGitDir: true) { entries dockerBuild { sync } } }`));
+    expect(got.node.asGit.commit.tree.entries).toEqual([".gitignore", "Dockerfile"]);
+    const ctx = backend.builtRequests.at(-1)?.contextDir ?? "";
+    const times = [ctx, ...readdirSync(ctx, { recursive: true, encoding: "utf8" }).map((f) => join(ctx, f))].map(
+      (f) => lstatSync(f).mtimeMs,
+    );
+    expect(new Set(times)).toEqual(new Set([1000]));
+  });
+
+  it("keeps a .git when asked, on the commit's ref", async () => {
+    const got = await data<{
+      node: { asGit: { head: { tree: { entries: string[]; asGit: { head: { commit: string; ref: string } } } } } };
+    }>(onRepo("head { tree { entries asGit { head { commit ref } } } }"));
+    expect(got.node.asGit.head.tree.entries).toEqual([".git/", ".gitignore", "Dockerfile", "app.txt"]);
+    expect(got.node.asGit.head.tree.asGit.head).toEqual({ commit: repo.second, ref: "refs/heads/main" });
+  });
+
+  it("fails to check out a commit the repository does not hold", async () => {
+    expect(await firstError(onRepo(`commit(id: "${"1".repeat(40)}") { tree { id } }`))).toBe(
+      "failed to checkout : git error: sha fetch unsupported by remote",
+    );
+  });
+
+  it("finds the common ancestor with git merge-base, and fails for unrelated histories", async () => {
+    const got = await data<{ node: { asGit: { head: { commonAncestor: { commit: string; ref: string } } } } }>(
+      onRepo(`head { commonAncestor(other: "${await commitId(repo.first)}") { commit ref } }`),
+    );
+    expect(got.node.asGit.head.commonAncestor).toEqual({ commit: repo.first, ref: repo.first });
+    git(repo.dir, "checkout", "-q", "--orphan", "island");
+    git(repo.dir, "commit", "-q", "-m", "island");
+    const island = git(repo.dir, "rev-parse", "HEAD");
+    git(repo.dir, "checkout", "-q", "main");
+    expect(await firstError(onRepo(`head { commonAncestor(other: "${await commitId(island)}") { commit } }`))).toBe(
+      "git merge-base failed: git error: exit status 1",
+    );
+  });
+
+  async function commitId(sha: string): Promise<string> {
+    const got = await data<{ node: { asGit: { commit: { id: string } } } }>(onRepo(`commit(id: "${sha}") { id }`));
+    return got.node.asGit.commit.id;
+  }
+});
+
+describe("R9 Directory.filter matches as patternmatcher v0.6.1 and layercopy do (core/schema/directory.go:640-666)", () => {
+  let id: string;
+  beforeAll(() => {
+    id = double.hostDirectory(
+      folder("filter", {
+        ".git/HEAD": "ref",
+        "a.log": "a",
+        "src/b.log": "b",
+        "src/keep/c.txt": "c",
+        "src/drop/d.txt": "d",
+        "node_modules/x/index.js": "x",
+        "README.md": "r",
+      }),
+    );
+  });
+  /** Every path under a Directory, folders with a trailing slash, read through entries(path:). */
+  async function listTree(dirId: string, path = ""): Promise<string[]> {
+    const got = await data<{ node: { entries: string[] } }>(onDir(dirId, `entries(path: "${path}")`));
+    const out: string[] = [];
+    for (const e of got.node.entries) {
+      out.push(`${path}${e}`);
+      if (e.endsWith("/")) out.push(...(await listTree(dirId, `${path}${e}`)));
+    }
+    return out.sort();
+  }
+  const filtered = async (args: string) => {
+    const got = await data<{ node: { filter: { id: string } } }>(onDir(id, `filter(${args}) { id }`));
+    return listTree(got.node.filter.id);
+  };
+
+  it.each([
+    { args: 'exclude: [".git"]', gone: [".git/", ".git/HEAD"] },
+    { args: 'exclude: ["*.log"]', gone: ["a.log"] },
+    { args: 'exclude: ["**/*.log"]', gone: ["a.log", "src/b.log"] },
+    { args: 'exclude: ["node_modules/"]', gone: ["node_modules/", "node_modules/x/", "node_modules/x/index.js"] },
+    { args: 'exclude: ["/README.md"]', gone: [] },
+    { args: 'exclude: ["src", "!src/keep"]', gone: ["src/b.log", "src/drop/", "src/drop/d.txt"] },
+    {
+      args: 'include: ["src/keep"]',
+      gone: [
+        ".git/",
+        ".git/HEAD",
+        "README.md",
+        "a.log",
+        "node_modules/",
+        "node_modules/x/",
+        "node_modules/x/index.js",
+        "src/b.log",
+        "src/drop/",
+        "src/drop/d.txt",
+      ],
+    },
+  ])("$args", async ({ args, gone }) => {
+    const all = await listTree(id);
+    const kept = await filtered(args);
+    expect(all.filter((p) => !kept.includes(p))).toEqual(gone);
+  });
+
+  it("refuses gitignore: true loudly", async () => {
+    expect(await firstError(onDir(id, "filter(gitignore: true) { id }"))).toBe(
+      "engine double: argument Directory.filter(gitignore: true) is not modelled",
+    );
+  });
+});
+
+const docker = await dockerAvailable("rung 3 double tests on the docker backend");
+
+describe.skipIf(!docker)("R6/R7/R8 on the docker backend: what Docker 20.10 would do differently", () => {
+  let d: EngineDouble;
+  let engine: { stop(): Promise<void> };
+  beforeAll(async () => {
+    engine = await ensureDockerEngine();
+    await ensureBaseImage();
+    d = await startEngineDouble({ backend: new DockerBackend() });
+  });
+  afterAll(async () => {
+    await d?.close();
+    await engine?.stop();
+  });
+  const sync = (dir: string, sel = "dockerBuild { sync }") => d.query(onDir(d.hostDirectory(dir), sel));
+
+  it("builds with Dagger's built-in frontend whatever known `# syntax=` names (Docker would pull it)", async () => {
+    const dir = folder("docker-syntax", {
+      Dockerfile: `# syntax=docker/dockerfile:1.7\nFROM ${BASE_IMAGE}\nRUN echo ok > /ok\n`,
+    });
+    const { body } = await sync(dir);
+    expect(body.errors).toBeUndefined();
+  });
+
+  it("never copies a host file into an image through a context symlink", async () => {
+    const outside = folder("docker-outside", { "secret.txt": "HOST-ONLY-CONTENT" });
+    const dir = folder("docker-leak", {
+      Dockerfile: `FROM ${BASE_IMAGE}\nCOPY leak /leak\n`,
+      leak: { link: join(outside, "secret.txt") },
+    });
+    const { body } = await sync(dir);
+    expect(JSON.stringify(body)).not.toContain("HOST-ONLY-CONTENT");
+    expect(body.errors?.[0]?.message).toMatch(/not found|no such file/);
+  });
+
+  it("builds from a git tree: a real folder Docker can use", async () => {
+    const repo = makeRepo("docker-tree");
+    writeFileSync(
+      join(repo.dir, "Dockerfile"),
+      `FROM ${BASE_IMAGE}\nCOPY app.txt /app.txt\nRUN ls -l --full-time /app.txt > /stamp\n`,
+    );
+    git(repo.dir, "commit", "-q", "-am", "docker");
+    const { body } = await sync(repo.dir, "asGit { head { tree(discardGitDir: true) { dockerBuild { sync } } } }");
+    expect(body.errors).toBeUndefined();
+  });
+});
+
+describe("R10 Container.platform (core/schema/container.go:3745-3754, core/schema/directory.go:1692-1695)", () => {
+  it.each([
+    { args: "", want: "linux/amd64" },
+    { args: '(platform: "linux/arm64")', want: "linux/arm64" },
+  ])("dockerBuild$args has platform $want, and asking for it builds", async ({ args, want }) => {
+    const id = double.hostDirectory(makeRepo(`platform-${want.replace("/", "-")}`).dir);
+    const got = await data<{ node: { dockerBuild: { platform: string } } }>(
+      onDir(id, `dockerBuild${args} { platform }`),
+    );
+    expect(got.node.dockerBuild.platform).toBe(want);
+    expect(double.builds).toBe(1);
+  });
+
+  it("gives an empty container the engine's platform", async () => {
+    expect(await data<{ container: { platform: string } }>("{ container { platform } }")).toEqual({
+      container: { platform: "linux/amd64" },
+    });
   });
 });

@@ -1,8 +1,8 @@
 // Rung 3 (engine double): a Backend in memory: content-addressed builds, registries with optional users.
 import { createHash } from "node:crypto";
-import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join, relative } from "node:path";
-import type { Backend, BuildRequest, BuiltImage, PushRequest } from "./backend.js";
+import type { Backend, BuildRequest, BuiltImage, PushRequest, RegistryCredential } from "./backend.js";
 import { parseImageRef } from "./refs.js";
 
 export interface MemoryRegistryConfig {
@@ -15,6 +15,8 @@ export interface MemoryBackendOptions {
   registries?: Record<string, MemoryRegistryConfig>;
   /** Platform of builds that do not ask for one. */
   hostPlatform?: string;
+  /** The CLI host's docker config by registry host: used for a host the session has no credential for. */
+  hostDockerConfig?: Record<string, RegistryCredential>;
 }
 
 export interface PushedManifest {
@@ -64,26 +66,24 @@ export class MemoryBackend implements Backend {
   readonly name = "memory" as const;
   readonly pushed: PushedManifest[] = [];
   readonly builtRequests: Omit<BuildRequest, "secrets">[] = [];
+  readonly defaultPlatform: string;
+  readonly hostDockerConfig: Readonly<Record<string, RegistryCredential>>;
   private readonly registries: Record<string, MemoryRegistryConfig>;
-  private readonly hostPlatform: string;
 
   constructor(opts: MemoryBackendOptions = {}) {
     this.registries = opts.registries ?? {};
-    this.hostPlatform = opts.hostPlatform ?? "linux/amd64";
+    this.defaultPlatform = opts.hostPlatform ?? "linux/amd64";
+    this.hostDockerConfig = opts.hostDockerConfig ?? {};
   }
 
   async build(req: BuildRequest): Promise<BuiltImage> {
-    const dockerfile = join(req.contextDir, req.dockerfile);
-    if (!existsSync(dockerfile)) {
-      throw new Error(`failed to solve: failed to read dockerfile: open ${req.dockerfile}: no such file or directory`);
-    }
-    const platform = req.platform ?? this.hostPlatform;
+    const platform = req.platform ?? this.defaultPlatform;
     const { secrets, ...rest } = req;
     this.builtRequests.push(rest);
     // Secrets change the build key through a hash only: plaintexts are never stored.
     const key = canonical({
       context: folderDigest(req.contextDir),
-      dockerfile: req.dockerfile,
+      dockerfile: req.dockerfileText,
       platform,
       buildArgs: req.buildArgs,
       target: req.target ?? "",
@@ -95,12 +95,12 @@ export class MemoryBackend implements Backend {
   async push(req: PushRequest): Promise<string> {
     const ref = parseImageRef(req.address);
     const registry = this.registries[ref.host];
+    // containerd's first request of a push is the existence check of the first blob (pusher.go:113-118).
+    const firstBlob = `https://${ref.host}/v2/${ref.repository}/blobs/${req.variants[0]?.image ?? ""}`;
     if (!registry) {
-      throw new Error(
-        `failed to do request: Head "https://${ref.host}/v2/": dial tcp: lookup ${ref.host}: no such host`,
-      );
+      throw new Error(`failed to do request: Head "${firstBlob}": dial tcp: lookup ${ref.host}: no such host`);
     }
-    this.checkAuth(ref.host, registry, req.auth);
+    this.checkAuth(registry, req.auth, firstBlob);
     const manifest = this.manifestFor(req);
     const digest = `sha256:${sha256(canonical(manifest))}`;
     this.pushed.push({
@@ -124,13 +124,16 @@ export class MemoryBackend implements Backend {
     return [...new Set(tags)];
   }
 
-  private checkAuth(host: string, registry: MemoryRegistryConfig, auth: PushRequest["auth"]): void {
+  /** A Basic-auth registry as containerd meets it (authorizer.go:195-210, pusher.go:199-204, resolver.go:735-751). */
+  private checkAuth(registry: MemoryRegistryConfig, auth: PushRequest["auth"], firstBlob: string): void {
     if (!registry.users) return;
-    const ok = auth !== undefined && registry.users[auth.username] === auth.password;
-    if (!ok) {
+    if (auth === undefined || auth.username === "" || auth.password === "") {
       throw new Error(
-        `failed to authorize: failed to fetch oauth token: unexpected status from GET request to https://${host}/v2/: 401 Unauthorized`,
+        "push access denied, repository does not exist or may require authorization: authorization failed: no basic auth credentials",
       );
+    }
+    if (registry.users[auth.username] !== auth.password) {
+      throw new Error(`unexpected status from HEAD request to ${firstBlob}: 401 Unauthorized`);
     }
   }
 

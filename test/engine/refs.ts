@@ -53,11 +53,34 @@ export function parseImageRef(address: string): ImageRef {
   return { host, repository, ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}) };
 }
 
-/** The registry host an auth address names: a bare "host[:port]" or any image reference. */
+/**
+ * The host an auth address names, as Dagger's parseAuthAddress (auth/registry.go:69-133) computes it: URL prefix,
+ * digest and tag dropped; "localhost..." and "host:port" kept as given; a bare name or anything holding
+ * "docker.io" is Docker Hub; otherwise the first component must hold a dot.
+ */
 export function authHost(address: string): string {
-  const bare = address.replace(/^https?:\/\//, "").replace(/\/+$/, "");
-  if (!bare.includes("/") && looksLikeHost(bare)) return normaliseHost(bare);
-  return parseImageRef(bare).host;
+  let a = address
+    .replace(/^http:\/\//, "")
+    .replace(/^https:\/\//, "")
+    .replace(/\/$/, "");
+  a = a.split("@")[0] ?? "";
+  if ((a.match(/:/g) ?? []).length > 1) a = a.slice(0, a.lastIndexOf(":"));
+  if (a.includes(":") && a.slice(a.lastIndexOf(":")).includes(".")) a = a.slice(0, a.lastIndexOf(":"));
+  const domain = a.split("/")[0] ?? "";
+  const portStr = domain.slice(domain.lastIndexOf(":") + 1);
+  const port = /^\d+$/.test(portStr) ? Number(portStr) : 0; // strconv.Atoi: anything else is 0
+  if (domain.includes("localhost")) return domain;
+  if (a.length >= 1 && domain.includes(":") && port > 0) return domain;
+  if (a.length === 1 && !domain.includes(".")) return "docker.io";
+  if (!a.includes(".") && !a.includes(":")) return "docker.io";
+  if (a.includes("docker.io")) return "docker.io";
+  if (domain.includes(".")) return domain;
+  throw new Error(`failed parsing [${domain}], expected address format: [registrydomain.extension]`);
+}
+
+/** The host a credential is looked up under (auth/registry.go:154-170): Docker Hub's aliases are docker.io. */
+export function credentialHost(host: string): string {
+  return host === "registry-1.docker.io" || host === "index.docker.io" ? "docker.io" : host;
 }
 
 /** What Dagger's publish returns: the normalised name, its tag, then "@digest". */

@@ -1,10 +1,40 @@
 // Rung 3 (engine double): one handler per modelled `Type.field`; anything else is refused by the dispatcher.
-import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from "node:fs";
+// Each behaviour's Dagger source is cited in test/engine/CONFORMANCE.md.
+import { readdirSync, readFileSync } from "node:fs";
 import { posix } from "node:path";
 import { Kind as AstKind, type GraphQLResolveInfo } from "graphql";
-import { assertGitRepository, gitBranches, gitHead, gitTag, gitTags, gitUncommitted } from "./git.js";
-import { authHost, formatPublished, parseImageRef } from "./refs.js";
-import { hostPath, type DoubleState, type Kind, type ModelOf, type Ref } from "./state.js";
+import {
+  detectSyntax,
+  isKnownSyntaxFrontend,
+  NotExistError,
+  readIgnoreFile,
+  rootPath,
+  scratchDir,
+  statInRoot,
+  copyFiltered,
+} from "./directory.js";
+import {
+  assertGitRepository,
+  gitBranches,
+  gitCheckout,
+  gitHead,
+  gitMergeBase,
+  gitTag,
+  gitTags,
+  gitUncommitted,
+  isCommitSHA,
+} from "./git.js";
+import { authHost, credentialHost, formatPublished, parseImageRef } from "./refs.js";
+import {
+  dirPath,
+  snapshotRoot,
+  type DirectoryModel,
+  type DoubleState,
+  type GitRepoModel,
+  type Kind,
+  type ModelOf,
+  type Ref,
+} from "./state.js";
 
 export interface CallContext {
   /** currentModule.name; the SDK derives the main class name from it (PascalCase). */
@@ -52,11 +82,10 @@ function notModelled(what: string): never {
   throw new Error(`engine double: ${what} is not modelled`);
 }
 
-/** A path inside a directory; like the engine, it cannot climb above the directory's root. */
+/** A path below a directory, as dagql joins it: lexically cleaned and never above the snapshot's root. */
 function subPath(base: string, path: string): string {
-  const joined = posix.normalize(posix.join(base, path.replace(/^\/+/, "")));
-  if (joined === ".." || joined.startsWith("../")) throw new Error(`${path}: path escapes the directory`);
-  return joined === "." ? "" : joined;
+  const joined = posix.join("/", base, path);
+  return joined === "/" ? "" : joined.slice(1);
 }
 
 function callOf(ctx: ExecContext): CallContext {
@@ -75,107 +104,219 @@ function checkNodeFragments(kind: string, info: GraphQLResolveInfo): void {
   }
 }
 
+/** Directory.exists (core/directory.go:3070-3091): ENOENT anywhere, the directory itself included, is false. */
+function exists(d: DirectoryModel, a: Args): boolean {
+  try {
+    dirPath(d);
+  } catch (e) {
+    if (e instanceof NotExistError) return false;
+    throw e;
+  }
+  const want = a.expectedType;
+  const noFollow = a.doNotFollowSymlinks === true || want === "SYMLINK_TYPE";
+  const st = statInRoot(snapshotRoot(d), subPath(d.sub, str(a.path)), !noFollow);
+  if (!st) return false;
+  if (want === "REGULAR_TYPE") return st.isFile();
+  if (want === "DIRECTORY_TYPE") return st.isDirectory();
+  if (want === "SYMLINK_TYPE") return st.isSymbolicLink();
+  return true;
+}
+
+/** applyDockerIgnore (core/schema/directory.go:1610-1680): <dockerfile>.dockerignore, else .dockerignore. */
+function ignorePatterns(d: DirectoryModel, dockerfile: string): { ignore: string[]; ignoreFile?: string } {
+  const root = snapshotRoot(d);
+  for (const name of [`${dockerfile}.dockerignore`, ".dockerignore"]) {
+    const st = statInRoot(root, subPath(d.sub, name), true);
+    if (!st?.isFile()) continue;
+    const text = readFileSync(rootPath(root, subPath(d.sub, name)), "utf8");
+    if (text.length > 0) return { ignore: readIgnoreFile(text), ignoreFile: name };
+  }
+  return { ignore: [] };
+}
+
+/** Container.Build (core/container.go:5069-5108): the Dockerfile is read through the snapshot's root. */
+function readDockerfile(d: DirectoryModel, dockerfile: string): string {
+  const root = snapshotRoot(d);
+  const resolved = rootPath(root, subPath(d.sub, dockerfile));
+  const shown = `/${posix.relative(root, resolved)}`;
+  const st = statInRoot(root, subPath(d.sub, dockerfile), true);
+  if (!st)
+    throw new Error(
+      `failed to read Dockerfile ${JSON.stringify(dockerfile)}: open ${shown}: no such file or directory`,
+    );
+  if (st.isDirectory())
+    throw new Error(`failed to read Dockerfile ${JSON.stringify(dockerfile)}: read ${shown}: is a directory`);
+  return readFileSync(resolved, "utf8");
+}
+
+function dockerBuild(r: Ref, a: Args, state: DoubleState) {
+  const d = self(r, "Directory");
+  if (a.ssh != null) notModelled("argument Directory.dockerBuild(ssh:)");
+  if (a.noInit === true) notModelled("argument Directory.dockerBuild(noInit: true)");
+  const dockerfile = str(a.dockerfile) || "Dockerfile";
+  const contextDir = dirPath(d);
+  const ignored = ignorePatterns(d, dockerfile);
+  const secrets = strList(a.secrets).map((id) => ({ id, model: state.load(id, "Secret").model }));
+  const dockerfileText = readDockerfile(d, dockerfile);
+  const syntax = detectSyntax(dockerfileText);
+  if (syntax && !isKnownSyntaxFrontend(syntax.ref)) {
+    throw new Error(`dockerBuild syntax frontend ${JSON.stringify(syntax.ref)} is unsupported in hard-cutover path`);
+  }
+  // Each secret is mounted at /run/secrets/<name>: a nameless one, or two under one name, cannot be.
+  const byName = new Map<string, string>();
+  const secretIds: string[] = [];
+  for (const s of secrets) {
+    if (s.model.name === "") throw new Error("secret has no name and cannot be referenced from Dockerfile secret id");
+    const seen = byName.get(s.model.name);
+    if (seen !== undefined) {
+      if (seen !== s.id)
+        throw new Error(`multiple secrets provided for dockerBuild secret id ${JSON.stringify(s.model.name)}`);
+      continue;
+    }
+    byName.set(s.model.name, s.id);
+    secretIds.push(s.id);
+  }
+  const buildArgs = (Array.isArray(a.buildArgs) ? a.buildArgs : []).map((b) => {
+    const { name, value } = b as { name: unknown; value: unknown };
+    return { name: str(name), value: str(value) };
+  });
+  const platform = optStr(a.platform);
+  const target = optStr(a.target);
+  return state.mint({
+    kind: "Container",
+    build: {
+      contextDir,
+      ...ignored,
+      dockerfile,
+      dockerfileText,
+      ...(platform !== undefined ? { platform } : {}),
+      buildArgs,
+      ...(target !== undefined ? { target } : {}),
+      secretIds,
+    },
+    labels: {},
+    platform: platform ?? state.backend.defaultPlatform,
+  });
+}
+
+/** Directory.filter (core/schema/directory.go:640-666 → withDirectory → util/layercopy): a filtered copy, made lazily. */
+function filter(r: Ref, a: Args, state: DoubleState) {
+  const d = self(r, "Directory");
+  if (a.gitignore === true) notModelled("argument Directory.filter(gitignore: true)");
+  const spec = { include: strList(a.include), exclude: strList(a.exclude) };
+  let made: string | undefined;
+  const materialise = (): string => {
+    if (made === undefined) {
+      const out = scratchDir("filter");
+      copyFiltered(dirPath(d), out, spec);
+      made = out;
+    }
+    return made;
+  };
+  return state.mint({ kind: "Directory", root: "", sub: "", materialise });
+}
+
 function directoryHandlers(): Record<string, Handler> {
   return {
     "Directory.id": (r) => r.id,
-    "Directory.sync": (r) => r.id,
+    // sync evaluates the directory, so a missing path fails here.
+    "Directory.sync": (r) => (dirPath(self(r, "Directory")), r.id),
     "Directory.directory": (r, a, { state }) => {
       const d = self(r, "Directory");
-      const sub = subPath(d.sub, str(a.path));
-      const full = hostPath({ root: d.root, sub });
-      if (!existsSync(full) || !statSync(full).isDirectory()) throw new Error(`${a.path}: no such file or directory`);
-      return state.mint({ kind: "Directory", root: d.root, sub });
+      return state.mint({ ...d, sub: subPath(d.sub, str(a.path)), given: str(a.path) });
     },
     "Directory.file": (r, a, { state }) => {
       const d = self(r, "Directory");
+      const root = snapshotRoot(d);
       const sub = subPath(d.sub, str(a.path));
-      const full = hostPath({ root: d.root, sub });
-      if (!existsSync(full) || !statSync(full).isFile()) throw new Error(`${a.path}: no such file or directory`);
-      return state.mint({ kind: "File", root: d.root, sub });
+      dirPath(d);
+      if (!statInRoot(root, sub, true)?.isFile()) throw new NotExistError(`${str(a.path)}: no such file or directory`);
+      return state.mint({ kind: "File", root, sub });
     },
     // Directories carry a trailing slash, as the engine answers current clients.
     "Directory.entries": (r, a) => {
       const d = self(r, "Directory");
-      const full = hostPath({ root: d.root, sub: subPath(d.sub, str(a.path)) });
+      const root = snapshotRoot(d);
+      dirPath(d);
+      const full = rootPath(root, subPath(d.sub, str(a.path)));
       return readdirSync(full, { withFileTypes: true })
         .map((e) => (e.isDirectory() ? `${e.name}/` : e.name))
         .sort();
     },
-    "Directory.exists": (r, a) => {
-      const d = self(r, "Directory");
-      const full = hostPath({ root: d.root, sub: subPath(d.sub, str(a.path)) });
-      if (!existsSync(full)) return false;
-      const st = a.doNotFollowSymlinks === true ? lstatSync(full) : statSync(full);
-      const want = a.expectedType;
-      if (want === "REGULAR_TYPE") return st.isFile();
-      if (want === "DIRECTORY_TYPE") return st.isDirectory();
-      if (want === "SYMLINK_TYPE") return lstatSync(full).isSymbolicLink();
-      return true;
-    },
+    "Directory.exists": (r, a) => exists(self(r, "Directory"), a),
+    "Directory.filter": (r, a, { state }) => filter(r, a, state),
     "Directory.asGit": (r, _a, { state }) => {
-      const dir = hostPath(self(r, "Directory"));
-      assertGitRepository(dir);
-      return state.mint({ kind: "GitRepository", dir });
-    },
-    "Directory.dockerBuild": (r, a, { state }) => {
       const d = self(r, "Directory");
-      if (a.ssh != null) notModelled("argument Directory.dockerBuild(ssh:)");
-      const secretIds = strList(a.secrets);
-      for (const id of secretIds) state.load(id, "Secret");
-      const buildArgs = (Array.isArray(a.buildArgs) ? a.buildArgs : []).map((b) => {
-        const { name, value } = b as { name: unknown; value: unknown };
-        return { name: str(name), value: str(value) };
-      });
-      const platform = optStr(a.platform);
-      const target = optStr(a.target);
-      return state.mint({
-        kind: "Container",
-        build: {
-          contextDir: hostPath(d),
-          dockerfile: str(a.dockerfile) || "Dockerfile",
-          ...(platform !== undefined ? { platform } : {}),
-          buildArgs,
-          ...(target !== undefined ? { target } : {}),
-          secretIds,
-        },
-        labels: {},
-        auth: {},
-      });
+      const repo: GitRepoModel = { kind: "GitRepository", dir: dirPath(d), root: snapshotRoot(d) };
+      assertGitRepository(repo);
+      return state.mint(repo);
     },
+    "Directory.dockerBuild": (r, a, { state }) => dockerBuild(r, a, state),
     "File.id": (r) => r.id,
-    "File.contents": (r) => readFileSync(hostPath(self(r, "File")), "utf8"),
+    "File.contents": (r) => {
+      const f = self(r, "File");
+      return readFileSync(rootPath(f.root, f.sub), "utf8");
+    },
   };
 }
 
 function gitHandlers(): Record<string, Handler> {
+  const ref = (state: DoubleState, repo: GitRepoModel, info: { commit: string; ref: string }) =>
+    state.mint({ kind: "GitRef", ...info, repo });
   return {
     "GitRepository.id": (r) => r.id,
-    "GitRepository.head": (r, _a, { state }) =>
-      state.mint({ kind: "GitRef", ...gitHead(self(r, "GitRepository").dir) }),
-    "GitRepository.tag": (r, a, { state }) =>
-      state.mint({ kind: "GitRef", ...gitTag(self(r, "GitRepository").dir, str(a.name)) }),
-    "GitRepository.tags": (r, a) => gitTags(self(r, "GitRepository").dir, strList(a.patterns)),
-    "GitRepository.branches": (r, a) => gitBranches(self(r, "GitRepository").dir, strList(a.patterns)),
+    "GitRepository.head": (r, _a, { state }) => {
+      const repo = self(r, "GitRepository");
+      return ref(state, repo, gitHead(repo));
+    },
+    "GitRepository.tag": (r, a, { state }) => {
+      const repo = self(r, "GitRepository");
+      return ref(state, repo, gitTag(repo, str(a.name)));
+    },
+    // commit() takes any well-formed sha: nothing is looked up until the ref is used (core/schema/git.go:1013-1018).
+    "GitRepository.commit": (r, a, { state }) => {
+      const id = str(a.id);
+      if (!isCommitSHA(id)) throw new Error(`invalid commit SHA: ${JSON.stringify(id)}`);
+      return ref(state, self(r, "GitRepository"), { commit: id, ref: "" });
+    },
+    "GitRepository.tags": (r, a) => gitTags(self(r, "GitRepository"), strList(a.patterns)),
+    "GitRepository.branches": (r, a) => gitBranches(self(r, "GitRepository"), strList(a.patterns)),
     "GitRepository.uncommitted": (r, _a, { state }) =>
-      state.mint({ kind: "Changeset", ...gitUncommitted(self(r, "GitRepository").dir) }),
+      state.mint({ kind: "Changeset", ...gitUncommitted(self(r, "GitRepository")) }),
     "GitRef.id": (r) => r.id,
     "GitRef.commit": (r) => self(r, "GitRef").commit,
-    "GitRef.ref": (r) => self(r, "GitRef").ref,
-    "Changeset.id": (r) => r.id,
-    "Changeset.isEmpty": (r) => {
-      const c = self(r, "Changeset");
-      return c.addedPaths.length + c.modifiedPaths.length + c.removedPaths.length === 0;
+    // cmp.Or(Name, SHA) (core/schema/git.go:1262-1268).
+    "GitRef.ref": (r) => {
+      const g = self(r, "GitRef");
+      return g.ref || g.commit;
     },
+    "GitRef.tree": (r, a, { state }) => {
+      const g = self(r, "GitRef");
+      const depth = typeof a.depth === "number" ? a.depth : 1;
+      const root = gitCheckout(g.repo, g, depth, a.discardGitDir === true);
+      return state.mint({ kind: "Directory", root, sub: "" });
+    },
+    "GitRef.commonAncestor": (r, a, { state }) => {
+      const g = self(r, "GitRef");
+      const other = state.load(str(a.other), "GitRef").model;
+      if (other.repo.dir !== g.repo.dir) notModelled("GitRef.commonAncestor across two repositories");
+      return ref(state, g.repo, { commit: gitMergeBase(g.repo, g.commit, other.commit), ref: "" });
+    },
+    "Changeset.id": (r) => r.id,
+    "Changeset.isEmpty": (r) => self(r, "Changeset").empty,
     "Changeset.addedPaths": (r) => self(r, "Changeset").addedPaths,
     "Changeset.modifiedPaths": (r) => self(r, "Changeset").modifiedPaths,
     "Changeset.removedPaths": (r) => self(r, "Changeset").removedPaths,
   };
 }
 
-/** publish: build every variant, refuse duplicate platforms, push with the creds registered for the host. */
+/** publish: build every variant, refuse duplicate platforms, push with the session's credential for the host. */
 async function publish(r: Ref, a: Args, state: DoubleState): Promise<string> {
   const c = self(r, "Container");
   if (a.registryService != null) notModelled("argument Container.publish(registryService:)");
+  if (a.forcedCompression != null) notModelled("argument Container.publish(forcedCompression:)");
+  if (a.mediaTypes != null && a.mediaTypes !== "OCIMediaTypes")
+    notModelled("Container.publish(mediaTypes: DockerMediaTypes)");
   const address = str(a.address);
   const ref = parseImageRef(address);
   const containers = [c, ...strList(a.platformVariants).map((id) => state.load(id, "Container").model)];
@@ -189,15 +330,18 @@ async function publish(r: Ref, a: Args, state: DoubleState): Promise<string> {
     if (seen.has(v.platform)) throw new Error(`duplicate platform "${v.platform}"`);
     seen.add(v.platform);
   }
-  const cred = c.auth[ref.host];
-  const auth = cred
-    ? { username: cred.username, password: state.load(cred.secretId, "Secret").model.plaintext }
-    : undefined;
+  // The session's map first, then the CLI host's docker config (engine/server/resolver/resolver.go:684-718).
+  const host = credentialHost(ref.host);
+  const session = state.registryAuth.get(host);
+  const fromConfig = session ? undefined : state.backend.hostDockerConfig[host];
+  const auth = session ?? fromConfig;
   const digest = await state.backend.push({ address, variants, ...(auth ? { auth } : {}) });
   state.publishes.push({
     address,
     host: ref.host,
-    ...(cred ? { username: cred.username } : {}),
+    ...(auth
+      ? { username: auth.username, credentialFrom: session ? ("session" as const) : ("docker-config" as const) }
+      : {}),
     variants: variants.length,
   });
   return formatPublished(ref, digest);
@@ -212,18 +356,26 @@ function containerHandlers(): Record<string, Handler> {
       if (c.build) await state.build(c.build);
       return r.id;
     },
+    // platform evaluates the container first (core/schema/container.go:3745-3754), so it forces the build.
+    "Container.platform": async (r, _a, { state }) => {
+      const c = self(r, "Container");
+      if (c.build) await state.build(c.build);
+      return c.platform;
+    },
     "Container.withLabel": (r, a, { state }) => {
       const c = self(r, "Container");
       return state.mint({ ...c, labels: { ...c.labels, [str(a.name)]: str(a.value) } });
     },
+    // Session-wide (core/schema/container.go:3999-4028): the plaintext goes into the session's map, the parent comes back.
     "Container.withRegistryAuth": (r, a, { state }) => {
-      const c = self(r, "Container");
       const secretId = str(a.secret);
-      state.load(secretId, "Secret");
-      return state.mint({
-        ...c,
-        auth: { ...c.auth, [authHost(str(a.address))]: { username: str(a.username), secretId } },
-      });
+      const secret = state.load(secretId, "Secret").model;
+      const key = JSON.stringify([r.id, str(a.address), str(a.username), secretId]);
+      if (state.authCalls.has(key)) return r;
+      const host = authHost(str(a.address));
+      state.registryAuth.set(host, { username: str(a.username), password: secret.plaintext });
+      state.authCalls.add(key);
+      return r;
     },
     "Container.publish": (r, a, { state }) => publish(r, a, state),
   };
@@ -286,7 +438,7 @@ function queryHandlers(): Record<string, Handler> {
     // An empty container, as dag.container() gives: only useful to publish platformVariants.
     "Query.container": (_r, a, { state }) => {
       if (a.platform != null) notModelled("argument Query.container(platform:)");
-      return state.mint({ kind: "Container", labels: {}, auth: {} });
+      return state.mint({ kind: "Container", labels: {}, platform: state.backend.defaultPlatform });
     },
     "Query.version": () => "v0.21.8",
   };

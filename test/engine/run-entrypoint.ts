@@ -1,22 +1,19 @@
-// Rung 3 (engine double): runs the SDK's real module entrypoint, as the runtime container does under `dagger call`.
-// Usage: node --import tsx run-entrypoint.ts <file.ts>... (absolute paths; the last may be client.gen.ts)
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { pathToFileURL } from "node:url";
+// Rung 3 (engine double): the entrypoint stage.ts writes to the staged module's src/__dagger.entrypoint.ts.
+// It does what the runtime's own one does (dagger v0.21.8 sdk/typescript/runtime/tsutils/bin/__dagger.entrypoint.ts:8-42):
+// list every .ts/.mts under src/ (this file included) plus ../sdk/client.gen.ts, then hand them to the SDK.
+// Only meaningful inside a stage: "@dagger.io/dagger" resolves through the staged tsconfig to sdk/index.ts.
+import { entrypoint } from "@dagger.io/dagger";
+import { readdirSync, statSync } from "node:fs";
+import { extname, join } from "node:path";
 
-/** The package's exports map blocks deep imports, so the entrypoint is loaded by file URL. */
-async function loadEntrypoint(): Promise<(files: string[]) => Promise<void>> {
-  // Resolved from the module's folder, so the module and the entrypoint share one SDK (and one registry).
-  const main = createRequire(join(process.cwd(), "noop.js")).resolve("@dagger.io/dagger");
-  const url = pathToFileURL(join(dirname(main), "module/entrypoint/entrypoint.js")).href;
-  const mod = (await import(url)) as { entrypoint: (files: string[]) => Promise<void> };
-  return mod.entrypoint;
+function moduleFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    if (statSync(p).isDirectory()) return moduleFiles(p);
+    return extname(p) === ".ts" || extname(p) === ".mts" ? [p] : [];
+  });
 }
 
-const files = process.argv.slice(2);
-if (files.length === 0) {
-  process.stderr.write("usage: run-entrypoint.ts <module .ts files...>\n");
-  process.exit(2);
-}
-const entrypoint = await loadEntrypoint();
-await entrypoint(files);
+// Not awaited, as in the runtime: load() imports every listed file, this one too, which a pending top-level await
+// would deadlock.
+void entrypoint([...moduleFiles(import.meta.dirname), join(import.meta.dirname, "../sdk/client.gen.ts")]);

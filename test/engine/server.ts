@@ -34,7 +34,7 @@ export type { JournalEntry, PublishRecord } from "./state.js";
 
 export interface EngineDoubleOptions {
   backend: Backend;
-  /** Dagger schema SDL; default: ../shared/dagger/schema-v0.21.8.graphqls from the repo root. */
+  /** Dagger schema SDL; default: the vendored schema/dagger-v0.21.8.graphqls (see schema/README.md). */
   schemaPath?: string;
 }
 
@@ -56,6 +56,8 @@ export interface EngineDouble {
   readonly backend: Backend;
   /** A Secret ID whose plaintext stays inside the double. */
   secret(name: string, plaintext: string): string;
+  /** A Secret as `dagger call --password env:X` passes it: no name (core/schema/secret.go:90-93). */
+  cliSecret(plaintext: string): string;
   /** A Directory ID backed by a host folder (absolute or relative to the cwd). */
   hostDirectory(path: string): string;
   /** Sends a query as the SDK would (POST /query, Basic auth); resolves with the raw HTTP status and body. */
@@ -70,20 +72,11 @@ export interface EngineDouble {
 }
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const REPO_ROOT = resolve(HERE, "../..");
-const DEFAULT_SCHEMA = resolve(REPO_ROOT, "../shared/dagger/schema-v0.21.8.graphqls");
-const MINIMAL_SCHEMA = resolve(HERE, "minimal-schema.graphqls");
+const DEFAULT_SCHEMA = resolve(HERE, "schema/dagger-v0.21.8.graphqls");
 
-let warnedAbsent = false;
-
-/** The real Dagger schema when present, else our hand-written subset (announced once on stderr). */
 function loadSchema(path: string): GraphQLSchema {
-  if (existsSync(path)) return buildSchema(readFileSync(path, "utf8"));
-  if (!warnedAbsent) {
-    process.stderr.write(`engine double: schema ${path} is absent; using ${MINIMAL_SCHEMA}\n`);
-    warnedAbsent = true;
-  }
-  return buildSchema(readFileSync(MINIMAL_SCHEMA, "utf8"));
+  if (!existsSync(path)) throw new Error(`engine double: schema ${path} is absent (the default is ${DEFAULT_SCHEMA})`);
+  return buildSchema(readFileSync(path, "utf8"));
 }
 
 /** The SDK sends `Authorization: Basic base64(token + ":")`. */
@@ -145,6 +138,9 @@ class Double implements EngineDouble {
 
   secret(name: string, plaintext: string): string {
     return this.state.mint({ kind: "Secret", name, plaintext }).id;
+  }
+  cliSecret(plaintext: string): string {
+    return this.secret("", plaintext);
   }
 
   hostDirectory(path: string): string {

@@ -1,32 +1,55 @@
-// Rung 3 (engine double): the object table, journal and build cache behind the GraphQL resolvers.
+// Rung 3 (engine double): the object table, journal, session-wide registry auth and build cache behind the GraphQL resolvers.
 import { createHash } from "node:crypto";
-import { join } from "node:path";
-import type { Backend, BuildRequest, BuiltImage } from "./backend.js";
+import type { Backend, BuildRequest, BuiltImage, RegistryCredential } from "./backend.js";
+import { copyFiltered, NotExistError, rootPath, scratchDir, statInRoot } from "./directory.js";
 import { folderDigest } from "./memory-backend.js";
 
-export interface RegistryCred {
-  username: string;
-  secretId: string;
-}
-
-/** A dockerBuild as asked for: resolved to a BuildRequest only when something forces the build. */
+/** A dockerBuild as asked for: checked when asked (as Dagger does), built only when something forces the build. */
 export interface PendingBuild {
+  /** The real folder of the Directory dockerBuild was called on. */
   contextDir: string;
+  /** Patterns from <dockerfile>.dockerignore, else .dockerignore: Dagger filters the context with them. */
+  ignore: string[];
+  /** The ignore file the patterns came from. */
+  ignoreFile?: string;
   dockerfile: string;
+  dockerfileText: string;
   platform?: string;
   buildArgs: { name: string; value: string }[];
   target?: string;
   secretIds: string[];
 }
 
+/**
+ * A Directory: the folder `sub` of the snapshot whose root is `root` (or, for a lazily made snapshot such as
+ * `filter`, whatever `materialise` returns). `sub` is not checked until the directory is used, as in Dagger.
+ */
+export interface DirectoryModel {
+  kind: "Directory";
+  root: string;
+  sub: string;
+  /** The path as the caller gave it to Directory.directory, for messages. */
+  given?: string;
+  materialise?: () => string;
+}
+
+export interface GitRepoModel {
+  kind: "GitRepository";
+  /** The folder asGit was called on. */
+  dir: string;
+  /** Root of the snapshot it belongs to: git may not look above it. */
+  root: string;
+}
+
 export type Model =
   | { kind: "Secret"; name: string; plaintext: string }
-  | { kind: "Directory"; root: string; sub: string }
+  | DirectoryModel
   | { kind: "File"; root: string; sub: string }
-  | { kind: "GitRepository"; dir: string }
-  | { kind: "GitRef"; commit: string; ref: string }
-  | { kind: "Changeset"; addedPaths: string[]; modifiedPaths: string[]; removedPaths: string[] }
-  | { kind: "Container"; build?: PendingBuild; labels: Record<string, string>; auth: Record<string, RegistryCred> }
+  | GitRepoModel
+  /** ref is the ref name Dagger resolved ("" for commit() and commonAncestor(): ref() then answers the sha). */
+  | { kind: "GitRef"; commit: string; ref: string; repo: GitRepoModel }
+  | { kind: "Changeset"; addedPaths: string[]; modifiedPaths: string[]; removedPaths: string[]; empty: boolean }
+  | { kind: "Container"; build?: PendingBuild; labels: Record<string, string>; platform: string }
   | { kind: "FunctionCallArgValue"; name: string; value: string }
   | { kind: "Error"; message: string; values: { name: string; value: string }[] }
   | { kind: "FunctionCall"; token: string }
@@ -53,13 +76,43 @@ export interface PublishRecord {
   address: string;
   host: string;
   username?: string;
+  /** Where the credential came from: the session's withRegistryAuth map, or the CLI host's docker config. */
+  credentialFrom?: "session" | "docker-config";
   variants: number;
+}
+
+/** The snapshot root a Directory belongs to (made on first use for a lazy one). */
+export function snapshotRoot(d: DirectoryModel): string {
+  return d.materialise ? d.materialise() : d.root;
+}
+
+/**
+ * The real folder of a Directory, evaluated as Dagger evaluates a lazy Directory.directory (core/directory.go:1086-1123):
+ * a missing path is ENOENT ("stat <path>: no such file or directory"), a file is "not a directory".
+ */
+export function dirPath(d: DirectoryModel): string {
+  const root = snapshotRoot(d);
+  if (d.sub === "") return root;
+  const given = d.given ?? d.sub;
+  const st = statInRoot(root, d.sub, true);
+  if (!st) throw new NotExistError(`stat ${given}: no such file or directory`);
+  if (!st.isDirectory()) throw new Error(`path ${given} is a file, not a directory`);
+  return rootPath(root, d.sub);
+}
+
+/** A CLI-passed secret (`--password env:X`): Dagger mints it from a URI, so it has no name (row 3b). */
+export function cliSecret(double: { secret(name: string, plaintext: string): string }, plaintext: string): string {
+  return double.secret("", plaintext);
 }
 
 export class DoubleState {
   readonly journal: JournalEntry[] = [];
   readonly publishes: PublishRecord[] = [];
   builds = 0;
+  /** The session's registry credentials by host (auth/registry.go RegistryAuthProvider): last write wins. */
+  readonly registryAuth = new Map<string, RegistryCredential>();
+  /** withRegistryAuth calls already made: the field is cached per session, so a repeat adds nothing. */
+  readonly authCalls = new Set<string>();
   private readonly objects = new Map<string, Model>();
   private readonly buildCache = new Map<string, Promise<BuiltImage>>();
   private nextId = 1;
@@ -90,14 +143,20 @@ export class DoubleState {
     this.journal.push({ seq: this.journal.length + 1, field, args: this.scrub(args), at: performance.now() });
   }
 
+  /** A new session: journal, publishes, builds, build cache and registry credentials go; IDs stay valid. */
   reset(): void {
     this.journal.length = 0;
     this.publishes.length = 0;
     this.builds = 0;
     this.buildCache.clear();
+    this.registryAuth.clear();
+    this.authCalls.clear();
   }
 
-  /** Builds once per distinct content + request, like the engine's content-addressed cache. */
+  /**
+   * Builds once per distinct content + request, like the engine's content-addressed cache. A named secret's
+   * handle does not depend on its value (core/secret.go), so the key holds secret names, not plaintexts.
+   */
   build(pending: PendingBuild): Promise<BuiltImage> {
     const secrets = pending.secretIds.map((id) => this.load(id, "Secret").model);
     const key = createHash("sha256")
@@ -105,16 +164,19 @@ export class DoubleState {
         JSON.stringify({
           ctx: folderDigest(pending.contextDir),
           ...pending,
+          contextDir: undefined,
           secretIds: undefined,
-          secrets: secrets.map((s) => [s.name, createHash("sha256").update(s.plaintext).digest("hex")]),
+          secrets: secrets.map((s) => s.name),
         }),
       )
       .digest("hex");
     const cached = this.buildCache.get(key);
     if (cached) return cached;
     const req: BuildRequest = {
-      contextDir: pending.contextDir,
+      contextDir: this.stageContext(pending),
       dockerfile: pending.dockerfile,
+      dockerfileText: pending.dockerfileText,
+      ...(pending.ignoreFile !== undefined ? { ignoreFile: pending.ignoreFile } : {}),
       ...(pending.platform !== undefined ? { platform: pending.platform } : {}),
       buildArgs: pending.buildArgs,
       ...(pending.target !== undefined ? { target: pending.target } : {}),
@@ -126,6 +188,14 @@ export class DoubleState {
     // A failed build is not cached: the engine retries it next time.
     result.catch(() => this.buildCache.delete(key));
     return result;
+  }
+
+  /** applyDockerIgnore (core/schema/directory.go:1637-1680): the context is the directory filtered by the ignore file. */
+  private stageContext(pending: PendingBuild): string {
+    if (pending.ignore.length === 0) return pending.contextDir;
+    const out = scratchDir("context");
+    copyFiltered(pending.contextDir, out, { include: [], exclude: pending.ignore });
+    return out;
   }
 
   /** Replaces every known secret plaintext inside journal args: the journal must never hold one. */
@@ -144,5 +214,3 @@ export class DoubleState {
     return walk(JSON.parse(JSON.stringify(args)) as unknown) as Record<string, unknown>;
   }
 }
-
-export const hostPath = (m: { root: string; sub: string }): string => join(m.root, m.sub);

@@ -27,7 +27,7 @@ describe.skipIf(!docker)("the publish result, end to end on the docker backend",
   const chain = (dir: string, args: Record<string, unknown>) =>
     world.double.module({ args: { source: world.double.hostDirectory(dir) } }).call(
       "publish",
-      { username: "ci", password: world.double.secret("ci-token", PASSWORD), ...args },
+      { username: "ci", password: world.double.cliSecret(PASSWORD), ...args },
       {
         returns: "Publication",
       },

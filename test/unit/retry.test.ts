@@ -191,8 +191,10 @@ describe("withPushRetry", () => {
       // The first attempt hangs; the second answers.
       return calls === 1 ? new Promise<string>(() => undefined) : Promise.resolve("ok");
     };
+    let abandoned = 0;
     const run = withPushRetry(attempt, policy, {
       sleep: async () => undefined,
+      onAbandon: () => void abandoned++,
       timer: (ms, fire) => {
         timers.push({ ms, fire });
         return () => undefined;
@@ -203,6 +205,7 @@ describe("withPushRetry", () => {
     timers[0]!.fire();
     expect(await run).toBe("ok");
     expect(calls).toBe(2);
+    expect(abandoned).toBe(1);
   });
 
   it("a push that never answers, with no retries left, fails with an outcome-unknown timeout", async () => {
