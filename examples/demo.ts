@@ -4,7 +4,10 @@
 // and shows a dry run instead. With a Dagger CLI the same job is:
 //   dagger call --source=. publish --context=examples/hello --images=<registry>/acme/hello \
 //     --username=demo --password=env:REGISTRY_PASSWORD json
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { MemoryBackend } from "../test/engine/memory-backend.js";
@@ -26,13 +29,21 @@ async function cannotPublish(): Promise<string | undefined> {
   return undefined;
 }
 
+/** A fresh clone of this checkout's HEAD: what a CI job checks out, small, with its .git and nothing uncommitted. */
+function cloneHead(): { dir: string; head: string } {
+  const dir = mkdtempSync(join(tmpdir(), "dockyard-demo-"));
+  execFileSync("git", ["clone", "-q", "--depth", "1", `file://${repoRoot}`, dir]);
+  return { dir, head: execFileSync("git", ["-C", dir, "rev-parse", "HEAD"], { encoding: "utf8" }).trim() };
+}
+
 async function realPublish(): Promise<void> {
   const world = await startDockerWorld();
   const registry = await startRegistry({ users: { demo: PASSWORD } });
+  const checkout = cloneHead();
   try {
     const d = world.double;
-    const publication = d
-      .module({ args: { source: d.hostDirectory(repoRoot) } })
+    const json = await d
+      .module({ args: { source: d.hostDirectory(checkout.dir) } })
       .call(
         "publish",
         {
@@ -40,14 +51,14 @@ async function realPublish(): Promise<void> {
           context: "examples/hello",
           username: "demo",
           password: d.cliSecret(PASSWORD),
-          // A local edit must not stop a demo: it builds the working folder and says so (dirty: true).
-          allowDirty: true,
         },
         { returns: "Publication" },
       )
-      .call("json");
-    const json = await publication.result<string>();
-    console.log(`dockyard publish: examples/hello built with Docker and pushed to ${registry.host}:`);
+      .call("json")
+      .result<string>();
+    console.log(
+      `dockyard publish: examples/hello of commit ${checkout.head} (a clone of this checkout's HEAD; uncommitted changes are not in it), built with Docker and pushed to ${registry.host}:`,
+    );
     console.log(json);
     const { refs } = JSON.parse(json) as { refs: string[] };
     const tags = await registry.client("demo").listTags("acme/hello");
@@ -55,6 +66,7 @@ async function realPublish(): Promise<void> {
       `registry ${registry.host} now lists acme/hello tags: ${tags.sort().join(", ")} (${refs.length} refs pushed)`,
     );
   } finally {
+    rmSync(checkout.dir, { recursive: true, force: true });
     await registry.stop();
     await world.stop();
   }
