@@ -3,10 +3,10 @@
 import { cpSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
-import { startRegistry, type Registry } from "../infra/registry.js";
-import { dockerAvailable, gitFixture, REPO_ROOT, startDockerWorld, type DockerWorld } from "./setup.js";
+import type { PublicationData } from "../../src/publication.js";
+import { dockerAvailable, gitFixture, REPO_ROOT, useDockerWorld } from "./setup.js";
 
 const docker = await dockerAvailable("rung 3 commit-exact suite (docker backend)");
 
@@ -17,7 +17,7 @@ const TOKEN_CANARY = "ghs_c4n4ryJobToken0123456789abcdefABCDEF";
 /** Entries of uncompressed tar bytes (ustar: name at 0, mtime at 136, size at 124, prefix at 345). */
 function tarEntries(tar: Buffer): { name: string; mtime: number }[] {
   const entries: { name: string; mtime: number }[] = [];
-  for (let off = 0; off + 512 <= tar.length; ) {
+  for (let off = 0; off + 512 <= tar.length;) {
     const header = tar.subarray(off, off + 512);
     if (header.every((b) => b === 0)) break;
     const field = (start: number, len: number) =>
@@ -34,40 +34,16 @@ function tarEntries(tar: Buffer): { name: string; mtime: number }[] {
   return entries;
 }
 
-interface Publication {
-  refs: string[];
-  digest: string;
-  tags: string[];
-  images: string[];
-  platforms: string[];
-  pushed: boolean;
-  commit: string;
-  dirty: boolean;
-}
-
 describe.skipIf(!docker)("commit-exact builds, end to end on the docker backend", () => {
-  let world: DockerWorld;
-  let reg: Registry;
+  const suite = useDockerWorld(PASSWORD);
+  const count = (field: string) => suite.count(field);
 
-  beforeAll(async () => {
-    world = await startDockerWorld();
-    reg = await startRegistry({ users: { ci: PASSWORD } });
-  });
-  afterAll(async () => {
-    await reg?.stop();
-    await world?.stop();
-  });
-  beforeEach(() => world.double.reset());
-
-  const auth = () => ({ username: "ci", password: world.double.cliSecret(PASSWORD) });
-  const count = (field: string) => world.double.journal.filter((e) => e.field === field).length;
-
-  function publish(dir: string, args: Record<string, unknown>): Promise<Publication> {
-    const d = world.double;
+  function publish(dir: string, args: Record<string, unknown>): Promise<PublicationData> {
+    const d = suite.world.double;
     return d
       .module({ args: { source: d.hostDirectory(dir) } })
-      .call("publish", { ...auth(), ...args })
-      .result<Publication>();
+      .call("publish", { username: "ci", password: d.cliSecret(PASSWORD), ...args })
+      .result<PublicationData>();
   }
 
   /** Every path in the pushed image under /app, and all of its layer bytes as text. */
@@ -75,7 +51,7 @@ describe.skipIf(!docker)("commit-exact builds, end to end on the docker backend"
     repo: string,
     tag: string,
   ): Promise<{ files: string[]; mtimes: Record<string, number>; text: string }> {
-    const layers = await reg.client("ci").layers(repo, tag);
+    const layers = await suite.registry.client("ci").layers(repo, tag);
     const entries = layers
       .flatMap(tarEntries)
       .map((e) => ({ ...e, name: e.name.replace(/^\.?\//, "").replace(/\/$/, "") }))
@@ -95,7 +71,7 @@ describe.skipIf(!docker)("commit-exact builds, end to end on the docker backend"
 
   it("builds the commit's tree: no .git, no ignored file, no token reaches a layer", async () => {
     const g = ciCheckout();
-    const pub = await publish(g.dir, { images: [`${reg.host}/acme/exact`] });
+    const pub = await publish(g.dir, { images: [`${suite.registry.host}/acme/exact`] });
     expect(pub.dirty).toBe(false);
     const { files, mtimes, text } = await imageFiles("acme/exact", g.head().slice(0, 7));
     expect(files).toEqual(["app/.gitignore", "app/Dockerfile", "app/hello.txt"]);
@@ -110,7 +86,7 @@ describe.skipIf(!docker)("commit-exact builds, end to end on the docker backend"
     const g = ciCheckout();
     writeFileSync(join(g.dir, "hello.txt"), "edited\n");
     writeFileSync(join(g.dir, "new.txt"), "untracked\n");
-    const pub = await publish(g.dir, { images: [`${reg.host}/acme/dirty`], allowDirty: true });
+    const pub = await publish(g.dir, { images: [`${suite.registry.host}/acme/dirty`], allowDirty: true });
     expect(pub).toMatchObject({ dirty: true, pushed: true, commit: g.head() });
     const tag = g.head().slice(0, 7);
     const { files, text } = await imageFiles("acme/dirty", tag);
@@ -123,7 +99,7 @@ describe.skipIf(!docker)("commit-exact builds, end to end on the docker backend"
     ]);
     expect(files.some((f) => f.startsWith("app/.git/"))).toBe(false);
     expect(text).toContain("edited");
-    const labels = (await reg.client("ci").imageConfig("acme/dirty", tag)).config?.Labels ?? {};
+    const labels = (await suite.registry.client("ci").imageConfig("acme/dirty", tag)).config?.Labels ?? {};
     expect(labels).toMatchObject({ "dockyard.dirty": "true", "org.opencontainers.image.revision": g.head() });
   });
 
@@ -132,7 +108,11 @@ describe.skipIf(!docker)("commit-exact builds, end to end on the docker backend"
     const first = g.head();
     writeFileSync(join(g.dir, "hello.txt"), "v2\n");
     g.git("commit", "-qam", "v2");
-    const pub = await publish(g.dir, { images: [`${reg.host}/acme/older`], commit: first, ref: "refs/heads/main" });
+    const pub = await publish(g.dir, {
+      images: [`${suite.registry.host}/acme/older`],
+      commit: first,
+      ref: "refs/heads/main",
+    });
     expect(pub.commit).toBe(first);
     const { text } = await imageFiles("acme/older", first.slice(0, 7));
     expect(text).toContain("v1\n");
@@ -154,24 +134,28 @@ describe.skipIf(!docker)("commit-exact builds, end to end on the docker backend"
   ])("--commit not in HEAD's history is refused naming both commits: $rule", async ({ prepare }) => {
     const g = gitFixture(COPY_ALL);
     const given = prepare(g);
-    const err = (await publish(g.dir, { images: [`${reg.host}/acme/notours`], commit: given, ref: "main" }).catch(
-      (e: unknown) => e,
-    )) as Error;
+    const err = (await publish(g.dir, {
+      images: [`${suite.registry.host}/acme/notours`],
+      commit: given,
+      ref: "main",
+    }).catch((e: unknown) => e)) as Error;
     expect(err.message).toContain(`--commit "${given}" is not in the history of the source's HEAD ${g.head()}`);
     expect(err.message).toMatch(/GITHUB_SHA is the merge commit/);
     expect(count("Directory.dockerBuild")).toBe(0);
     expect(count("Container.publish")).toBe(0);
-    expect(await reg.client("ci").listTags("acme/notours")).toEqual([]);
+    expect(await suite.registry.client("ci").listTags("acme/notours")).toEqual([]);
   });
 
   it("a dirty check that cannot run fails closed; --allow-dirty is the way past it", async () => {
     const g = gitFixture(COPY_ALL);
     writeFileSync(join(g.dir, ".git/index"), "not an index");
-    const err = (await publish(g.dir, { images: [`${reg.host}/acme/closed`] }).catch((e: unknown) => e)) as Error;
+    const err = (await publish(g.dir, { images: [`${suite.registry.host}/acme/closed`] }).catch(
+      (e: unknown) => e,
+    )) as Error;
     expect(err.message).toMatch(/could not check the source for uncommitted changes \(.+\).*--allow-dirty/s);
     expect(count("Directory.dockerBuild")).toBe(0);
-    expect(await reg.client("ci").listTags("acme/closed")).toEqual([]);
-    const pub = await publish(g.dir, { images: [`${reg.host}/acme/closed`], allowDirty: true });
+    expect(await suite.registry.client("ci").listTags("acme/closed")).toEqual([]);
+    const pub = await publish(g.dir, { images: [`${suite.registry.host}/acme/closed`], allowDirty: true });
     expect(pub).toMatchObject({ pushed: true, dirty: true });
   });
 
@@ -179,7 +163,7 @@ describe.skipIf(!docker)("commit-exact builds, end to end on the docker backend"
     const dir = mkdtempSync(join(tmpdir(), "dockyard-nogit-"));
     cpSync(COPY_ALL, dir, { recursive: true });
     const commit = "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d";
-    const pub = await publish(dir, { images: [`${reg.host}/acme/nogit`], commit, ref: "refs/tags/v1.0.0" });
+    const pub = await publish(dir, { images: [`${suite.registry.host}/acme/nogit`], commit, ref: "refs/tags/v1.0.0" });
     expect(pub.tags).toEqual(["1a2b3c4", "1.0.0", "1.0", "1", "latest"]);
     expect((await imageFiles("acme/nogit", "1.0.0")).files).toEqual(["app/Dockerfile", "app/hello.txt"]);
   });
@@ -187,13 +171,13 @@ describe.skipIf(!docker)("commit-exact builds, end to end on the docker backend"
   it("a --source-url holding credentials is refused, masked, before anything builds", async () => {
     const g = gitFixture(COPY_ALL);
     const url = `https://gitlab-ci-token:${TOKEN_CANARY}@gitlab.example/acme/app.git`;
-    const err = (await publish(g.dir, { images: [`${reg.host}/acme/leak`], sourceUrl: url }).catch(
+    const err = (await publish(g.dir, { images: [`${suite.registry.host}/acme/leak`], sourceUrl: url }).catch(
       (e: unknown) => e,
     )) as Error;
     expect(err.message).toMatch(/--source-url "https:\/\/gitlab-ci-token:\*+@gitlab\.example\/acme\/app\.git"/);
     expect(err.message).toContain("https://gitlab.example/acme/app.git");
     expect(err.message).not.toContain(TOKEN_CANARY);
     expect(count("Directory.dockerBuild")).toBe(0);
-    expect(await reg.client("ci").listTags("acme/leak")).toEqual([]);
+    expect(await suite.registry.client("ci").listTags("acme/leak")).toEqual([]);
   });
 });

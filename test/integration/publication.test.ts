@@ -1,33 +1,20 @@
 // Rung 3 (engine double): publish's result object and its renderings for the next CI step, and --push=false,
 // on real Docker builds and a real registry whose manifests are read back.
 import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
-import { startRegistry, type Registry } from "../infra/registry.js";
-import { dockerAvailable, gitFixture, REPO_ROOT, startDockerWorld, type DockerWorld } from "./setup.js";
+import { dockerAvailable, gitFixture, REPO_ROOT, useDockerWorld } from "./setup.js";
 
 const docker = await dockerAvailable("rung 3 publication suite (docker backend)");
 const PASSWORD = "ci-pass-90b1";
 
 describe.skipIf(!docker)("the publish result, end to end on the docker backend", () => {
-  let world: DockerWorld;
-  let reg: Registry;
-
-  beforeAll(async () => {
-    world = await startDockerWorld();
-    reg = await startRegistry({ users: { ci: PASSWORD } });
-  });
-  afterAll(async () => {
-    await reg?.stop();
-    await world?.stop();
-  });
-  beforeEach(() => world.double.reset());
-
-  const count = (field: string) => world.double.journal.filter((e) => e.field === field).length;
+  const suite = useDockerWorld(PASSWORD);
+  const count = (field: string) => suite.count(field);
   const chain = (dir: string, args: Record<string, unknown>) =>
-    world.double.module({ args: { source: world.double.hostDirectory(dir) } }).call(
+    suite.world.double.module({ args: { source: suite.world.double.hostDirectory(dir) } }).call(
       "publish",
-      { username: "ci", password: world.double.cliSecret(PASSWORD), ...args },
+      { username: "ci", password: suite.world.double.cliSecret(PASSWORD), ...args },
       {
         returns: "Publication",
       },
@@ -36,14 +23,14 @@ describe.skipIf(!docker)("the publish result, end to end on the docker backend",
   it("a pushed publication: the registry's digest, digest-pinned refs, and each rendering", async () => {
     const g = gitFixture();
     const sha = g.head().slice(0, 7);
-    const args = { images: [`${reg.host}/acme/out`], tags: ["edge"] };
+    const args = { images: [`${suite.registry.host}/acme/out`], tags: ["edge"] };
     const pub = await chain(g.dir, args).result<Record<string, unknown>>();
-    const manifest = await reg.client("ci").getManifest("acme/out", sha);
+    const manifest = await suite.registry.client("ci").getManifest("acme/out", sha);
     expect(pub).toEqual({
-      refs: [sha, "main", "edge"].map((t) => `${reg.host}/acme/out:${t}@${manifest.digest}`),
+      refs: [sha, "main", "edge"].map((t) => `${suite.registry.host}/acme/out:${t}@${manifest.digest}`),
       digest: manifest.digest,
       tags: [sha, "main", "edge"],
-      images: [`${reg.host}/acme/out`],
+      images: [`${suite.registry.host}/acme/out`],
       platforms: [expect.stringMatching(/^linux\/(amd64|arm64)$/)],
       pushed: true,
       commit: g.head(),
@@ -55,7 +42,7 @@ describe.skipIf(!docker)("the publish result, end to end on the docker backend",
     expect(output).toMatch(new RegExp(`^refs<<(DOCKYARD_EOF_[0-9a-f]{16})\\n(?:.+\\n){3}\\1$`, "m"));
     const env = await chain(g.dir, args).call("dotenv").result<string>();
     expect(env).toContain(`IMAGE_DIGEST=${manifest.digest}\n`);
-    expect(env).toContain(`IMAGE_REF=${reg.host}/acme/out:${sha}@${manifest.digest}\n`);
+    expect(env).toContain(`IMAGE_REF=${suite.registry.host}/acme/out:${sha}@${manifest.digest}\n`);
     expect(JSON.parse(await chain(g.dir, args).call("json").result<string>())).toMatchObject({
       digest: manifest.digest,
     });
@@ -64,34 +51,34 @@ describe.skipIf(!docker)("the publish result, end to end on the docker backend",
   it("--push=false builds every platform and pushes nothing", async () => {
     const g = gitFixture(join(REPO_ROOT, "test/fixtures/multiarch"));
     const pub = await chain(g.dir, {
-      images: [`${reg.host}/acme/pr`],
+      images: [`${suite.registry.host}/acme/pr`],
       platforms: ["linux/amd64", "linux/arm64"],
       ref: "refs/pull/7/merge",
       push: false,
     }).result<Record<string, unknown>>();
     const sha = g.head().slice(0, 7);
     expect(pub).toMatchObject({
-      refs: [`${reg.host}/acme/pr:${sha}`, `${reg.host}/acme/pr:pr-7`],
+      refs: [`${suite.registry.host}/acme/pr:${sha}`, `${suite.registry.host}/acme/pr:pr-7`],
       digest: "",
       pushed: false,
       platforms: ["linux/amd64", "linux/arm64"],
     });
-    expect(world.double.builds).toBe(2);
+    expect(suite.world.double.builds).toBe(2);
     expect(count("Container.publish")).toBe(0);
-    expect(await reg.client("ci").listTags("acme/pr")).toEqual([]);
+    expect(await suite.registry.client("ci").listTags("acme/pr")).toEqual([]);
   });
 
   it("--dry-run builds nothing and pushes nothing, and says what it would push", async () => {
     const g = gitFixture();
-    const pub = await chain(g.dir, { images: [`${reg.host}/acme/plan`], dryRun: true }).result<
+    const pub = await chain(g.dir, { images: [`${suite.registry.host}/acme/plan`], dryRun: true }).result<
       Record<string, unknown>
     >();
     expect(pub).toMatchObject({
       pushed: false,
       digest: "",
-      refs: [`${reg.host}/acme/plan:${g.head().slice(0, 7)}`, `${reg.host}/acme/plan:main`],
+      refs: [`${suite.registry.host}/acme/plan:${g.head().slice(0, 7)}`, `${suite.registry.host}/acme/plan:main`],
     });
-    expect(world.double.builds).toBe(0);
+    expect(suite.world.double.builds).toBe(0);
     expect(count("Directory.dockerBuild")).toBe(0);
   });
 });

@@ -4,10 +4,12 @@ import { cpSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, beforeEach } from "vitest";
 
 import { DockerBackend } from "../engine/docker-backend.js";
 import { startEngineDouble, type EngineDouble } from "../engine/server.js";
 import { ensureBaseImage, ensureBaseImages, ensureDockerEngine } from "../infra/docker.js";
+import { startRegistry, type Registry } from "../infra/registry.js";
 
 export { dockerAvailable } from "../infra/docker.js";
 
@@ -61,4 +63,40 @@ export function gitFixture(from: string = HELLO): GitFixture {
   run("add", "-A");
   run("commit", "-q", "-m", "hello");
   return { dir, git: run, head: () => run("rev-parse", "HEAD") };
+}
+
+export interface SuiteWorld {
+  readonly world: DockerWorld;
+  /** A registry with one user, `ci`. */
+  readonly registry: Registry;
+  /** How many times the module asked the double for a field since the last reset. */
+  count(field: string): number;
+}
+
+/** A docker world and a registry for one suite: started before its tests, stopped after, reset before each. */
+export function useDockerWorld(password: string): SuiteWorld {
+  let world: DockerWorld | undefined;
+  let registry: Registry | undefined;
+  beforeAll(async () => {
+    world = await startDockerWorld();
+    registry = await startRegistry({ users: { ci: password } });
+  });
+  afterAll(async () => {
+    await registry?.stop();
+    await world?.stop();
+  });
+  beforeEach(() => world?.double.reset());
+  const started = <T>(x: T | undefined): T => {
+    if (x === undefined) throw new Error("useDockerWorld: used before its beforeAll ran");
+    return x;
+  };
+  return {
+    get world() {
+      return started(world);
+    },
+    get registry() {
+      return started(registry);
+    },
+    count: (field) => started(world).double.journal.filter((e) => e.field === field).length,
+  };
 }
