@@ -70,6 +70,9 @@ function kindOfStatus(status: number): PushFailureKind | undefined {
   return undefined;
 }
 
+// containerd's content.Copy wraps the pusher's digest check with the ref of what it pushed (helpers.go:205-211).
+const MANIFEST_DIGEST_MISMATCH = /failed commit on ref "(?:manifest|index)-sha256:[0-9a-f]+": got digest /;
+
 const isManifestUrl = (url: string): boolean => /\/manifests\/[^/]+$/.test(url.split("?")[0] ?? "");
 
 /** Classifies an engine's push error text. */
@@ -83,9 +86,12 @@ export function classifyPushError(message: string): PushFailure {
     "fatal";
   const url = status?.[2] ?? REQUEST.exec(message)?.[2] ?? "";
   const method = (status?.[1] ?? REQUEST.exec(message)?.[1] ?? "").toUpperCase();
-  // A manifest PUT that failed after it was sent, or a push we stopped waiting for, may have been stored.
+  // A manifest PUT that failed after it was sent, or a push we stopped waiting for, may have been stored; a
+  // manifest the registry accepted under another digest than the one sent (containerd: "got digest X,
+  // expected Y") holds the tag with something dockyard did not send.
   const outcomeUnknown =
-    kind === "transient" && ((method === "PUT" && isManifestUrl(url)) || /push timed out/i.test(message));
+    (kind === "transient" && ((method === "PUT" && isManifestUrl(url)) || /push timed out/i.test(message))) ||
+    MANIFEST_DIGEST_MISMATCH.test(message);
   return { kind, outcomeUnknown, ...(code !== undefined ? { status: code } : {}) };
 }
 

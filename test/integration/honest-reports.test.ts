@@ -74,6 +74,18 @@ describe.skipIf(!docker)("honest reports and bounded pushes, end to end on the d
     expect(proxy.count(shaManifestPut("acme/healed", sha))).toBeGreaterThanOrEqual(2);
   });
 
+  it("a 2xx whose digest differs from what was sent is reported unknown: the registry holds the tag", async () => {
+    const g = gitFixture();
+    const sha = g.head().slice(0, 7);
+    proxy.failNext(1, { wrongDigest: `sha256:${"0".repeat(64)}` }, shaManifestPut("acme/otherdigest", sha));
+    const err = (await publish(g.dir, { images: [`${proxy.host}/acme/otherdigest`] }).catch(
+      (e: unknown) => e,
+    )) as Error;
+    expect(err.message).toContain(`  unknown: ${proxy.host}/acme/otherdigest:${sha}: `);
+    expect(err.message).toMatch(/got digest sha256:0{64}, expected sha256:/);
+    expect(await reg.client("ci").listTags("acme/otherdigest")).toEqual([sha]);
+  });
+
   it("a push that never answers is bounded by --push-timeout, counted transient and retried", async () => {
     const g = gitFixture();
     const sha = g.head().slice(0, 7);

@@ -85,6 +85,18 @@ describe("classifyPushError: containerd v2.2 texts as Dagger v0.21 surfaces them
       kind: "forbidden",
       unknown: false,
     },
+    {
+      rule: "a manifest stored under another digest: not retried, outcome unknown",
+      text: `failed commit on ref "manifest-sha256:${"a".repeat(64)}": got digest sha256:${"b".repeat(64)}, expected sha256:${"a".repeat(64)}`,
+      kind: "fatal",
+      unknown: true,
+    },
+    {
+      rule: "a layer stored under another digest: no tag moved",
+      text: `failed commit on ref "layer-sha256:${"a".repeat(64)}": got digest sha256:${"b".repeat(64)}, expected sha256:${"a".repeat(64)}`,
+      kind: "fatal",
+      unknown: false,
+    },
     { rule: "404: not retried", text: status("PUT", "/manifests/t", "404 Not Found"), kind: "fatal", unknown: false },
     {
       rule: "a read-only token: insufficient_scope is a permission problem",
