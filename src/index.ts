@@ -22,6 +22,7 @@ import {
   checkBuildPaths,
   imageTitle,
   parseRegistryAddress,
+  parseSecretId,
   parseUsername,
   type KeyValue,
   type PathFacts,
@@ -34,7 +35,6 @@ import {
   metadataRequest,
   publishRequest,
   requireShaLengthFits,
-  secretIdRequest,
   tagRequest,
   type BuildRequest,
   type TagRequest,
@@ -48,7 +48,7 @@ import {
   withPushRetry,
   type RetryPolicy,
 } from "./retry.js";
-import { DEFAULT_SHA_LENGTH } from "./tags.js";
+import { computeTags, DEFAULT_SHA_LENGTH } from "./tags.js";
 import { formatLabels } from "./labels.js";
 
 /** When to add the latest tag. */
@@ -209,7 +209,7 @@ export class Dockyard {
     /** The secret value, e.g. file://$HOME/.npmrc. */
     secret: Secret,
   ): Dockyard {
-    secretIdRequest(id);
+    parseSecretId(id, "--id");
     const next = this.copy();
     const keep = (this.buildSecretIds ?? []).map((existing) => existing !== id);
     next.buildSecretIds = [...(this.buildSecretIds ?? []).filter((_, i) => keep[i]), id];
@@ -233,7 +233,7 @@ export class Dockyard {
   ): Promise<string[]> {
     const req = tagRequest({ commit, ref, shaLength, latest, tags });
     const git = await this.resolve(req, req.commit !== undefined && req.ref !== undefined);
-    return computeMetadata({ ...this.tagInput(req, git), dirty: false, labels: [] }).tags;
+    return computeTags(this.tagInput(req, git));
   }
 
   /** Commit, ref, tags and OCI labels, as one object. */

@@ -14,7 +14,6 @@ import {
   parsePushTimeout,
   parseRef,
   parseRetries,
-  parseSecretId,
   parseShaLength,
   parseSourceUrl,
   parseTags,
@@ -201,8 +200,4 @@ export function requireCredentialHost(images: readonly ImageName[], hosts: reado
       );
     }
   }
-}
-
-export function secretIdRequest(id: string): string {
-  return parseSecretId(id);
 }
