@@ -14,6 +14,7 @@ import {
   dirtyCheckFailedError,
   dirtyCheckoutError,
   resolveGit,
+  type GitHead,
   type GitReader,
   type ResolvedGit,
   type SourceGit,
@@ -307,7 +308,7 @@ export class Dockyard {
     );
     const plan = await this.prepareBuild(req);
     const meta = computeMetadata({ ...this.tagInput(req, plan.git), ...req.labelInput, dirty: plan.dirty });
-    return this.buildContainer(plan.context, req, meta.labels, req.platforms[0]);
+    return this.buildContainer(plan.context, req, meta.labels, await this.namedBuildSecrets(), req.platforms[0]);
   }
 
   /** Builds once per platform and pushes every tag to every image; returns what it pushed, for the next CI step. */
@@ -396,9 +397,10 @@ export class Dockyard {
     };
     if (dryRun || !("context" in plan)) return toPublication(result);
 
+    const secrets = await this.namedBuildSecrets();
     const variants = await Promise.all(
       (req.platforms.length ? req.platforms : [undefined]).map((platform) =>
-        this.buildContainer(plan.context, req, meta.labels, platform).then((c) => c.sync()),
+        this.buildContainer(plan.context, req, meta.labels, secrets, platform).sync(),
       ),
     );
     const platformsBuilt = req.platforms.length ? req.platforms : [await variants[0]!.platform()];
@@ -479,27 +481,26 @@ export class Dockyard {
 
   /** Fails early, naming the paths, when the context is not a folder or the Dockerfile not a file in it. */
   private async checkBuildPaths(root: Directory, req: BuildRequest): Promise<Directory> {
-    const contextFacts = req.context === "." ? undefined : await pathFacts(root, req.context);
-    const known = contextFacts ? { context: contextFacts } : {};
+    const known = req.context === "." ? {} : { context: await pathFacts(root, req.context) };
     // A context that is not a folder is reported before its Dockerfile is looked for.
-    if (contextFacts && contextFacts.kind !== "folder") {
-      checkBuildPaths(req.context, req.dockerfile, { ...known, dockerfile: { kind: "file", symlink: false } });
-    }
+    checkBuildPaths(req.context, req.dockerfile, known);
     const context = req.context === "." ? root : root.directory(req.context);
     checkBuildPaths(req.context, req.dockerfile, { ...known, dockerfile: await pathFacts(context, req.dockerfile) });
     return context;
   }
 
-  private async buildContainer(
+  private buildContainer(
     context: Directory,
     req: BuildRequest,
     labels: KeyValue[],
+    secrets: Secret[],
     platform: string | undefined,
-  ): Promise<Container> {
+  ): Container {
     let ctr = context.dockerBuild({
       dockerfile: req.dockerfile,
       buildArgs: req.buildArgs,
-      secrets: await this.namedBuildSecrets(),
+      // A fresh array per build: the SDK swaps list items for their IDs in place.
+      secrets: [...secrets],
       ...(req.target ? { target: req.target } : {}),
       ...(platform ? { platform: platform as Platform } : {}),
     });
@@ -539,11 +540,10 @@ export class Dockyard {
     const hasGit = await source.exists(".git");
     if (!hasGit) return { kind: "no .git" };
     const repo = source.asGit();
+    let head: Promise<GitHead> | undefined;
     const reader: GitReader = {
-      head: async () => {
-        const head = repo.head();
-        return { commit: await head.commit(), ref: await head.ref() };
-      },
+      head: () =>
+        (head ??= Promise.all([repo.head().commit(), repo.head().ref()]).then(([commit, ref]) => ({ commit, ref }))),
       tags: () => repo.tags(),
       tagCommit: (name) => repo.tag(name).commit(),
       mergeBase: (commit) => repo.head().commonAncestor(repo.commit(commit)).commit(),

@@ -197,7 +197,7 @@ export function pathIsSymlinkOutside(
 export function checkBuildPaths(
   context: string,
   dockerfile: string,
-  facts: { context?: PathFacts; dockerfile: PathFacts },
+  facts: { context?: PathFacts; dockerfile?: PathFacts },
 ): void {
   const c = facts.context;
   if (c && context !== ".") {
@@ -209,6 +209,8 @@ export function checkBuildPaths(
     if (c.kind === "file") throw contextNotAFolder(context);
   }
   const d = facts.dockerfile;
+  // Without the Dockerfile's facts only the context is checked (the Dockerfile is looked for inside it next).
+  if (!d) return;
   if (d.symlink && d.target !== undefined) {
     const outside = pathIsSymlinkOutside("--dockerfile", dockerfile, d.target, `--context "${context}"`);
     if (outside) throw outside;

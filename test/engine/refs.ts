@@ -68,7 +68,7 @@ export function authHost(address: string): string {
   if (a.includes(":") && a.slice(a.lastIndexOf(":")).includes(".")) a = a.slice(0, a.lastIndexOf(":"));
   const domain = a.split("/")[0] ?? "";
   const portStr = domain.slice(domain.lastIndexOf(":") + 1);
-  const port = /^\d+$/.test(portStr) ? Number(portStr) : 0; // strconv.Atoi: anything else is 0
+  const port = /^[+-]?\d+$/.test(portStr) ? Number(portStr) : 0; // strconv.Atoi: a sign, then digits; else 0
   if (domain.includes("localhost")) return domain;
   if (a.length >= 1 && domain.includes(":") && port > 0) return domain;
   if (a.length === 1 && !domain.includes(".")) return "docker.io";

@@ -96,6 +96,13 @@ describe("what the engine reports decides the error", () => {
   const folder: PathFacts = { kind: "folder", symlink: false };
   const missing: PathFacts = { kind: "missing", symlink: false };
 
+  it("without the Dockerfile's facts, checks the context alone", () => {
+    expect(() => checkBuildPaths("web", "Dockerfile", { context: folder })).not.toThrow();
+    expect(() => checkBuildPaths(".", "Dockerfile", {})).not.toThrow();
+    expect(() => checkBuildPaths("web", "Dockerfile", { context: file })).toThrow(/--context "web": is a file/);
+    expect(() => checkBuildPaths("web", "Dockerfile", { context: missing })).toThrow(/--context "web": not found/);
+  });
+
   it("accepts a folder context holding a Dockerfile file, and a symlink the engine resolved", () => {
     expect(() => checkBuildPaths("web", "Dockerfile", { context: folder, dockerfile: file })).not.toThrow();
     expect(() => checkBuildPaths(".", "Dockerfile", { dockerfile: file })).not.toThrow();
