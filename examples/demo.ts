@@ -36,9 +36,21 @@ function cloneHead(): { dir: string; head: string } {
   return { dir, head: execFileSync("git", ["-C", dir, "rev-parse", "HEAD"], { encoding: "utf8" }).trim() };
 }
 
-async function realPublish(): Promise<void> {
-  const world = await startDockerWorld();
-  const registry = await startRegistry({ users: { demo: PASSWORD } });
+/** Docker and a registry on 127.0.0.1, or why they could not start (a publish that fails is not hidden). */
+async function startServices() {
+  let world: Awaited<ReturnType<typeof startDockerWorld>> | undefined;
+  try {
+    world = await startDockerWorld();
+    const registry = await startRegistry({ users: { demo: PASSWORD } });
+    return { world, registry };
+  } catch (e) {
+    await world?.stop();
+    return `Docker or the registry did not start (${(e as Error).message.split("\n")[0]})`;
+  }
+}
+
+async function realPublish(services: Exclude<Awaited<ReturnType<typeof startServices>>, string>): Promise<void> {
+  const { world, registry } = services;
   const checkout = cloneHead();
   try {
     const d = world.double;
@@ -93,5 +105,6 @@ async function dryRun(why: string): Promise<void> {
 }
 
 const why = await cannotPublish();
-if (why) await dryRun(why);
-else await realPublish();
+const services = why ?? (await startServices());
+if (typeof services === "string") await dryRun(services);
+else await realPublish(services);

@@ -129,6 +129,10 @@ export class Publication {
   @func()
   platforms: string[] = [];
 
+  /** True when the image was built; false for --dry-run, which builds nothing. */
+  @func()
+  built = false;
+
   /** True when every ref was pushed. */
   @func()
   pushed = false;
@@ -147,7 +151,7 @@ export class Publication {
     return renderJson(this);
   }
 
-  /** Lines for $GITHUB_OUTPUT: digest, pushed, ref, image, commit, platforms, and multi-line refs, tags, images. */
+  /** Lines for $GITHUB_OUTPUT: digest, built, pushed, ref, image, commit, dirty, platforms, and multi-line refs, tags, images. */
   @func()
   githubOutput(): string {
     return renderGithubOutput(this);
@@ -159,7 +163,7 @@ export class Publication {
     return renderMarkdown(this);
   }
 
-  /** A GitLab dotenv report: IMAGE_DIGEST, IMAGE_REF, IMAGE_REFS, IMAGE_TAGS, IMAGE_NAMES, IMAGE_PLATFORMS, IMAGE_COMMIT, IMAGE_PUSHED. */
+  /** A GitLab dotenv report: IMAGE_DIGEST, IMAGE_REF, IMAGE_REFS, IMAGE_TAGS, IMAGE_NAMES, IMAGE_PLATFORMS, IMAGE_COMMIT, IMAGE_DIRTY, IMAGE_BUILT, IMAGE_PUSHED. */
   @func()
   dotenv(): string {
     return renderDotenv(this);
@@ -391,6 +395,7 @@ export class Dockyard {
       tags: meta.tags,
       images: req.images.map((i) => i.name),
       platforms: req.platforms,
+      built: false,
       pushed: false,
       commit: meta.commit,
       dirty: plan.dirty,
@@ -404,7 +409,7 @@ export class Dockyard {
       ),
     );
     const platformsBuilt = req.platforms.length ? req.platforms : [await variants[0]!.platform()];
-    if (!push) return toPublication({ ...result, platforms: platformsBuilt });
+    if (!push) return toPublication({ ...result, platforms: platformsBuilt, built: true });
 
     const policy: RetryPolicy = {
       ...DEFAULT_RETRY_POLICY,
@@ -416,7 +421,14 @@ export class Dockyard {
     const refs = await pushAll(targets, (t) => this.pushOne(t, variants, shared, policy, abandoned)).finally(() =>
       endAfterAbandonedPushes(abandoned.count),
     );
-    return toPublication({ ...result, refs, digest: digestOf(refs[0] ?? ""), platforms: platformsBuilt, pushed: true });
+    return toPublication({
+      ...result,
+      refs,
+      digest: digestOf(refs[0] ?? ""),
+      platforms: platformsBuilt,
+      built: true,
+      pushed: true,
+    });
   }
 
   private async pushOne(

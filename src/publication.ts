@@ -11,6 +11,8 @@ export interface PublicationData {
   images: string[];
   /** The platforms built; empty when the engine's own platform was used. */
   platforms: string[];
+  /** False for a dry run, which builds nothing. */
+  built: boolean;
   pushed: boolean;
   commit: string;
   /** Built from a working folder that differs from the commit (--allow-dirty). */
@@ -19,8 +21,8 @@ export interface PublicationData {
 
 /** All fields as one JSON object, keys in a fixed order. */
 export function renderJson(p: PublicationData): string {
-  const { refs, digest, tags, images, platforms, pushed, commit, dirty } = p;
-  return JSON.stringify({ refs, digest, tags, images, platforms, pushed, commit, dirty }, null, 2);
+  const { refs, digest, tags, images, platforms, built, pushed, commit, dirty } = p;
+  return JSON.stringify({ refs, digest, tags, images, platforms, built, pushed, commit, dirty }, null, 2);
 }
 
 /**
@@ -32,10 +34,12 @@ export function renderGithubOutput(p: PublicationData): string {
   const multi = (key: string, values: string[]) => [`${key}<<${delimiter}`, ...values, delimiter];
   return [
     `digest=${p.digest}`,
+    `built=${p.built}`,
     `pushed=${p.pushed}`,
     `ref=${p.refs[0] ?? ""}`,
     `image=${p.images[0] ?? ""}`,
     `commit=${p.commit}`,
+    `dirty=${p.dirty}`,
     `platforms=${p.platforms.join(",")}`,
     ...multi("refs", p.refs),
     ...multi("tags", p.tags),
@@ -55,6 +59,8 @@ export function renderDotenv(p: PublicationData): string {
     `IMAGE_NAMES=${p.images.join(",")}`,
     `IMAGE_PLATFORMS=${p.platforms.join(",")}`,
     `IMAGE_COMMIT=${p.commit}`,
+    `IMAGE_DIRTY=${p.dirty}`,
+    `IMAGE_BUILT=${p.built}`,
     `IMAGE_PUSHED=${p.pushed}`,
   ]
     .map((line) => `${line}\n`)
@@ -64,7 +70,7 @@ export function renderDotenv(p: PublicationData): string {
 /** Markdown for `$GITHUB_STEP_SUMMARY`. */
 export function renderMarkdown(p: PublicationData): string {
   const code = (s: string) => `\`${s.replace(/`/g, "'")}\``;
-  const title = p.pushed ? "published" : "built, not pushed";
+  const title = p.pushed ? "published" : p.built ? "built, not pushed" : "planned (dry run): nothing built or pushed";
   const rows: [string, string][] = [
     ["commit", code(p.commit) + (p.dirty ? " (working folder with uncommitted changes)" : "")],
     ["digest", p.digest ? code(p.digest) : "none (nothing pushed)"],

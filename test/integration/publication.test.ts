@@ -32,6 +32,7 @@ describe.skipIf(!docker)("the publish result, end to end on the docker backend",
       tags: [sha, "main", "edge"],
       images: [`${suite.registry.host}/acme/out`],
       platforms: [expect.stringMatching(/^linux\/(amd64|arm64)$/)],
+      built: true,
       pushed: true,
       commit: g.head(),
       dirty: false,
@@ -39,13 +40,29 @@ describe.skipIf(!docker)("the publish result, end to end on the docker backend",
 
     const output = await chain(g.dir, args).call("githubOutput").result<string>();
     expect(output).toContain(`digest=${manifest.digest}\n`);
+    expect(output).toContain("built=true\npushed=true\n");
+    expect(output).toContain("dirty=false\n");
     expect(output).toMatch(new RegExp(`^refs<<(DOCKYARD_EOF_[0-9a-f]{16})\\n(?:.+\\n){3}\\1$`, "m"));
     const env = await chain(g.dir, args).call("dotenv").result<string>();
     expect(env).toContain(`IMAGE_DIGEST=${manifest.digest}\n`);
     expect(env).toContain(`IMAGE_REF=${suite.registry.host}/acme/out:${sha}@${manifest.digest}\n`);
+    expect(env).toContain("IMAGE_DIRTY=false\nIMAGE_BUILT=true\nIMAGE_PUSHED=true\n");
     expect(JSON.parse(await chain(g.dir, args).call("json").result<string>())).toMatchObject({
       digest: manifest.digest,
     });
+  });
+
+  it("several platforms: the digest is the pushed index's, and every ref is pinned to it", async () => {
+    const g = gitFixture(join(REPO_ROOT, "test/fixtures/multiarch"));
+    const pub = await chain(g.dir, {
+      images: [`${suite.registry.host}/acme/index`],
+      platforms: ["linux/amd64", "linux/arm64"],
+    }).result<{ refs: string[]; digest: string; platforms: string[] }>();
+    const index = await suite.registry.client("ci").getManifest("acme/index", g.head().slice(0, 7));
+    expect(index.body.manifests?.map((m) => m.platform?.architecture).sort()).toEqual(["amd64", "arm64"]);
+    expect(pub.digest).toBe(index.digest);
+    expect(pub.refs.every((r) => r.endsWith(`@${index.digest}`))).toBe(true);
+    expect(pub.platforms).toEqual(["linux/amd64", "linux/arm64"]);
   });
 
   it("--push=false builds every platform and pushes nothing", async () => {
@@ -60,6 +77,7 @@ describe.skipIf(!docker)("the publish result, end to end on the docker backend",
     expect(pub).toMatchObject({
       refs: [`${suite.registry.host}/acme/pr:${sha}`, `${suite.registry.host}/acme/pr:pr-7`],
       digest: "",
+      built: true,
       pushed: false,
       platforms: ["linux/amd64", "linux/arm64"],
     });
@@ -74,6 +92,7 @@ describe.skipIf(!docker)("the publish result, end to end on the docker backend",
       Record<string, unknown>
     >();
     expect(pub).toMatchObject({
+      built: false,
       pushed: false,
       digest: "",
       refs: [`${suite.registry.host}/acme/plan:${g.head().slice(0, 7)}`, `${suite.registry.host}/acme/plan:main`],

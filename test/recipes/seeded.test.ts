@@ -273,6 +273,22 @@ const rows: Row[] = [
     expect: { "gitlab-events": /merge request pipeline \(!7\): pushes \(no --push=false\)/ },
   },
   {
+    defect: "merge requests build one platform",
+    file: GL,
+    find: "--platforms=linux/amd64,linux/arm64 \\\n",
+    replace: "",
+    expect: { "gitlab-events": /merge request pipeline \(!7\): --platforms \(none\), want linux\/amd64,linux\/arm64/ },
+  },
+  {
+    defect: "a branch name evaluated as shell",
+    file: GL,
+    find: 'REF="refs/merge-requests/$CI_MERGE_REQUEST_IID/head"',
+    replace: 'REF="refs/merge-requests/$CI_MERGE_REQUEST_IID/head"; eval "echo $CI_COMMIT_REF_NAME"',
+    expect: {
+      "gitlab-events": /merge request pipeline from a fork \(!8\): publish-image: a branch name ran as shell code/,
+    },
+  },
+  {
     defect: "no dotenv report",
     file: GL,
     find: "dotenv > publish.env",

@@ -99,6 +99,7 @@ const PUBLICATION_FIELDS: Record<string, string> = {
   tags: LIST_STR,
   images: LIST_STR,
   platforms: LIST_STR,
+  built: BOOL,
   pushed: BOOL,
   commit: STR,
   dirty: BOOL,

@@ -21,6 +21,7 @@ const PUSHED: PublicationData = {
   tags: ["1a2b3c4", "main"],
   images: ["ghcr.io/acme/app", "docker.io/acme/app"],
   platforms: ["linux/amd64", "linux/arm64"],
+  built: true,
   pushed: true,
   commit: "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d",
   dirty: false,
@@ -34,6 +35,8 @@ const BUILT: PublicationData = {
   images: ["ghcr.io/acme/app"],
   pushed: false,
 };
+
+const PLANNED: PublicationData = { ...BUILT, platforms: [], built: false };
 
 /**
  * `$GITHUB_OUTPUT` as the runner reads it: `name=value`, or `name<<DELIMITER` … `DELIMITER` for multi-line
@@ -79,10 +82,12 @@ describe("renderGithubOutput", () => {
       p: PUSHED,
       want: {
         digest: DIGEST,
+        built: "true",
         pushed: "true",
         ref: PUSHED.refs[0],
         image: "ghcr.io/acme/app",
         commit: PUSHED.commit,
+        dirty: "false",
         platforms: "linux/amd64,linux/arm64",
         refs: PUSHED.refs.join("\n"),
         tags: "1a2b3c4\nmain",
@@ -94,6 +99,8 @@ describe("renderGithubOutput", () => {
       p: BUILT,
       want: { digest: "", pushed: "false", ref: "ghcr.io/acme/app:pr-7", refs: "ghcr.io/acme/app:pr-7", tags: "pr-7" },
     },
+    { what: "a dry run", p: PLANNED, want: { built: "false", pushed: "false", platforms: "" } },
+    { what: "a dirty build", p: { ...PUSHED, dirty: true }, want: { dirty: "true" } },
   ])("$what reads back as GitHub reads it", ({ p, want }) => {
     const text = renderGithubOutput(p);
     expect(text.endsWith("\n")).toBe(true);
@@ -123,6 +130,8 @@ describe("renderDotenv", () => {
         IMAGE_NAMES: "ghcr.io/acme/app,docker.io/acme/app",
         IMAGE_PLATFORMS: "linux/amd64,linux/arm64",
         IMAGE_COMMIT: PUSHED.commit,
+        IMAGE_DIRTY: "false",
+        IMAGE_BUILT: "true",
         IMAGE_PUSHED: "true",
       },
     },
@@ -131,6 +140,8 @@ describe("renderDotenv", () => {
       p: BUILT,
       want: { IMAGE_DIGEST: "", IMAGE_PUSHED: "false", IMAGE_REFS: "ghcr.io/acme/app:pr-7" },
     },
+    { what: "a dry run", p: PLANNED, want: { IMAGE_BUILT: "false", IMAGE_PUSHED: "false" } },
+    { what: "a dirty build", p: { ...PUSHED, dirty: true }, want: { IMAGE_DIRTY: "true" } },
   ])("$what reads back as GitLab reads it", ({ p, want }) => {
     expect(readDotenv(renderDotenv(p))).toMatchObject(want);
   });
@@ -144,6 +155,7 @@ describe("renderJson and renderMarkdown", () => {
   it.each([
     { what: "pushed", p: PUSHED, has: ["published", DIGEST, "Refs:", "`linux/arm64`"] },
     { what: "not pushed", p: BUILT, has: ["built, not pushed", "none (nothing pushed)", "Refs it would push:"] },
+    { what: "a dry run", p: PLANNED, has: ["planned (dry run): nothing built or pushed", "the engine's"] },
     { what: "dirty", p: { ...PUSHED, dirty: true }, has: ["working folder with uncommitted changes"] },
   ])("Markdown: $what", ({ p, has }) => {
     const md = renderMarkdown(p);

@@ -44,6 +44,7 @@ export class Tests {
       "localhost:5000/hello:1a2b3c4",
       "localhost:5000/hello:main",
     ]);
+    expectEqual("dry run built", await publication.built(), false);
     expectEqual("dry run pushed", await publication.pushed(), false);
     return "dry-run: ok";
   }
@@ -63,6 +64,7 @@ export class Tests {
     const publication = dag
       .dockyard({ source: this.hello })
       .publish(["ttl.sh/dockyard-never-pushed"], { commit: COMMIT, ref: "refs/pull/7/merge", push: false });
+    expectEqual("built", await publication.built(), true);
     expectEqual("pushed", await publication.pushed(), false);
     expectEqual("digest", await publication.digest(), "");
     return "build-only: ok";

@@ -83,6 +83,7 @@ function publication(images: string[], tags: string[], commit: string, pushed: b
     tags,
     images,
     platforms: ["linux/amd64", "linux/arm64"],
+    built: true,
     pushed,
     commit,
     dirty: false,
@@ -157,6 +158,9 @@ function tagsOrError(commit: string, ref: string): string {
   }
 }
 
+/** Both recipes build these on every event, so a pull request's build covers what a publish would push. */
+const RECIPE_PLATFORMS = "linux/amd64,linux/arm64";
+
 /** Compares one recorded publish call with what the event must produce; one finding per difference. */
 export function compareCall(label: string, call: DaggerCall, want: Expected): string[] {
   const out: string[] = [];
@@ -175,6 +179,8 @@ export function compareCall(label: string, call: DaggerCall, want: Expected): st
   if (commit !== want.commit) say(`--commit ${commit ?? "(none)"}, want ${want.commit}`);
   const ref = flag(call, "--ref");
   if (ref !== want.ref) say(`--ref ${ref ?? "(none)"}, want ${want.ref}`);
+  const platforms = flag(call, "--platforms");
+  if (platforms !== RECIPE_PLATFORMS) say(`--platforms ${platforms ?? "(none)"}, want ${RECIPE_PLATFORMS}`);
   const push = flag(call, "--push");
   if (want.push && push !== undefined && push !== "true") say(`--push=${push} on an event that must publish`);
   if (!want.push && push !== "false") say(`pushes (no --push=false) on an event that must not publish`);
@@ -407,6 +413,7 @@ export function playGithub(text: string, rows: GithubRow[] = GITHUB_ROWS): Githu
 // CI_OPEN_MERGE_REQUESTS in branch and merge request pipelines of a branch with an open merge request).
 
 const GL_IMAGE = "registry.gitlab.com/acme/hello-app";
+const GL_FORK_IMAGE = "registry.gitlab.com/contributor/hello-app";
 const JOB_TOKEN = "glcbt-fake-job-token";
 
 function glVars(extra: Record<string, string>): Record<string, string> {
@@ -507,6 +514,34 @@ export const GITLAB_ROWS: GitlabRow[] = [
     },
   },
   {
+    // A fork's merge request pipeline runs in the fork's project by default: its registry, its job token, and a
+    // branch name the fork's author chose.
+    event: {
+      label: "merge request pipeline from a fork (!8)",
+      candidates: [
+        {
+          source: "merge_request_event",
+          vars: {
+            ...mrPipeline(HOSTILE_HEAD_REF, sha("d4"), "8"),
+            CI_PROJECT_PATH: "Contributor/Hello-App",
+            CI_PROJECT_URL: "https://gitlab.com/Contributor/Hello-App",
+            CI_REGISTRY_IMAGE: GL_FORK_IMAGE,
+            CI_MERGE_REQUEST_PROJECT_PATH: "Acme/Hello-App",
+            CI_MERGE_REQUEST_SOURCE_PROJECT_PATH: "Contributor/Hello-App",
+          },
+        },
+      ],
+    },
+    jobs: ["publish-image"],
+    want: {
+      images: [GL_FORK_IMAGE],
+      commit: sha("d4"),
+      ref: "refs/merge-requests/8/head",
+      push: false,
+      tags: ["d4d4d4d", "pr-8"],
+    },
+  },
+  {
     // GitLab considers a branch pipeline and a merge request pipeline for this push; workflow:rules keep one.
     event: {
       label: "push to a branch with an open merge request",
@@ -573,6 +608,7 @@ export function playGitlab(text: string, rows: GitlabRow[] = GITLAB_ROWS): { fin
     const results = pipeline ? runPipeline(p, pipeline, { bin: fake.bin, fakeEnv: fake.env }) : [];
     for (const r of results) {
       if (r.status !== 0) findings.push(`${label}: ${r.job} exited ${r.status}: ${r.stderr.trim()}`);
+      if (existsSync(join(r.workdir, "INJECTED"))) findings.push(`${label}: ${r.job}: a branch name ran as shell code`);
     }
     const calls = recordedCalls(fake.log);
     if (want) {
