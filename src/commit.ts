@@ -56,7 +56,10 @@ export function parseCommit(value: string, flag = "--commit"): string {
   );
 }
 
-const MIN_SHA_LENGTH = 4;
+export const MIN_SHA_LENGTH = 4;
+
+/** The sha tag's length when --sha-length is not given, as `git rev-parse --short` gives it. */
+export const DEFAULT_SHA_LENGTH = 7;
 
 /**
  * `--sha-length`: how many characters of the commit the sha tag keeps, a whole number from 4 to the commit's
@@ -64,5 +67,9 @@ const MIN_SHA_LENGTH = 4;
  */
 export function parseShaLength(value: number, commitLength = 64, flag = "--sha-length"): number {
   const unit = commitLength === 64 ? "(the longest commit id)" : "(the commit's length)";
-  return parseWholeNumber(value, { flag }, { min: MIN_SHA_LENGTH, max: commitLength, fallback: 7, unit });
+  return parseWholeNumber(
+    value,
+    { flag },
+    { min: MIN_SHA_LENGTH, max: commitLength, fallback: DEFAULT_SHA_LENGTH, unit },
+  );
 }

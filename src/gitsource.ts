@@ -1,4 +1,5 @@
 import { mapWithLimit } from "./concurrency.js";
+import { DEFAULT_SHA_LENGTH } from "./commit.js";
 import { GitSourceError } from "./errors/index.js";
 
 /** What dockyard reads from `source.asGit()`. */
@@ -119,7 +120,7 @@ export function dirtyCheckoutError(commit: string, changed: string[]): GitSource
   const shown = changed.slice(0, 5).map((p) => `"${p}"`);
   const more = changed.length > shown.length ? ` and ${changed.length - shown.length} more` : "";
   return new GitSourceError(
-    `source has uncommitted changes (${shown.join(", ")}${more}): an image tagged ${commit.slice(0, 7)} is built from that commit's tree, without them; commit or stash them, or pass --allow-dirty to build the working folder as it is`,
+    `source has uncommitted changes (${shown.join(", ")}${more}): an image tagged ${commit.slice(0, DEFAULT_SHA_LENGTH)} is built from that commit's tree, without them; commit or stash them, or pass --allow-dirty to build the working folder as it is`,
   );
 }
 

@@ -22,6 +22,7 @@ import {
 import {
   checkBuildPaths,
   imageTitle,
+  maskUrlCredentials,
   parseRegistryAddress,
   parseSecretId,
   parseUsername,
@@ -451,13 +452,14 @@ export class Dockyard {
         onAbandon: () => void abandoned.count++,
         onRetry: (attempt, delay, message) =>
           console.error(
-            `dockyard: push of ${target.ref} failed (${message}); retry ${attempt}/${policy.retries} in ${delay} ms`,
+            `dockyard: push of ${target.ref} failed (${maskUrlCredentials(message)}); retry ${attempt}/${policy.retries} in ${delay} ms`,
           ),
       });
       return pinnedRef(target.ref, published);
     } catch (e) {
       const message = errorMessage(e);
-      throw new Error(describePushFailure(target, classifyPushError(message), message, credential ? "given" : "none"));
+      const shown = maskUrlCredentials(message);
+      throw new Error(describePushFailure(target, classifyPushError(message), shown, credential ? "given" : "none"));
     }
   }
 

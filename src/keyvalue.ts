@@ -9,7 +9,6 @@ import {
   stripControl,
   type Grammar,
 } from "./argument.js";
-import { parseCommit } from "./commit.js";
 import { parseCreated, epochToRfc3339 } from "./timestamp.js";
 import { parseSourceUrl, stripSecretParams, stripUserinfo, urlCredentials } from "./url.js";
 
@@ -141,7 +140,12 @@ const LABEL_VALUE_PARSERS: Record<string, (value: string, flag: string) => unkno
   [`${OCI}.source`]: parseSourceUrl,
   [`${OCI}.url`]: parseSourceUrl,
   [`${OCI}.documentation`]: parseSourceUrl,
-  [`${OCI}.revision`]: parseCommit,
+};
+
+// Labels that say which commit the image is and whether it was built from elsewhere: dockyard's alone to set.
+const RESERVED_LABELS: Record<string, string> = {
+  [`${OCI}.revision`]: "it is the commit whose tree is built: pass --commit",
+  "dockyard.dirty": "it is set when a folder that differs from its commit is built: pass --allow-dirty",
 };
 
 function parseLabel(entry: string, flag: string): KeyValue {
@@ -172,6 +176,8 @@ function parseLabel(entry: string, flag: string): KeyValue {
   }
   const leak = credentialsIn(kv.value);
   if (leak) refuse(g, entry, `${leak.why}: image labels are public`, `${kv.name}=${leak.clean}`, "");
+  const reserved = RESERVED_LABELS[kv.name];
+  if (reserved) refuse(g, entry, `${kv.name} is set by dockyard and cannot be overridden`, undefined, reserved);
   const parse = LABEL_VALUE_PARSERS[kv.name];
   if (parse) {
     try {
@@ -186,8 +192,8 @@ function parseLabel(entry: string, flag: string): KeyValue {
 
 /**
  * `--labels` as key=value: keys lowercase reverse-DNS words (`[a-z0-9]+([._-][a-z0-9]+)*`), values on one line
- * without credentials; OCI annotations with a grammar (`.created`, `.source`, `.url`, `.documentation`,
- * `.revision`) are checked by it; the same key twice is refused.
+ * without credentials; OCI annotations with a grammar (`.created`, `.source`, `.url`, `.documentation`) are
+ * checked by it; `.revision` and `dockyard.dirty` are dockyard's own; the same key twice is refused.
  */
 export function parseLabels(values: readonly string[], flag = "--labels"): KeyValue[] {
   const entries = values.map((v) => parseLabel(v, flag));

@@ -1,3 +1,4 @@
+import { maskUrlCredentials } from "./argument.js";
 import { PublishError } from "./errors/index.js";
 import type { ImageName } from "./image.js";
 import { classifyPushError, errorMessage, type PushFailure } from "./retry.js";
@@ -70,8 +71,10 @@ export async function pushAll(
   });
 }
 
-function failedOutcome(reason: string): PushOutcome {
-  return classifyPushError(reason).outcomeUnknown ? { state: "unknown", reason } : { state: "not pushed", reason };
+// The reason is reported to the user, so any credentials a URL in it carries are masked first.
+function failedOutcome(message: string): PushOutcome {
+  const reason = maskUrlCredentials(message);
+  return classifyPushError(message).outcomeUnknown ? { state: "unknown", reason } : { state: "not pushed", reason };
 }
 
 function formatReport(all: { target: PublishTarget; outcome: PushOutcome }[]): string {

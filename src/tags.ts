@@ -5,8 +5,7 @@ import { fitTagLength, slugifyTag } from "./slug.js";
 /** When the `latest` tag is added: for a non-prerelease semver tag, always, or never. */
 export type LatestMode = "auto" | "always" | "never";
 
-export const DEFAULT_SHA_LENGTH = 7;
-export const MIN_SHA_LENGTH = 4;
+export { DEFAULT_SHA_LENGTH, MIN_SHA_LENGTH } from "./commit.js";
 
 /** Validated values: the request parsers have checked each one against its grammar. */
 export interface TagInput {

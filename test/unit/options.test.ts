@@ -3,7 +3,6 @@ import { describe, expect, it } from "vitest";
 
 import { parseBuildArgs, parseLabels, parseSecretId, validateSecretId } from "../../src/keyvalue.js";
 import { GIT_COMMITTER_EPOCH, GITLAB_JOB_TOKEN, GITLAB_REPOSITORY_URL } from "../fixtures/cli-values.js";
-import { COMMIT } from "../fixtures/commits.js";
 import { expectRefusal, listParse, refusalOf, type Refusal } from "./refusal.js";
 
 describe("parseBuildArgs", () => {
@@ -83,10 +82,6 @@ describe("parseLabels", () => {
       input: "org.opencontainers.image.source=https://github.com/acme/app",
       want: { name: "org.opencontainers.image.source", value: "https://github.com/acme/app" },
     },
-    {
-      input: `org.opencontainers.image.revision=${COMMIT}`,
-      want: { name: "org.opencontainers.image.revision", value: COMMIT },
-    },
   ])("$input", ({ input, want }) => {
     expect(parseLabels([input])).toEqual([want]);
   });
@@ -123,7 +118,11 @@ describe("parseLabels", () => {
       why: /^org.opencontainers.image.source: is an ssh/,
       fix: "org.opencontainers.image.source=https://github.com/acme/app.git",
     },
-    { input: "org.opencontainers.image.revision=1a2b3c4", why: /^org.opencontainers.image.revision: is abbreviated/ },
+    {
+      input: `org.opencontainers.image.revision=${"1a2b3c4d".repeat(5)}`,
+      why: /^org.opencontainers.image.revision is set by dockyard and cannot be overridden/,
+    },
+    { input: "dockyard.dirty=false", why: /^dockyard.dirty is set by dockyard and cannot be overridden/ },
   ];
   it.each(refusals)("refuses $input", (row) => {
     expectRefusal(

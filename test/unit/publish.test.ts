@@ -109,6 +109,16 @@ describe("pushAll", () => {
     expect(events.indexOf("start r2.local/app:t1")).toBeLessThan(events.indexOf("end r1.local/app:t1"));
   });
 
+  it("a reason that carries URL credentials is reported with them masked", async () => {
+    const err = (await pushAll(targets, () =>
+      Promise.reject(
+        new Error('failed to do request: Head "https://robot:s3cr3t@r1.local/v2/app/blobs/x?token=abc": EOF'),
+      ),
+    ).catch((e: unknown) => e)) as PublishError;
+    expect(err.message).toContain("https://robot:***@r1.local/v2/app/blobs/x?token=***");
+    expect(err.message).not.toMatch(/s3cr3t|abc/);
+  });
+
   it("a total failure confirms nothing", async () => {
     const err = (await pushAll(targets, () => Promise.reject(new Error("boom"))).catch(
       (e: unknown) => e,
