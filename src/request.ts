@@ -118,10 +118,12 @@ function parseTarget(target: string | undefined): string | undefined {
 }
 
 export function tagRequest(a: TagArgs): TagRequest {
+  const commit = a.commit !== undefined && a.commit !== null ? parseCommit(a.commit) : undefined;
   return {
-    ...(a.commit !== undefined && a.commit !== null ? { commit: parseCommit(a.commit) } : {}),
+    ...(commit !== undefined ? { commit } : {}),
     ...(a.ref !== undefined && a.ref !== null ? { ref: parseRef(a.ref) } : {}),
-    shaLength: parseShaLength(a.shaLength ?? DEFAULT_SHA_LENGTH),
+    // A given commit bounds the length now; one read from .git is checked once it is known.
+    shaLength: parseShaLength(a.shaLength ?? DEFAULT_SHA_LENGTH, commit?.length),
     latest: parseLatest(a.latest),
     userTags: parseTags(a.tags ?? []),
   };

@@ -100,7 +100,7 @@ export function dirPath(d: DirectoryModel): string {
   return rootPath(root, d.sub);
 }
 
-/** A CLI-passed secret (`--password env:X`): Dagger mints it from a URI, so it has no name (row 3b). */
+/** A CLI-passed secret (`--password env:X`): Dagger mints it from a URI, so it has no name (CONFORMANCE R4a). */
 export function cliSecret(double: { secret(name: string, plaintext: string): string }, plaintext: string): string {
   return double.secret("", plaintext);
 }

@@ -474,9 +474,10 @@ describe.skipIf(!docker)("rung 3 infra: docker + registry", () => {
     const arm = await client.imageConfig("acme/multi", "2.0.0", "linux/arm64");
     expect(arm.architecture).toBe("arm64");
     expect(arm.config?.Labels).toMatchObject({ arch: "arm64", "org.opencontainers.image.version": "2.0.0" });
+    // Given in the other order, the index is the same: platforms are sorted by key (R2e).
     const again = await backend.push({
       address: `${registry.host}/acme/multi:2.0.0`,
-      variants,
+      variants: [...variants].reverse(),
       auth: { username: "ci", password: USERS.ci },
     });
     expect(again).toBe(digest);

@@ -184,6 +184,11 @@ describe("bad input builds and pushes nothing", () => {
     },
     { what: "build arg without =", args: { images: [`${REG}/app`], buildArgs: ["X"] }, match: /--build-args "X"/ },
     { what: "shaLength 3", args: { images: [`${REG}/app`], shaLength: 3 }, match: /--sha-length "3"/ },
+    {
+      what: "shaLength longer than the given commit",
+      args: { images: [`${REG}/app`], shaLength: 41 },
+      match: /--sha-length "41"/,
+    },
     { what: "latest maybe", args: { images: [`${REG}/app`], latest: "maybe" }, match: /Latest|latest/ },
     { what: "commit not hex", args: { images: [`${REG}/app`], commit: "xyz" }, match: /--commit "xyz"/ },
     { what: "bad platform", args: { images: [`${REG}/app`], platforms: ["arm64"] }, match: /--platforms "arm64"/ },
@@ -223,6 +228,9 @@ describe("bad input builds and pushes nothing", () => {
       .catch((e: unknown) => e)) as Error;
     expect(err.message).toMatch(match);
     expect(err.message).not.toContain("s3cr3t");
+    // Refused before the first engine call: not even the source is looked at.
+    const used = fields().filter((f) => /^(Directory|GitRepository|GitRef|Container|File)\./.test(f));
+    expect(used.filter((f) => !f.endsWith(".id"))).toEqual([]);
     expect(fields()).not.toContain("Directory.dockerBuild");
     expect(fields()).not.toContain("Container.publish");
     expect(backend.pushed).toHaveLength(0);

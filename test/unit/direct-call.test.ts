@@ -28,6 +28,12 @@ describe("Dockyard.tags called directly", () => {
     await expect(new Dockyard(untouchableSource).tags(COMMIT, "main", 2)).rejects.toThrow(/--sha-length "?2/);
   });
 
+  it("refuses a --sha-length longer than the given --commit before anything else", async () => {
+    await expect(new Dockyard(untouchableSource).tags(COMMIT, "main", 41)).rejects.toThrow(
+      /--sha-length "?41"?.*\(the commit's length\)/,
+    );
+  });
+
   it("works from `tsx` with no engine session in the environment", () => {
     const script = [
       `import { Dockyard } from "./src/index.ts";`,

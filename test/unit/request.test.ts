@@ -1,0 +1,54 @@
+// Unit: one validated request from a function's raw arguments (src/request.ts), one table row per rule.
+import { describe, expect, it } from "vitest";
+
+import { metadataRequest, publishRequest, tagRequest } from "../../src/request.js";
+import { COMMIT, COMMIT_SHA256 } from "../fixtures/commits.js";
+
+describe("tagRequest: --sha-length against a given --commit", () => {
+  it.each([
+    { rule: "default length", args: { commit: COMMIT }, want: 7 },
+    { rule: "the whole SHA-1 commit", args: { commit: COMMIT, shaLength: 40 }, want: 40 },
+    { rule: "no commit yet: up to 64", args: { shaLength: 64 }, want: 64 },
+    { rule: "the whole SHA-256 commit", args: { commit: COMMIT_SHA256, shaLength: 64 }, want: 64 },
+  ])("$rule", ({ args, want }) => {
+    expect(tagRequest(args).shaLength).toBe(want);
+  });
+
+  it.each([
+    { rule: "longer than a SHA-1 commit", args: { commit: COMMIT, shaLength: 41 }, match: /"41".*commit's length/ },
+    { rule: "longer than any commit", args: { shaLength: 65 }, match: /"65".*longest commit id/ },
+  ])("refused: $rule", ({ args, match }) => {
+    expect(() => tagRequest(args)).toThrow(match);
+  });
+});
+
+describe("metadataRequest: empty optional texts are absent", () => {
+  it.each([
+    { rule: "empty --source-url and --created", args: { sourceUrl: "", created: "" }, want: {} },
+    {
+      rule: "both given",
+      args: { sourceUrl: "https://github.com/acme/app", created: "2026-01-02T03:04:05Z" },
+      want: { sourceUrl: "https://github.com/acme/app", created: "2026-01-02T03:04:05Z" },
+    },
+  ])("$rule", ({ args, want }) => {
+    const { labelInput } = metadataRequest({ commit: COMMIT, ref: "main", ...args });
+    expect(labelInput).toEqual({ labels: [], ...want });
+  });
+});
+
+describe("publishRequest: credentials come in pairs", () => {
+  const base = { images: ["ghcr.io/acme/app"], commit: COMMIT, ref: "main" };
+  it.each([
+    { rule: "username alone", args: { ...base, username: "ci" }, match: /--username "ci": also pass --password/ },
+    { rule: "password alone", args: { ...base, password: "S" }, match: /--password: also pass --username/ },
+  ])("refused: $rule", ({ args, match }) => {
+    expect(() => publishRequest<string>(args)).toThrow(match);
+  });
+
+  it("both: one credential for every image's host", () => {
+    expect(publishRequest<string>({ ...base, username: "ci", password: "S" }).credentials).toEqual({
+      username: "ci",
+      password: "S",
+    });
+  });
+});
