@@ -117,6 +117,21 @@ export function contextNotFound(context: string): ArgumentError {
   );
 }
 
+/**
+ * A symlink the engine cannot follow: its target is missing, or outside the uploaded folder, which is all the
+ * engine holds (a link out of it reaches nothing on the host).
+ */
+export function danglingSymlink(flag: string, path: string, within: string): ArgumentError {
+  return error(
+    flag,
+    path,
+    `is a symlink whose target is missing or outside ${within} (the engine sees only the uploaded folder)`,
+    undefined,
+    flag === "--context" ? parseContextPath : parseDockerfilePath,
+    `pass the target's own path inside ${within}, or copy the file there`,
+  );
+}
+
 /** `--context` names a file; the fix is its folder (the context holds the Dockerfile). */
 export function contextNotAFolder(context: string): ArgumentError {
   return error("--context", context, "is a file, not a folder of the source", parentOf(context), parseContextPath);
@@ -205,6 +220,7 @@ export function checkBuildPaths(
       const outside = pathIsSymlinkOutside("--context", context, c.target, "the source");
       if (outside) throw outside;
     }
+    if (c.symlink && c.kind === "missing") throw danglingSymlink("--context", context, "the source");
     if (c.kind === "missing" || c.kind === "other") throw contextNotFound(context);
     if (c.kind === "file") throw contextNotAFolder(context);
   }
@@ -215,6 +231,7 @@ export function checkBuildPaths(
     const outside = pathIsSymlinkOutside("--dockerfile", dockerfile, d.target, `--context "${context}"`);
     if (outside) throw outside;
   }
+  if (d.symlink && d.kind === "missing") throw danglingSymlink("--dockerfile", dockerfile, `--context "${context}"`);
   if (d.kind === "folder") throw dockerfileIsFolder(dockerfile, context);
   if (d.kind !== "file") throw dockerfileNotFound(dockerfile, context);
 }

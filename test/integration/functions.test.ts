@@ -1,6 +1,7 @@
 // Rung 3 (engine double): every dockyard function through the real SDK and the `dagger call` protocol, on the
 // in-memory backend (no real push needed here; the docker-backed suite proves pushes in publish.test.ts).
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
@@ -164,6 +165,16 @@ describe("build", () => {
     await expect(
       on(HELLO).call("build", { commit: COMMIT, ref: "main", dockerfile: "web.Dockerfile" }).result(),
     ).rejects.toThrow(/--dockerfile "web.Dockerfile": not found in --context "\."/);
+    expect(fields()).not.toContain("Directory.dockerBuild");
+  });
+  it("a Dockerfile symlink leaving the source is named before anything builds (the engine sees only the upload)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "dockyard-symlink-"));
+    writeFileSync(join(dir, "host-only.Dockerfile"), "FROM scratch\n");
+    const source = mkdtempSync(join(tmpdir(), "dockyard-source-"));
+    symlinkSync(join(dir, "host-only.Dockerfile"), join(source, "Dockerfile"));
+    await expect(on(source).call("build", { commit: COMMIT, ref: "main" }).result()).rejects.toThrow(
+      /--dockerfile "Dockerfile": is a symlink whose target is missing or outside --context "\."/,
+    );
     expect(fields()).not.toContain("Directory.dockerBuild");
   });
 });

@@ -169,6 +169,20 @@ describe("what the engine reports decides the error", () => {
       row: { input: "web", why: /symlink to "\.\.\/\.\.\/elsewhere", outside the source/ },
       parse: parseContextPath,
     },
+    {
+      what: "Dockerfile is a symlink the engine cannot follow",
+      run: () => checkBuildPaths(".", "Dockerfile", { dockerfile: { kind: "missing", symlink: true } }),
+      flag: "--dockerfile",
+      row: { input: "Dockerfile", why: /symlink whose target is missing or outside --context "\."/ },
+      parse: parseDockerfilePath,
+    },
+    {
+      what: "context is a symlink the engine cannot follow",
+      run: () => checkBuildPaths("web", "Dockerfile", { context: { kind: "missing", symlink: true } }),
+      flag: "--context",
+      row: { input: "web", why: /symlink whose target is missing or outside the source/ },
+      parse: parseContextPath,
+    },
   ])("$what", ({ run, flag, row, parse }) => {
     expectRefusal(refusalOf(run), flag, row, (fix) => parse(fix));
   });
