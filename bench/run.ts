@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 
 import { ensureDockerEngine, hasDocker } from "../test/infra/docker.js";
 import { startRegistry } from "../test/infra/registry.js";
+import { cliSecret } from "../test/engine/state.js";
 import { HELLO, startDockerWorld } from "../test/integration/setup.js";
 
 const RUNS = 5;
@@ -35,7 +36,7 @@ async function publishFanOut(): Promise<void> {
     const d = world.double;
     // A source without .git and only a commit: the small call has exactly one tag, the sha tag.
     const g = { dir: HELLO, head: () => "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d" };
-    const base = { commit: g.head(), username: "ci", password: d.secret("pw", users.ci) };
+    const base = { commit: g.head(), username: "ci", password: cliSecret(d, users.ci) };
     const small = { ...base, images: [`${r1!.host}/bench/app`], latest: "NEVER" };
     // sha, main, latest, t1, t2: five tags to each of two registries.
     const large = {

@@ -120,6 +120,17 @@ describe("protocol", () => {
     expect((await double.query("{ version }", token)).status).toBe(status);
   });
 
+  it("answers version as the pinned engine release (R16)", async () => {
+    expect(await data<{ version: string }>("{ version }")).toEqual({ version: "v0.21.9" });
+  });
+
+  it("refuses GitRepository.branches: dockyard does not use it, so it is not modelled", async () => {
+    const repo = double.hostDirectory(makeRepo("branches").dir);
+    expect(await firstError(`{ node(id: "${repo}") { ... on Directory { asGit { branches } } } }`)).toMatch(
+      /engine double: field GitRepository\.branches is not modelled/,
+    );
+  });
+
   it("rejects a token once its call is closed", async () => {
     const call = double.openCall({ moduleName: "m", parentName: "M", name: "f", parent: {}, inputArgs: {} });
     expect((await double.query("{ currentFunctionCall { name } }", call.token)).body.data).toEqual({
@@ -767,7 +778,22 @@ describe("R7 directory(path) is lazy and bounded by its snapshot (core/directory
   it("never reads a host file through a symlink", async () => {
     const { body } = await double.query(onDir(id, 'file(path: "escape-link") { contents }'));
     expect(JSON.stringify(body)).not.toContain("OUTSIDE");
-    expect(body.errors?.[0]?.message).toBe("escape-link: no such file or directory");
+    expect(body.errors?.[0]?.message).toBe("stat escape-link: no such file or directory");
+  });
+
+  it("reads a file through a symlink inside the snapshot, and refuses a folder by name (R19)", async () => {
+    const got = await data<{ node: { file: { contents: string } } }>(onDir(id, 'file(path: "rel-link") { contents }'));
+    expect(got.node.file.contents).toBe("app");
+    expect(await firstError(onDir(id, 'file(path: "sub") { contents }'))).toBe("path sub is a directory, not a file");
+    expect(await firstError(onDir(id, 'file(path: "app.txt") { contents(limitLines: 1) }'))).toMatch(
+      /engine double: argument File\.contents\(limitLines:\) is not modelled/,
+    );
+  });
+
+  it("lists entries sorted by name, then marks folders with a slash (R18)", async () => {
+    const listed = double.hostDirectory(folder("entries", { "a.txt": "1", "a/x": "2", b: "3" }));
+    const got = await data<{ node: { entries: string[] } }>(onDir(listed, "entries"));
+    expect(got.node.entries).toEqual(["a/", "a.txt", "b"]);
   });
 });
 

@@ -163,10 +163,6 @@ export function gitTags(p: GitPlace, patterns?: readonly string[]): string[] {
   return listRefs(p, "refs/tags", patterns);
 }
 
-export function gitBranches(p: GitPlace, patterns?: readonly string[]): string[] {
-  return listRefs(p, "refs/heads", patterns);
-}
-
 // --- uncommitted(): core/git_local.go:82-202 (the cleaned copy) and core/changeset_delta.go:159-353 (the diff) ---
 
 const gitMode = (st: Stats): number => (st.isSymbolicLink() ? 0o120000 : st.mode & 0o111 ? 0o100755 : 0o100644);

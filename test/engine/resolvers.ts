@@ -15,7 +15,6 @@ import {
 } from "./directory.js";
 import {
   assertGitRepository,
-  gitBranches,
   gitCheckout,
   gitHead,
   gitMergeBase,
@@ -230,7 +229,10 @@ function directoryHandlers(): Record<string, Handler> {
       const root = snapshotRoot(d);
       const sub = subPath(d.sub, str(a.path));
       dirPath(d);
-      if (!statInRoot(root, sub, true)?.isFile()) throw new NotExistError(`${str(a.path)}: no such file or directory`);
+      // core/file.go:494-501: the stat's own error, or a folder refused by name.
+      const st = statInRoot(root, sub, true);
+      if (!st) throw new NotExistError(`stat ${str(a.path)}: no such file or directory`);
+      if (st.isDirectory()) throw new Error(`path ${str(a.path)} is a directory, not a file`);
       return state.mint({ kind: "File", root, sub });
     },
     // Directories carry a trailing slash, as the engine answers current clients.
@@ -239,9 +241,10 @@ function directoryHandlers(): Record<string, Handler> {
       const root = snapshotRoot(d);
       dirPath(d);
       const full = rootPath(root, subPath(d.sub, str(a.path)));
+      // Sorted by name first (os.ReadDir), then a folder gets its trailing slash.
       return readdirSync(full, { withFileTypes: true })
-        .map((e) => (e.isDirectory() ? `${e.name}/` : e.name))
-        .sort();
+        .sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0))
+        .map((e) => (e.isDirectory() ? `${e.name}/` : e.name));
     },
     "Directory.exists": (r, a) => exists(self(r, "Directory"), a),
     "Directory.filter": (r, a, { state }) => filter(r, a, state),
@@ -253,7 +256,9 @@ function directoryHandlers(): Record<string, Handler> {
     },
     "Directory.dockerBuild": (r, a, { state }) => dockerBuild(r, a, state),
     "File.id": (r) => r.id,
-    "File.contents": (r) => {
+    "File.contents": (r, a) => {
+      if (a.offsetLines != null) notModelled("argument File.contents(offsetLines:)");
+      if (a.limitLines != null) notModelled("argument File.contents(limitLines:)");
       const f = self(r, "File");
       return readFileSync(rootPath(f.root, f.sub), "utf8");
     },
@@ -280,7 +285,6 @@ function gitHandlers(): Record<string, Handler> {
       return ref(state, self(r, "GitRepository"), { commit: id, ref: "" });
     },
     "GitRepository.tags": (r, a) => gitTags(self(r, "GitRepository"), strList(a.patterns)),
-    "GitRepository.branches": (r, a) => gitBranches(self(r, "GitRepository"), strList(a.patterns)),
     "GitRepository.uncommitted": (r, _a, { state }) =>
       state.mint({ kind: "Changeset", ...gitUncommitted(self(r, "GitRepository")) }),
     "GitRef.id": (r) => r.id,
@@ -440,7 +444,8 @@ function queryHandlers(): Record<string, Handler> {
       if (a.platform != null) notModelled("argument Query.container(platform:)");
       return state.mint({ kind: "Container", labels: {}, platform: state.backend.defaultPlatform });
     },
-    "Query.version": () => "v0.21.8",
+    // The engine answers its own release: the module pins v0.21.9 (dagger.json engineVersion).
+    "Query.version": () => "v0.21.9",
   };
 }
 

@@ -179,7 +179,7 @@ export function installPlan(original: string | undefined, files: ReadonlySet<str
   return { path: packageManager(pkg, files), typescriptLibrary };
 }
 
-/** config.go:421-456: dagger.runtime ("node@20" is node), then lock files, else node. */
+/** config.go:421-456: dagger.runtime ("node@20" is node; anything but node or bun is refused, 430-435), then lock files, else node. */
 function detectRuntime(pkg: Json | undefined, files: ReadonlySet<string>): string {
   const field = isObject(pkg?.dagger) && typeof pkg.dagger.runtime === "string" ? pkg.dagger.runtime : "";
   if (field !== "") return field.split("@")[0] ?? field;
@@ -215,7 +215,9 @@ const run = (cmd: string, args: string[], opts: { cwd: string; env?: NodeJS.Proc
 
 /**
  * The module's files, relative to its root. The engine uploads a local module with its .gitignore applied
- * (core/schema/modulesource.go:1084-1086 include "*", :1107 gitignore: true); outside a git work tree we copy all.
+ * (core/schema/modulesource.go:1084-1086 include "*", :1107 gitignore: true). We approximate it with git's own
+ * ignore rules; Dagger reads only .gitignore files (util/fsxutil/gitignore_matcher.go:99-153), also outside a work
+ * tree and for tracked files (CONFORMANCE L5). Outside a git work tree we copy all.
  */
 async function sourceFiles(root: string): Promise<string[]> {
   const inTree = await run("git", ["rev-parse", "--is-inside-work-tree"], { cwd: root });
@@ -369,7 +371,7 @@ function mountSdk(stage: string, sdk: { dir: string; pkg: Json }): void {
     mkdirSync(dirname(link), { recursive: true });
     symlinkSync(dep, link, "dir");
   }
-  // sdk/ (runtime_node.go:98): the engine's index.ts and telemetry.ts (tsutils/module/*.ts) over the npm build.
+  // sdk/ (runtime_node.go:98): index.ts and telemetry.ts (tsutils/module/*.ts) over the npm build; the engine's also holds core.js and a generated client.gen.ts (lib_generator.go:108-132).
   const dist = "../node_modules/@dagger.io/dagger/dist/src";
   const gen = join(sdk.dir, "dist/src/api/client.gen.d.ts");
   writeFile(
@@ -470,7 +472,7 @@ async function stage(root: string, files: readonly string[], hash: string): Prom
   const plan = installPlan(originalPackageJson, listed);
   if (plan.path === "yarn" || plan.path === "pnpm") {
     throw new Error(
-      `engine double: ${root}: the runtime would run \`${plan.path} install --prod\` (runtime_node.go:263-267, ` +
+      `engine double: ${root}: the runtime would run \`${plan.path} install … --prod\` (runtime_node.go:263-267, ` +
         "383-387), which the double cannot run offline. Give the module a package.json whose only dependency is " +
         `"typescript": "${DEFAULT_TYPESCRIPT_VERSION}" (the runtime's fast path), or a package-lock.json (npm).`,
     );
@@ -478,14 +480,14 @@ async function stage(root: string, files: readonly string[], hash: string): Prom
   if (plan.path === "npm") await npmInstall(root, dir, listed);
   const sdk = sdkPackage();
   if (plan.typescriptLibrary) {
-    // runtime_node.go:314-315: mounted over whatever the install wrote there.
+    // runtime_node.go:314-315: the runtime mounts it before the install (324-328); here it replaces what npm wrote.
     const link = join(dir, "node_modules/typescript");
     rmSync(link, { recursive: true, force: true });
     mkdirSync(dirname(link), { recursive: true });
     symlinkSync(typescriptLibrary(sdk), link, "dir");
   }
   mountSdk(dir, sdk);
-  // runtime_node.go:94,104-107: the entrypoint lives in src/ and lists every .ts/.mts there, itself included.
+  // runtime_node.go:94,104-107 place and run the entrypoint in src/; tsutils/bin/__dagger.entrypoint.ts:8-38 loads every .ts/.mts there.
   writeFile(join(dir, ENTRYPOINT), readFileSync(ENTRYPOINT_SOURCE, "utf8"));
   return {
     root,
