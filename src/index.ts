@@ -458,8 +458,8 @@ export class Dockyard {
       return pinnedRef(target.ref, published);
     } catch (e) {
       const message = errorMessage(e);
-      const shown = maskUrlCredentials(message);
-      throw new Error(describePushFailure(target, classifyPushError(message), shown, credential ? "given" : "none"));
+      // pushAll masks URL credentials in the reason it reports.
+      throw new Error(describePushFailure(target, classifyPushError(message), message, credential ? "given" : "none"));
     }
   }
 
