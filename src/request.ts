@@ -145,7 +145,7 @@ export function metadataRequest(a: TagArgs & LabelArgs): MetadataRequest {
 export function buildRequest(a: BuildArgs, platformFlag = "--platforms"): BuildRequest {
   const target = parseTarget(a.target);
   return {
-    ...metadataRequest({ commit: a.commit, ref: a.ref, labels: a.labels, sourceUrl: a.sourceUrl, created: a.created }),
+    ...metadataRequest(a),
     dockerfile: parseBuildPath(a.dockerfile ?? "Dockerfile", "--dockerfile"),
     context: parseBuildPath(a.context ?? ".", "--context"),
     ...(target !== undefined ? { target } : {}),
@@ -158,7 +158,6 @@ export function buildRequest(a: BuildArgs, platformFlag = "--platforms"): BuildR
 export function publishRequest<S>(a: PublishArgs<S>): PublishRequest<S> {
   const images = parseImageList(a.images);
   const build = buildRequest(a);
-  const tags = tagRequest(a);
   const hasPassword = a.password !== undefined && a.password !== null;
   const username = a.username !== undefined && a.username !== "" ? parseUsername(a.username, "--username") : undefined;
   if (username !== undefined && !hasPassword) {
@@ -176,7 +175,6 @@ export function publishRequest<S>(a: PublishArgs<S>): PublishRequest<S> {
     );
   return {
     ...build,
-    ...tags,
     images,
     ...(username !== undefined && hasPassword ? { credentials: { username, password: a.password as S } } : {}),
     dryRun: a.dryRun ?? false,
