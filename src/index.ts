@@ -8,7 +8,7 @@
  */
 import { Container, dag, Directory, ExistsType, func, object, Platform, Secret } from "@dagger.io/dagger";
 
-import { pickCredential, type Credential } from "./credentials.js";
+import { pickCredential, type Credential } from "./push/credentials.js";
 import { InvalidInputError } from "./errors/index.js";
 import {
   dirtyCheckFailedError,
@@ -18,7 +18,7 @@ import {
   type GitReader,
   type ResolvedGit,
   type SourceGit,
-} from "./gitsource.js";
+} from "./git/source.js";
 import {
   checkBuildPaths,
   imageTitle,
@@ -28,10 +28,16 @@ import {
   parseUsername,
   type KeyValue,
   type PathFacts,
-} from "./args.js";
-import { computeMetadata, type ImageMetadata } from "./metadata.js";
-import { renderDotenv, renderGithubOutput, renderJson, renderMarkdown, type PublicationData } from "./publication.js";
-import { describePushFailure, digestOf, pinnedRef, planPublish, pushAll, type PublishTarget } from "./publish.js";
+} from "./input/index.js";
+import { computeMetadata, type ImageMetadata } from "./tags/metadata.js";
+import {
+  renderDotenv,
+  renderGithubOutput,
+  renderJson,
+  renderMarkdown,
+  type PublicationData,
+} from "./push/publication.js";
+import { describePushFailure, digestOf, pinnedRef, planPublish, pushAll, type PublishTarget } from "./push/publish.js";
 import {
   buildRequest,
   metadataRequest,
@@ -49,9 +55,9 @@ import {
   errorMessage,
   withPushRetry,
   type RetryPolicy,
-} from "./retry.js";
-import { computeTags, DEFAULT_SHA_LENGTH } from "./tags.js";
-import { formatLabels } from "./labels.js";
+} from "./push/retry.js";
+import { computeTags, DEFAULT_SHA_LENGTH } from "./tags/tags.js";
+import { formatLabels } from "./tags/labels.js";
 
 /** When to add the latest tag. */
 export enum Latest {

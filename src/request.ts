@@ -21,9 +21,9 @@ import {
   credentialHostProblem,
   type ImageName,
   type KeyValue,
-} from "./args.js";
-import { DEFAULT_PUSH_TIMEOUT_SECONDS, DEFAULT_RETRIES } from "./retry.js";
-import { DEFAULT_SHA_LENGTH, type LatestMode } from "./tags.js";
+} from "./input/index.js";
+import { DEFAULT_PUSH_TIMEOUT_SECONDS, DEFAULT_RETRIES } from "./push/retry.js";
+import { DEFAULT_SHA_LENGTH, type LatestMode } from "./tags/tags.js";
 
 export interface TagArgs {
   commit?: string | undefined;

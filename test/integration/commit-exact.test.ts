@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
-import type { PublicationData } from "../../src/publication.js";
+import type { PublicationData } from "../../src/push/publication.js";
 import { dockerAvailable, gitFixture, REPO_ROOT, useDockerWorld } from "./setup.js";
 
 const docker = await dockerAvailable("rung 3 commit-exact suite (docker backend)");

@@ -1,13 +1,13 @@
 // Unit: --username, --created, --source-url, --retries, --push-timeout and the shared error format (quoting, masking, lists).
 import { describe, expect, it } from "vitest";
 
-import { ArgumentError, joinList, maskUrlCredentials, quote, splitList, validFix } from "../../src/argument.js";
-import * as args from "../../src/args.js";
+import { ArgumentError, joinList, maskUrlCredentials, quote, splitList, validFix } from "../../src/input/argument.js";
+import * as args from "../../src/input/index.js";
 import { InvalidInputError } from "../../src/errors/index.js";
-import { parsePushTimeout, parseRetries } from "../../src/limits.js";
-import { parseUsername } from "../../src/registry.js";
-import { parseCreated } from "../../src/timestamp.js";
-import { parseSourceUrl } from "../../src/url.js";
+import { parsePushTimeout, parseRetries } from "../../src/input/limits.js";
+import { parseUsername } from "../../src/input/address.js";
+import { parseCreated } from "../../src/input/timestamp.js";
+import { parseSourceUrl } from "../../src/input/url.js";
 import {
   DATE_ISO_SECONDS,
   GIT_COMMITTER_EPOCH,

@@ -1,7 +1,7 @@
 // Rung 1 (types) covers the signatures; this file is the bounded map used for per-tag git lookups.
 import { describe, expect, it } from "vitest";
 
-import { mapWithLimit } from "../../src/concurrency.js";
+import { mapWithLimit } from "../../src/push/concurrency.js";
 
 describe("mapWithLimit", () => {
   it.each([

@@ -36,7 +36,7 @@ describe("Dockyard.tags called directly", () => {
 
   it("works from `tsx` with no engine session in the environment", () => {
     const script = [
-      `import { Dockyard } from "./src/index.ts";`,
+      `import { Dockyard } from "./src/index.js";`,
       `const tags = await new Dockyard(undefined).tags("${COMMIT}", "refs/heads/main", 7, "auto", ["edge"]);`,
       `console.log(JSON.stringify(tags));`,
     ].join("\n");

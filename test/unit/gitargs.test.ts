@@ -1,9 +1,9 @@
 // Unit: the tag arguments (--commit, --ref, --sha-length, --tags), one table row per grammar rule.
 import { describe, expect, it } from "vitest";
 
-import { parseCommit, parseShaLength } from "../../src/commit.js";
-import { branchNameProblem, parseGitRef, parseRef, refNameProblem } from "../../src/gitref.js";
-import { parseTag, parseTags } from "../../src/usertags.js";
+import { parseCommit, parseShaLength } from "../../src/input/commit.js";
+import { branchNameProblem, parseGitRef, parseRef, refNameProblem } from "../../src/input/gitref.js";
+import { parseTag, parseTags } from "../../src/input/usertags.js";
 import {
   GITHUB_MERGE_QUEUE_REF,
   GITHUB_REF_BRANCH,

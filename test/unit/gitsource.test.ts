@@ -1,4 +1,4 @@
-// Unit: how commit and refs are resolved from the arguments and the source's .git (src/gitsource.ts), over a fake reader.
+// Unit: how commit and refs are resolved from the arguments and the source's .git (src/git/source.ts), over a fake reader.
 import { describe, expect, it } from "vitest";
 
 import { GitSourceError } from "../../src/errors/index.js";
@@ -8,7 +8,7 @@ import {
   resolveGit,
   type GitReader,
   type SourceGit,
-} from "../../src/gitsource.js";
+} from "../../src/git/source.js";
 
 const H = "a".repeat(40); // HEAD
 const P = "b".repeat(40); // HEAD's parent

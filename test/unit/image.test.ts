@@ -1,8 +1,14 @@
 // Unit: image names (--images) and registry addresses (--address), one table row per grammar rule.
 import { describe, expect, it } from "vitest";
 
-import { credentialHostProblem, daggerAuthHost } from "../../src/registry.js";
-import { imageTitle, parseImageList, parseImageName, parseRegistryAddress, registryHost } from "../../src/image.js";
+import { credentialHostProblem, daggerAuthHost } from "../../src/input/address.js";
+import {
+  imageTitle,
+  parseImageList,
+  parseImageName,
+  parseRegistryAddress,
+  registryHost,
+} from "../../src/input/image.js";
 import { expectRefusal, listParse, refusalOf, type Refusal } from "./refusal.js";
 
 describe("parseImageName accepts Docker's grammar, normalised as Docker does", () => {

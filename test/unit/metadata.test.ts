@@ -1,8 +1,8 @@
-// Unit: metadata and OCI labels derived from a commit and its refs (src/metadata.ts, src/labels.ts).
+// Unit: metadata and OCI labels derived from a commit and its refs (src/tags/metadata.ts, src/tags/labels.ts).
 import { describe, expect, it } from "vitest";
 
-import { DIRTY_LABEL, ociLabels } from "../../src/labels.js";
-import { computeMetadata, type MetadataInput } from "../../src/metadata.js";
+import { DIRTY_LABEL, ociLabels } from "../../src/tags/labels.js";
+import { computeMetadata, type MetadataInput } from "../../src/tags/metadata.js";
 import { COMMIT } from "../fixtures/commits.js";
 
 const BASE: MetadataInput = {

@@ -1,7 +1,7 @@
 // Unit: NAME=VALUE arguments (--build-args, --labels) and build secret ids (--id), one table row per grammar rule.
 import { describe, expect, it } from "vitest";
 
-import { parseBuildArgs, parseLabels, parseSecretId, validateSecretId } from "../../src/keyvalue.js";
+import { parseBuildArgs, parseLabels, parseSecretId, validateSecretId } from "../../src/input/keyvalue.js";
 import { GIT_COMMITTER_EPOCH, GITLAB_JOB_TOKEN, GITLAB_REPOSITORY_URL } from "../fixtures/cli-values.js";
 import { expectRefusal, listParse, refusalOf, type Refusal } from "./refusal.js";
 

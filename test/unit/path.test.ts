@@ -13,7 +13,7 @@ import {
   pathIsSymlinkOutside,
   resolveSymlink,
   type PathFacts,
-} from "../../src/path.js";
+} from "../../src/input/path.js";
 import { expectRefusal, refusalOf, type Refusal } from "./refusal.js";
 
 describe("parseContextPath", () => {

@@ -1,8 +1,8 @@
 // Unit: --platforms / --platform, canonical as containerd's platforms.Normalize spells them, one row per rule.
 import { describe, expect, it } from "vitest";
 
-import { validatePlatforms } from "../../src/keyvalue.js";
-import { canonicalPlatform, parsePlatform, parsePlatforms } from "../../src/platform.js";
+import { validatePlatforms } from "../../src/input/keyvalue.js";
+import { canonicalPlatform, parsePlatform, parsePlatforms } from "../../src/input/platform.js";
 import { DPKG_ARCHITECTURE, NODE_ARCH, UNAME_MACHINE } from "../fixtures/cli-values.js";
 import { expectRefusal, listParse, refusalOf, type Refusal } from "./refusal.js";
 

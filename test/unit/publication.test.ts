@@ -1,4 +1,4 @@
-// Unit: the publish result's renderings for the next CI step (src/publication.ts), read back as each CI reads them.
+// Unit: the publish result's renderings for the next CI step (src/push/publication.ts), read back as each CI reads them.
 import { describe, expect, it } from "vitest";
 
 import {
@@ -7,7 +7,7 @@ import {
   renderJson,
   renderMarkdown,
   type PublicationData,
-} from "../../src/publication.js";
+} from "../../src/push/publication.js";
 
 const DIGEST = `sha256:${"ab".repeat(32)}`;
 

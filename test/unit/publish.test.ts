@@ -1,9 +1,9 @@
-// Unit: the publish plan, the push order, honest partial-failure reports and push-failure messages (src/publish.ts).
+// Unit: the publish plan, the push order, honest partial-failure reports and push-failure messages (src/push/publish.ts).
 import { describe, expect, it } from "vitest";
 
-import { pickCredential } from "../../src/credentials.js";
+import { pickCredential } from "../../src/push/credentials.js";
 import { PublishError } from "../../src/errors/index.js";
-import type { ImageName } from "../../src/image.js";
+import type { ImageName } from "../../src/input/image.js";
 import {
   describePushFailure,
   digestOf,
@@ -11,8 +11,8 @@ import {
   planPublish,
   pushAll,
   type PublishTarget,
-} from "../../src/publish.js";
-import { classifyPushError } from "../../src/retry.js";
+} from "../../src/push/publish.js";
+import { classifyPushError } from "../../src/push/retry.js";
 
 const DIGEST = `sha256:${"ab".repeat(32)}`;
 const image = (host: string, repository: string): ImageName => ({ host, repository, name: `${host}/${repository}` });

@@ -1,7 +1,7 @@
 // Unit test helper: catches an argument's refusal and checks its shape (flag, quoted value, why, a valid fix).
 import { expect } from "vitest";
 
-import { ArgumentError, quote, splitList } from "../../src/argument.js";
+import { ArgumentError, quote, splitList } from "../../src/input/argument.js";
 import { InvalidInputError } from "../../src/errors/index.js";
 
 export interface Refusal {

@@ -1,4 +1,4 @@
-// Unit: push-error classification on containerd's real texts, the retry policy and the per-push bound (src/retry.ts).
+// Unit: push-error classification on containerd's real texts, the retry policy and the per-push bound (src/push/retry.ts).
 import { describe, expect, it } from "vitest";
 
 import {
@@ -8,7 +8,7 @@ import {
   retryDelayMs,
   withPushRetry,
   type RetryPolicy,
-} from "../../src/retry.js";
+} from "../../src/push/retry.js";
 import { PUSH_ERRORS } from "../fixtures/push-errors.js";
 
 const URL = "http://127.0.0.1:5055/v2/acme/app";

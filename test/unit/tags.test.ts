@@ -1,10 +1,10 @@
-// Unit: the pure tag rules (src/tags.ts), one table row per rule line of the README's table.
+// Unit: the pure tag rules (src/tags/tags.ts), one table row per rule line of the README's table.
 import { describe, expect, it } from "vitest";
 
-import { computeTags, type LatestMode } from "../../src/tags.js";
-import { slugifyTag } from "../../src/slug.js";
-import { parseGitRef } from "../../src/gitref.js";
-import { parseSemver } from "../../src/semver.js";
+import { computeTags, type LatestMode } from "../../src/tags/tags.js";
+import { slugifyTag } from "../../src/tags/slug.js";
+import { parseGitRef } from "../../src/input/gitref.js";
+import { parseSemver } from "../../src/tags/semver.js";
 import { COMMIT, COMMIT_SHA256 } from "../fixtures/commits.js";
 
 interface Row {

@@ -3,7 +3,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 
-import { parseImageName, parseRegistryAddress } from "../../../src/image.js";
+import { parseImageName, parseRegistryAddress } from "../../../src/input/image.js";
 import { parseCall, type DaggerCall } from "./recipes.js";
 import { daggerCalls, fakeBin, fakeDagger, runScript, shellcheck, tempDir } from "./shell.js";
 import { yamlFindings } from "./yaml.js";

@@ -3,15 +3,15 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-import { parseImageName } from "../../../src/image.js";
+import { parseImageName } from "../../../src/input/image.js";
 import {
   renderDotenv,
   renderGithubOutput,
   renderJson,
   renderMarkdown,
   type PublicationData,
-} from "../../../src/publication.js";
-import { computeTags } from "../../../src/tags.js";
+} from "../../../src/push/publication.js";
+import { computeTags } from "../../../src/tags/tags.js";
 import { runWorkflow, type GithubEvent, type JobRun } from "./github.js";
 import { loadPipeline, pipelinesFor, rulesFindings, runPipeline, type GitlabEvent } from "./gitlab.js";
 import { daggerCalls, fakeBin, fakeDagger, tempDir } from "./shell.js";

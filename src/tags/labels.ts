@@ -1,4 +1,4 @@
-import type { KeyValue } from "./keyvalue.js";
+import type { KeyValue } from "../input/keyvalue.js";
 
 export interface LabelInput {
   commit: string;

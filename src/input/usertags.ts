@@ -1,6 +1,6 @@
 /** `--tags`: user tags, used as given, so each must already be a valid image tag. */
 import { checkText, refuse, type Grammar } from "./argument.js";
-import { isValidTag, MAX_TAG_LENGTH, slugifyTag } from "./slug.js";
+import { isValidTag, MAX_TAG_LENGTH, slugifyTag } from "../tags/slug.js";
 
 /**
  * One image tag: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}` (distribution/reference). Never rewritten: an invalid tag is

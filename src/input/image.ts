@@ -5,7 +5,7 @@
  */
 import { ArgumentError, checkText, refuse, refuseDuplicates, splitList, type Grammar } from "./argument.js";
 import { hostProblem } from "./host.js";
-import { credentialHostProblem } from "./registry.js";
+import { credentialHostProblem } from "./address.js";
 
 export interface ImageName {
   /** Registry host as Docker normalises it: `docker.io` for Docker Hub, a port kept (`localhost:5000`). */

@@ -1,6 +1,6 @@
-import { maskUrlCredentials } from "./argument.js";
-import { PublishError } from "./errors/index.js";
-import type { ImageName } from "./image.js";
+import { maskUrlCredentials } from "../input/argument.js";
+import { PublishError } from "../errors/index.js";
+import type { ImageName } from "../input/image.js";
 import { classifyPushError, errorMessage, type PushFailure } from "./retry.js";
 
 export interface PublishTarget {

@@ -1,4 +1,4 @@
-import type { KeyValue } from "./keyvalue.js";
+import type { KeyValue } from "../input/keyvalue.js";
 import { ociLabels } from "./labels.js";
 import { computeTags, refFacts, refTags, type TagInput } from "./tags.js";
 

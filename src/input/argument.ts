@@ -2,7 +2,7 @@
  * What every argument parser shares: the error that names the flag, shows the value (credentials masked) and
  * gives a fix that has itself been run through the same parser, plus the checks every text argument needs.
  */
-import { InvalidInputError } from "./errors/index.js";
+import { InvalidInputError } from "../errors/index.js";
 
 /** A refused argument: `<flag> "<value>": <why> (try "<fix>")`, or `(<hint>)` when no valid value can be derived. */
 export class ArgumentError extends InvalidInputError {

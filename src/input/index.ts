@@ -21,7 +21,7 @@ export {
   type PathFacts,
 } from "./path.js";
 export { canonicalPlatform, parsePlatform, parsePlatforms } from "./platform.js";
-export { credentialHostProblem, parseUsername } from "./registry.js";
+export { credentialHostProblem, parseUsername } from "./address.js";
 export { parseCreated } from "./timestamp.js";
 export { parseSourceUrl } from "./url.js";
 export { parseTag, parseTags } from "./usertags.js";

@@ -1,6 +1,6 @@
-import { mapWithLimit } from "./concurrency.js";
-import { DEFAULT_SHA_LENGTH } from "./commit.js";
-import { GitSourceError } from "./errors/index.js";
+import { mapWithLimit } from "../push/concurrency.js";
+import { DEFAULT_SHA_LENGTH } from "../input/commit.js";
+import { GitSourceError } from "../errors/index.js";
 
 /** What dockyard reads from `source.asGit()`. */
 export interface GitHead {

@@ -1,11 +1,11 @@
-import { parseGitRef, type GitRefInfo } from "./gitref.js";
+import { parseGitRef, type GitRefInfo } from "../input/gitref.js";
 import { parseSemver, type Semver } from "./semver.js";
 import { fitTagLength, slugifyTag } from "./slug.js";
 
 /** When the `latest` tag is added: for a non-prerelease semver tag, always, or never. */
 export type LatestMode = "auto" | "always" | "never";
 
-export { DEFAULT_SHA_LENGTH, MIN_SHA_LENGTH } from "./commit.js";
+export { DEFAULT_SHA_LENGTH, MIN_SHA_LENGTH } from "../input/commit.js";
 
 /** Validated values: the request parsers have checked each one against its grammar. */
 export interface TagInput {
