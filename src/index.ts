@@ -24,6 +24,7 @@ import {
   imageTitle,
   maskUrlCredentials,
   parseRegistryAddress,
+  quote,
   parseSecretId,
   parseUsername,
   type KeyValue,
@@ -232,7 +233,7 @@ export class Dockyard {
   /** The image tags for a commit and ref. With both given it makes no engine call. */
   @func()
   async tags(
-    /** Full commit id (40 or 64 hex); default: HEAD of --source's .git. */
+    /** Full commit id (40 hex; 64 only for a --source without .git); default: HEAD of --source's .git. */
     commit?: string,
     /** Git ref: refs/heads/<branch>, refs/tags/<tag>, refs/pull/<n>/merge or refs/merge-requests/<n>/head (a bare name is a branch); default: from --source's .git. */
     ref?: string,
@@ -251,7 +252,7 @@ export class Dockyard {
   /** Commit, ref, tags and OCI labels, as one object. */
   @func()
   async metadata(
-    /** Full commit id (40 or 64 hex); default: HEAD of --source's .git. */
+    /** Full commit id (40 hex; 64 only for a --source without .git); default: HEAD of --source's .git. */
     commit?: string,
     /** Git ref: refs/heads/<branch>, refs/tags/<tag>, refs/pull/<n>/merge or refs/merge-requests/<n>/head (a bare name is a branch); default: from --source's .git. */
     ref?: string,
@@ -290,7 +291,7 @@ export class Dockyard {
     platform?: Platform,
     /** Labels as key=value; they override the OCI labels. */
     labels: string[] = [],
-    /** Full commit id (40 or 64 hex); default: HEAD of --source's .git. */
+    /** Full commit id (40 hex; 64 only for a --source without .git); default: HEAD of --source's .git. */
     commit?: string,
     /** Git ref: refs/heads/<branch>, refs/tags/<tag>, refs/pull/<n>/merge or refs/merge-requests/<n>/head (a bare name is a branch); default: from --source's .git. */
     ref?: string,
@@ -298,7 +299,7 @@ export class Dockyard {
     sourceUrl?: string,
     /** Creation time (RFC 3339) for org.opencontainers.image.created; omitted when not given. */
     created?: string,
-    /** Build the working folder as it is (never its .git), even with uncommitted changes. */
+    /** Build the working folder as it is (never a .git), even with uncommitted changes; dirty unless it equals the commit. */
     allowDirty = false,
   ): Promise<Container> {
     const req = buildRequest(
@@ -345,7 +346,7 @@ export class Dockyard {
     buildArgs: string[] = [],
     /** Labels as key=value; they override the OCI labels. */
     labels: string[] = [],
-    /** Full commit id (40 or 64 hex); default: HEAD of --source's .git. */
+    /** Full commit id (40 hex; 64 only for a --source without .git); default: HEAD of --source's .git. */
     commit?: string,
     /** Git ref: refs/heads/<branch>, refs/tags/<tag>, refs/pull/<n>/merge or refs/merge-requests/<n>/head (a bare name is a branch); default: from --source's .git. */
     ref?: string,
@@ -353,11 +354,11 @@ export class Dockyard {
     shaLength = DEFAULT_SHA_LENGTH,
     /** When to add the latest tag. */
     latest: Latest = Latest.AUTO,
-    /** Plan only: compute the refs; build nothing, push nothing. */
+    /** Plan only: every check a real publish makes (git, uncommitted changes, paths), then the refs; builds and pushes nothing. */
     dryRun = false,
     /** Push the image; false builds every platform and pushes nothing (pull requests, forks). */
     push = true,
-    /** Build the working folder as it is (never its .git), even with uncommitted changes. */
+    /** Build the working folder as it is (never a .git), even with uncommitted changes; dirty unless it equals the commit. */
     allowDirty = false,
     /** URL of the source repository (http or https, no credentials), for org.opencontainers.image.source. */
     sourceUrl?: string,
@@ -392,7 +393,8 @@ export class Dockyard {
       retries,
       pushTimeout,
     });
-    const plan = dryRun ? { git: await this.resolve(req, false), dirty: false } : await this.prepareBuild(req);
+    // A dry run makes every check the real run makes (git, dirty guard, paths); it only stops before building.
+    const plan = await this.prepareBuild(req);
     const title = req.images[0] && imageTitle(req.images[0]);
     const meta = computeMetadata({ ...this.tagInput(req, plan.git), ...req.labelInput, title, dirty: plan.dirty });
     const targets = planPublish(req.images, meta.tags);
@@ -407,7 +409,7 @@ export class Dockyard {
       commit: meta.commit,
       dirty: plan.dirty,
     };
-    if (dryRun || !("context" in plan)) return toPublication(result);
+    if (dryRun) return toPublication(result);
 
     const secrets = await this.namedBuildSecrets();
     const variants = await Promise.all(
@@ -478,23 +480,25 @@ export class Dockyard {
     });
   }
 
-  /** Git facts, the dirty guard (fail closed) and the build context: the commit's tree, or the working folder. */
+  /**
+   * Git facts, the dirty guard (fail closed) and the build context: the commit's tree, or with --allow-dirty the
+   * working folder, which is dirty unless it provably equals the commit's tree (ignored files included).
+   */
   private async prepareBuild(req: BuildRequest): Promise<{ git: ResolvedGit; dirty: boolean; context: Directory }> {
     const source = this.requireSource("build");
     const git = await this.resolve(req, false, req.allowDirty);
-    let dirty = false;
     if (git.inRepository && !req.allowDirty) {
       const changed = await this.uncommittedPaths();
       if (changed.length > 0) throw dirtyCheckoutError(git.commit, changed);
-    } else if (git.inRepository) {
-      // The working folder is built: say so unless it provably equals the commit.
-      const changed = await this.uncommittedPaths().catch(() => ["?"]);
-      dirty = changed.length > 0 || git.commit !== git.headCommit;
     }
-    const root =
-      git.inRepository && !req.allowDirty
-        ? source.asGit().commit(git.commit).tree({ discardGitDir: true })
-        : source.filter({ exclude: [".git"] });
+    const commitTree = git.inRepository ? source.asGit().commit(git.commit).tree({ discardGitDir: true }) : undefined;
+    const root = commitTree && !req.allowDirty ? commitTree : source.filter({ exclude: WORKING_FOLDER_EXCLUDES });
+    const dirty = !req.allowDirty
+      ? false
+      : commitTree
+        ? await differsFrom(root, commitTree, git.commit)
+        : // A .git the engine cannot read (a worktree's file, a SHA-256 repository) proves nothing: dirty.
+          git.unreadableGit;
     const context = await this.checkBuildPaths(root, req);
     return { git, dirty, context };
   }
@@ -544,17 +548,25 @@ export class Dockyard {
   }
 
   /** Commit and refs, from the arguments and the source's .git. `trustArgs` skips git when both are given. */
-  private async resolve(req: TagRequest, trustArgs: boolean, allowUnreadableGit = false): Promise<ResolvedGit> {
+  private async resolve(
+    req: TagRequest,
+    trustArgs: boolean,
+    allowUnreadableGit = false,
+  ): Promise<ResolvedGit & { unreadableGit: boolean }> {
     const given = { commit: req.commit, ref: req.ref };
-    const git = await resolveGit(
-      given,
-      trustArgs ? { kind: "no source" } : await this.sourceGit(allowUnreadableGit, req),
-    );
+    const source: SourceGit | { kind: "unreadable .git" } = trustArgs
+      ? { kind: "no source" }
+      : await this.sourceGit(allowUnreadableGit, req);
+    const unreadableGit = source.kind === "unreadable .git";
+    const git = await resolveGit(given, unreadableGit ? { kind: "no .git" } : source);
     requireShaLengthFits(req.shaLength, git.commit);
-    return git;
+    return { ...git, unreadableGit };
   }
 
-  private async sourceGit(allowUnreadableGit: boolean, req: TagRequest): Promise<SourceGit> {
+  private async sourceGit(
+    allowUnreadableGit: boolean,
+    req: TagRequest,
+  ): Promise<SourceGit | { kind: "unreadable .git" }> {
     if (!this.source) return { kind: "no source" };
     const source = this.source;
     const hasGit = await source.exists(".git");
@@ -574,7 +586,7 @@ export class Dockyard {
         () => true,
         () => false,
       );
-      if (!readable) return { kind: "no .git" };
+      if (!readable) return { kind: "unreadable .git" };
     }
     return { kind: "git", reader };
   }
@@ -622,6 +634,33 @@ const ABANDONED_EXIT_GRACE_MS = 10_000;
 function endAfterAbandonedPushes(count: number): void {
   if (count === 0) return;
   setTimeout(() => process.exit(process.exitCode ?? 0), ABANDONED_EXIT_GRACE_MS).unref();
+}
+
+// Every .git, nested clones' too: a .git/config may hold a token (actions/checkout leaves one).
+const WORKING_FOLDER_EXCLUDES = [".git", "**/.git"];
+
+/** True unless `folder` holds exactly the commit's files (by content and git mode); a failed check says true. */
+async function differsFrom(folder: Directory, commitTree: Directory, commit: string): Promise<boolean> {
+  try {
+    const changes = folder.changes(commitTree);
+    if (await changes.isEmpty()) return false;
+    const [added, modified, removed] = await Promise.all([
+      changes.addedPaths(),
+      changes.modifiedPaths(),
+      changes.removedPaths(),
+    ]);
+    const paths = [...modified, ...added, ...removed];
+    const shown = paths.slice(0, 5).map(quote).join(", ");
+    const more = paths.length > 5 ? ` and ${paths.length - 5} more` : "";
+    console.error(
+      `dockyard: --allow-dirty: the working folder differs from ${commit.slice(0, DEFAULT_SHA_LENGTH)} (${shown}${more}), ignored files included; the image is labelled dockyard.dirty=true`,
+    );
+  } catch (e) {
+    console.error(
+      `dockyard: --allow-dirty: could not compare the working folder with the commit (${maskUrlCredentials(errorMessage(e))}): dirty`,
+    );
+  }
+  return true;
 }
 
 /** What the engine says about a path, as the pure checks take it. */

@@ -1,6 +1,6 @@
 // Rung 3 (engine double): tests of the double itself — protocol, IDs, journal, git, builds, publish, and a real SDK call.
 import { execFileSync } from "node:child_process";
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -656,6 +656,57 @@ describe("R5 asGit and uncommitted (util/gitutil, core/git_local.go, core/change
       modifiedPaths: [],
       removedPaths: ["gone/"],
     });
+  });
+});
+
+describe("R5e Directory.changes and R5f SHA-256 repositories (core/changeset.go, util/gitutil/ls_remote.go)", () => {
+  type Changes = { isEmpty: boolean; addedPaths: string[]; modifiedPaths: string[]; removedPaths: string[] };
+  async function changesFromHeadTree(dir: string): Promise<Changes> {
+    const tree = await data<{ node: { asGit: { head: { tree: { id: string } } } } }>(
+      onDir(double.hostDirectory(dir), "asGit { head { tree(discardGitDir: true) { id } } }"),
+    );
+    const sel = `filter(exclude: [".git", "**/.git"]) { changes(from: "${tree.node.asGit.head.tree.id}") { isEmpty addedPaths modifiedPaths removedPaths } }`;
+    const got = await data<{ node: { filter: { changes: Changes } } }>(onDir(double.hostDirectory(dir), sel));
+    return got.node.filter.changes;
+  }
+
+  it("a working folder against its commit's tree: equal by content and git mode, whatever the file times", async () => {
+    const repo = makeRepo("changes-clean");
+    expect(await changesFromHeadTree(repo.dir)).toEqual({
+      isEmpty: true,
+      addedPaths: [],
+      modifiedPaths: [],
+      removedPaths: [],
+    });
+  });
+
+  it("ignored files count (uncommitted() would not), and so does an executable bit", async () => {
+    const repo = makeRepo("changes-ignored");
+    writeFileSync(join(repo.dir, "ignored.txt"), "token\n");
+    chmodSync(join(repo.dir, "app.txt"), 0o755);
+    expect(await changesFromHeadTree(repo.dir)).toEqual({
+      isEmpty: false,
+      addedPaths: ["ignored.txt"],
+      modifiedPaths: ["app.txt"],
+      removedPaths: [],
+    });
+  });
+
+  it("head() of a SHA-256 repository fails as Remote.Lookup does: only 40-hex ids are commits", async () => {
+    const dir = join(work, "sha256-repo");
+    execFileSync("git", ["init", "-q", "--object-format=sha256", "-b", "main", dir]);
+    writeFileSync(join(dir, "Dockerfile"), "FROM scratch\n");
+    git(dir, "add", ".");
+    git(dir, "commit", "-q", "-m", "one");
+    git(dir, "tag", "v1.0.0");
+    const sha = git(dir, "rev-parse", "HEAD");
+    expect(sha).toMatch(/^[0-9a-f]{64}$/);
+    expect(await firstError(onDir(double.hostDirectory(dir), "asGit { head { commit } }"))).toBe(
+      `invalid commit sha "${sha}" for "refs/heads/main"`,
+    );
+    expect(await firstError(onDir(double.hostDirectory(dir), 'asGit { tag(name: "v1.0.0") { commit } }'))).toBe(
+      `invalid commit sha "${sha}" for "refs/tags/v1.0.0"`,
+    );
   });
 });
 

@@ -124,17 +124,25 @@ export function gitHead(p: GitPlace): GitRefInfo {
   } catch {
     ref = "HEAD";
   }
-  return { commit, ref };
+  return { commit: lookedUp(commit, ref), ref };
+}
+
+/** Remote.Lookup (util/gitutil/ls_remote.go:213-215, commit.go:3-4): only a 40-hex (SHA-1) id is a commit. */
+function lookedUp(commit: string, name: string): string {
+  if (!isCommitSHA(commit)) throw new Error(`invalid commit sha ${JSON.stringify(commit)} for ${JSON.stringify(name)}`);
+  return commit;
 }
 
 /** tag() asks for refs/tags/<name> (core/schema/git.go:1039-1052); annotated tags peel to their commit. */
 export function gitTag(p: GitPlace, name: string): GitRefInfo {
   const full = `refs/tags/${name.replace(/^refs\/tags\//, "")}`;
+  let commit: string;
   try {
-    return { commit: git(inRepo(p), ["rev-parse", "--verify", "-q", `${full}^{commit}`]).trim(), ref: full };
+    commit = git(inRepo(p), ["rev-parse", "--verify", "-q", `${full}^{commit}`]).trim();
   } catch {
     throw new Error(`repository does not contain ref ${JSON.stringify(full)}`);
   }
+  return { commit: lookedUp(commit, full), ref: full };
 }
 
 /** util/gitutil/commit.go IsCommitSHA: exactly 40 lowercase hex digits. */

@@ -22,6 +22,7 @@ import {
   gitTags,
   gitUncommitted,
   isCommitSHA,
+  diffTrees,
 } from "./git.js";
 import { authHost, credentialHost, formatPublished, parseImageRef } from "./refs.js";
 import {
@@ -248,6 +249,11 @@ function directoryHandlers(): Record<string, Handler> {
     },
     "Directory.exists": (r, a) => exists(self(r, "Directory"), a),
     "Directory.filter": (r, a, { state }) => filter(r, a, state),
+    // core/schema/directory.go:1263-1276 → core.NewChangeset(from, self): the same diff uncommitted() answers with.
+    "Directory.changes": (r, a, { state }) => {
+      const from = state.load(str(a.from), "Directory").model;
+      return state.mint({ kind: "Changeset", ...diffTrees(dirPath(from), dirPath(self(r, "Directory"))) });
+    },
     "Directory.asGit": (r, _a, { state }) => {
       const d = self(r, "Directory");
       const repo: GitRepoModel = { kind: "GitRepository", dir: dirPath(d), root: snapshotRoot(d) };

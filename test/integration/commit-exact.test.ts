@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
 import type { PublicationData } from "../../src/push/publication.js";
-import { dockerAvailable, gitFixture, REPO_ROOT, useDockerWorld } from "./setup.js";
+import { dockerAvailable, git, gitFixture, REPO_ROOT, useDockerWorld } from "./setup.js";
 
 const docker = await dockerAvailable("rung 3 commit-exact suite (docker backend)");
 
@@ -86,6 +86,10 @@ describe.skipIf(!docker)("commit-exact builds, end to end on the docker backend"
     const g = ciCheckout();
     writeFileSync(join(g.dir, "hello.txt"), "edited\n");
     writeFileSync(join(g.dir, "new.txt"), "untracked\n");
+    // A nested clone whose .git/config holds a token URL: no .git at any depth may enter the context.
+    const lib = gitFixture(COPY_ALL);
+    lib.git("clone", "-q", lib.dir, join(g.dir, "lib"));
+    git(join(g.dir, "lib"), "remote", "set-url", "origin", `https://ci:${TOKEN_CANARY}@git.example/lib.git`);
     const pub = await publish(g.dir, { images: [`${suite.registry.host}/acme/dirty`], allowDirty: true });
     expect(pub).toMatchObject({ dirty: true, pushed: true, commit: g.head() });
     const tag = g.head().slice(0, 7);
@@ -94,10 +98,15 @@ describe.skipIf(!docker)("commit-exact builds, end to end on the docker backend"
       "app/.gitignore",
       "app/Dockerfile",
       "app/hello.txt",
+      "app/lib",
+      "app/lib/.gitignore",
+      "app/lib/Dockerfile",
+      "app/lib/hello.txt",
       "app/local-credentials.log",
       "app/new.txt",
     ]);
-    expect(files.some((f) => f.startsWith("app/.git/"))).toBe(false);
+    expect(files.filter((f) => /(^|\/)\.git(\/|$)/.test(f))).toEqual([]);
+    expect(text).not.toContain(`ci:${TOKEN_CANARY}`);
     expect(text).toContain("edited");
     const labels = (await suite.registry.client("ci").imageConfig("acme/dirty", tag)).config?.Labels ?? {};
     expect(labels).toMatchObject({ "dockyard.dirty": "true", "org.opencontainers.image.revision": g.head() });

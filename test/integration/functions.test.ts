@@ -1,6 +1,6 @@
 // Rung 3 (engine double): every dockyard function through the real SDK and the `dagger call` protocol, on the
 // in-memory backend (no real push needed here; the docker-backed suite proves pushes in publish.test.ts).
-import { mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -310,5 +310,101 @@ describe("publish on the memory backend", () => {
     } finally {
       await d.close();
     }
+  });
+});
+
+describe("a dry run plans what the real run does; --allow-dirty says dirty unless the folder is the commit", () => {
+  type Outcome = { dirty: boolean } | { refused: RegExp };
+  const withFile = (g: ReturnType<typeof gitFixture>, path: string, text: string) => {
+    mkdirSync(join(g.dir, path, ".."), { recursive: true });
+    writeFileSync(join(g.dir, path), text);
+  };
+  const rows: { rule: string; prepare: () => { dir: string; args?: Record<string, unknown> }; want: Outcome }[] = [
+    { rule: "a clean checkout", prepare: () => gitFixture(), want: { dirty: false } },
+    {
+      rule: "a clean checkout, --allow-dirty: provably the commit",
+      prepare: () => ({ dir: gitFixture().dir, args: { allowDirty: true } }),
+      want: { dirty: false },
+    },
+    {
+      rule: "git-ignored files (a token in .env, dist/), --allow-dirty: they are built, so dirty",
+      prepare: () => {
+        const g = gitFixture();
+        writeFileSync(join(g.dir, ".gitignore"), "*.log\n.env\ndist/\n");
+        g.git("commit", "-qam", "ignore .env and dist");
+        withFile(g, ".env", "TOKEN=canary\n");
+        withFile(g, "dist/app.js", "built\n");
+        return { dir: g.dir, args: { allowDirty: true } };
+      },
+      want: { dirty: true },
+    },
+    {
+      rule: "an untracked file: refused, dry run too",
+      prepare: () => {
+        const g = gitFixture();
+        withFile(g, "new.txt", "x\n");
+        return g;
+      },
+      want: { refused: /source has uncommitted changes \("new.txt"\)/ },
+    },
+    {
+      rule: "a modified file, --allow-dirty: dirty, dry run too",
+      prepare: () => {
+        const g = gitFixture();
+        withFile(g, "Dockerfile", "FROM scratch\nLABEL edited=1\n");
+        return { dir: g.dir, args: { allowDirty: true } };
+      },
+      want: { dirty: true },
+    },
+    {
+      rule: "a git worktree (.git is a file the engine cannot follow), --allow-dirty --commit --ref: dirty",
+      prepare: () => {
+        const g = gitFixture();
+        const wt = join(mkdtempSync(join(tmpdir(), "dockyard-wt-")), "wt");
+        g.git("worktree", "add", "-q", "-b", "wt", wt);
+        writeFileSync(join(wt, "README.md"), "uncommitted\n");
+        return { dir: wt, args: { allowDirty: true, commit: g.head(), ref: "refs/heads/wt" } };
+      },
+      want: { dirty: true },
+    },
+    {
+      rule: "a nested clone's .git, --allow-dirty: never in the context, the clone's files make it dirty",
+      prepare: () => {
+        const g = gitFixture();
+        const lib = gitFixture();
+        mkdirSync(join(g.dir, "third_party"));
+        lib.git("clone", "-q", lib.dir, join(g.dir, "third_party/lib"));
+        return { dir: g.dir, args: { allowDirty: true } };
+      },
+      want: { dirty: true },
+    },
+    {
+      rule: "a Dockerfile missing from the context: refused, dry run too",
+      prepare: () => ({ dir: gitFixture().dir, args: { dockerfile: "Missing.Dockerfile" } }),
+      want: { refused: /Missing\.Dockerfile/ },
+    },
+  ];
+  // Every row runs for real; the rows a dry run once got wrong run as a dry run too.
+  const dryRunToo = /refused|modified/;
+  it.each(
+    rows.flatMap((row) => [false, ...(dryRunToo.test(row.rule) ? [true] : [])].map((dryRun) => ({ ...row, dryRun }))),
+  )("$rule (dry run: $dryRun)", async ({ prepare, want, dryRun }) => {
+    const { dir, args } = prepare();
+    const run = on(dir)
+      .call("publish", {
+        images: [`${REG}/app`],
+        username: "ci",
+        password: double.secret("p", "pw"),
+        dryRun,
+        ...args,
+      })
+      .result<{ dirty: boolean; built: boolean; pushed: boolean }>();
+    if ("refused" in want) {
+      await expect(run).rejects.toThrow(want.refused);
+      expect(fields()).not.toContain("Directory.dockerBuild");
+      return;
+    }
+    expect(await run).toMatchObject({ dirty: want.dirty, built: !dryRun, pushed: !dryRun });
+    expect(fields().includes("Directory.dockerBuild")).toBe(!dryRun);
   });
 });

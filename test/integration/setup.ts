@@ -37,7 +37,8 @@ export async function startDockerWorld(): Promise<DockerWorld> {
   };
 }
 
-function git(dir: string, ...args: string[]): string {
+/** git in `dir`, never reaching past the temp folder for a repository. */
+export function git(dir: string, ...args: string[]): string {
   return execFileSync("git", args, {
     cwd: dir,
     encoding: "utf8",
