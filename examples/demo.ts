@@ -87,12 +87,14 @@ async function realPublish(services: Exclude<Awaited<ReturnType<typeof startServ
 async function dryRun(why: string): Promise<void> {
   console.log(`dockyard demo: DRY RUN ONLY: a real publish cannot run here: ${why}.`);
   const double = await startEngineDouble({ backend: new MemoryBackend({ registries: {} }) });
+  // The same clean clone as the real publish: a dry run makes every check it makes, the dirty guard included.
+  const checkout = cloneHead();
   try {
     const json = await double
-      .module({ args: { source: double.hostDirectory(repoRoot) } })
+      .module({ args: { source: double.hostDirectory(checkout.dir) } })
       .call(
         "publish",
-        { images: ["ghcr.io/acme/hello"], context: "examples/hello", dryRun: true, allowDirty: true },
+        { images: ["ghcr.io/acme/hello"], context: "examples/hello", dryRun: true },
         { returns: "Publication" },
       )
       .call("json")
@@ -100,6 +102,7 @@ async function dryRun(why: string): Promise<void> {
     console.log("dockyard publish --dry-run (examples/hello) would push:");
     console.log(json);
   } finally {
+    rmSync(checkout.dir, { recursive: true, force: true });
     await double.close();
   }
 }
