@@ -107,21 +107,74 @@ export function isSecretParam(name: string): boolean {
     .some((word) => SECRET_PARAM_WORDS.has(word));
 }
 
+// A digest as distribution/reference writes one after `@` (`sha256:<hex>`): it ends an image name, never a host.
+const DIGEST = String.raw`[a-z][a-z0-9]*(?:[-_+.][a-z][a-z0-9]*)*:[0-9a-f]{32,}`;
+/** True when `s` is a digest as distribution/reference writes one: `sha256:<hex>`, `sha512:<hex>`, … */
+export function isDigest(s: string): boolean {
+  return new RegExp(`^${DIGEST}$`, "i").test(s);
+}
+
+// What may follow the `@` of userinfo: a host name or IP (any case), an optional port, then the end of the host.
+const HOST_LABEL = String.raw`[a-z0-9](?:[a-z0-9-]*[a-z0-9])?`;
+const HOST = String.raw`(?:\[[0-9a-f:.]+\]|${HOST_LABEL}(?:\.${HOST_LABEL})*)(?::\d{1,5})?(?=[/?#:"'\s<>),;\]]|$)`;
+// Tried only where a word of scheme characters starts, so a long word is scanned once, not once per character.
+const SCHEME = String.raw`(?<![a-z0-9+.-])[a-z][a-z0-9+.-]*://`;
+// A user name: no whitespace, quote, `/`, `?`, `#`, `@`, `:`, brackets (an IPv6 host) or list punctuation.
+const USER = String.raw`[^\s"'\x60<>/?#@:=(),;[\]]+`;
+// A password may hold anything but whitespace, quotes, `<>` and `,` (tokens hold `/`, `#`, `?`, `:`, even `@`).
+const PASSWORD = String.raw`[^\s"'\x60<>,]*`;
+// `host:8080/path`: a port and a path, not a password.
+const NOT_PORT_PATH = String.raw`(?!\d{1,5}[/?#])`;
+const USERINFO = new RegExp(
+  [
+    // 1-3: `scheme://user[:password]@host`, the password running to the last `@` that a host follows.
+    String.raw`(${SCHEME})(${USER})(?::${NOT_PORT_PATH}(${PASSWORD}))?@(?!${DIGEST})(?=${HOST})`,
+    // 4-6: `scheme://user[:password]@…` as RFC 3986 writes userinfo (no `/?#@`), whatever follows.
+    String.raw`(${SCHEME})(${USER})(?::([^\s"'\x60<>,/?#@]*))?@(?!${DIGEST})`,
+    // 7-8: `user:password@host` at the start of a word; not `git@host:path`, `mailto:`, `scheme://`.
+    String.raw`(?<![^\s"'\x60=(<,;])(?!mailto:)(${USER}):(?!//)${NOT_PORT_PATH}(${PASSWORD})@(?!${DIGEST})(?=${HOST})`,
+  ].join("|"),
+  "gi",
+);
+
+/**
+ * `text` with every URL's userinfo rewritten by `write(scheme, user, hasPassword)` (`scheme` is "" without one).
+ * The one rule for userinfo, which detection (`urlCredentials`, labels, build args), stripping and masking share:
+ * - after `scheme://`, `user@` or `user:password@` where the password runs to the LAST `@` followed by a host
+ *   (a host name or IP address, an optional port, then `/`, `?`, `#`, `:`, a quote, whitespace or the end), so
+ *   `https://ci:TOKEN/x#y@host/…` is userinfo; without such a host, RFC 3986 userinfo (no `/?#@`) still is;
+ * - without a scheme, `user:password@host` at the start of a word (after whitespace, a quote, `=`, `(`, `<`, `,`
+ *   or `;`): `ci:TOKEN@gitlab.example/x.git`; never `git@github.com:acme/app.git` or `jane@acme.example` (no
+ *   password), `mailto:`, nor `host:8080/path@…` (a port, then a path);
+ * - an `@` followed by a digest (`redis@sha256:<hex>`, `localhost:8080@sha256:<hex>`) is never userinfo.
+ * A user name holds no `/?#@:[]`; a password no whitespace, quote, `<>` or `,`.
+ */
+export function rewriteUserinfo(text: string, write: (scheme: string, user: string, hasPassword: boolean) => string) {
+  return text.replace(USERINFO, (...m: (string | undefined)[]) => {
+    const scheme = m[1] ?? m[4] ?? "";
+    const user = m[2] ?? m[5] ?? m[7] ?? "";
+    const password = m[1] !== undefined ? m[3] : m[4] !== undefined ? m[6] : m[8];
+    return write(scheme, user, password !== undefined);
+  });
+}
+
+/** True when `text` holds a URL's userinfo, by the rule of `rewriteUserinfo`. */
+export function hasUserinfo(text: string): boolean {
+  return rewriteUserinfo(text, () => "") !== text;
+}
+
 /**
  * `text` with the credentials of every URL in it masked: `https://user:***@host`, `https://***@host` (a token
- * alone in the user part), `?private_token=***`. Scheme-less `user:pass@host/…` is masked the same way.
+ * alone in the user part), `user:***@host/…` without a scheme (userinfo as `rewriteUserinfo` finds it), and
+ * `?private_token=***`.
  */
 export function maskUrlCredentials(text: string): string {
-  return text
-    .replace(/(^|[a-z][a-z0-9+.-]*:\/\/)([^\s/?#@]+)@/gi, (m: string, scheme: string, info: string) => {
-      // Without a scheme, only a leading `user:pass@` before the first `/` is userinfo (not `git@host:path`).
-      if (scheme === "" && !info.includes(":")) return m;
-      const colon = info.indexOf(":");
-      return `${scheme}${colon >= 0 ? `${info.slice(0, colon)}:***` : "***"}@`;
-    })
-    .replace(/([?&])([^=&#\s]+)=([^&#\s]*)/g, (m: string, sep: string, name: string) =>
-      isSecretParam(name) ? `${sep}${name}=***` : m,
-    );
+  return rewriteUserinfo(
+    text,
+    (scheme, user, hasPassword) => `${scheme}${hasPassword ? `${user}:***` : "***"}@`,
+  ).replace(/([?&])([^=&#\s]+)=([^&#\s]*)/g, (m: string, sep: string, name: string) =>
+    isSecretParam(name) ? `${sep}${name}=***` : m,
+  );
 }
 
 /** A control or invisible character in `s` (C0, DEL, C1, zero-width, bidi marks, BOM), or undefined. */

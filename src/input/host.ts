@@ -49,7 +49,8 @@ export function hostProblem(host: string): HostProblem | undefined {
 
 function ipv6Problem(name: string): HostProblem | undefined {
   const inner = name.slice(1, -1);
-  if (!name.endsWith("]") || !isIPv6(inner) || inner.includes("%")) {
+  // distribution/reference takes `\[[a-fA-F0-9:]+\]` only: no zone, no embedded IPv4 (`[::ffff:192.0.2.1]`).
+  if (!name.endsWith("]") || !isIPv6(inner) || !/^[a-f0-9:]+$/.test(inner)) {
     return { why: `"${name}" is not an IPv6 address in brackets`, hint: 'e.g. "[::1]:5000"' };
   }
   return undefined;

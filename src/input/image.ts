@@ -3,9 +3,20 @@
  * grammar (distribution/reference v0.6.0, the version Dagger v0.21.8 uses) made strict: what Docker would take
  * but a push would then fail on, or push somewhere unintended, is refused before any engine call.
  */
-import { ArgumentError, checkText, refuse, refuseDuplicates, splitList, type Grammar } from "./argument.js";
+import {
+  ArgumentError,
+  checkText,
+  hasUserinfo,
+  isDigest,
+  maskUrlCredentials,
+  refuse,
+  refuseDuplicates,
+  splitList,
+  type Grammar,
+} from "./argument.js";
 import { hostProblem } from "./host.js";
 import { credentialHostProblem } from "./address.js";
+import { stripUserinfo } from "./url.js";
 
 export interface ImageName {
   /** Registry host as Docker normalises it: `docker.io` for Docker Hub, a port kept (`localhost:5000`). */
@@ -30,13 +41,19 @@ export function foldHubHost(host: string): string {
   return DOCKER_HUB_ALIASES.has(host) ? DOCKER_HUB : host;
 }
 
-/** One component that is a host (`ghcr.io`, `localhost`, `localhost:5000`) rather than `app` or `app:1.0`. */
+/**
+ * A name without `/` that is plainly a registry host (`ghcr.io`, `localhost:5000`, `192.168.1.1`): localhost, an
+ * IPv4 address or a DNS name ending in a letters-only top-level label. Docker reads any name without `/` as a
+ * Docker Hub repository (`ubuntu-12.04-base` is `docker.io/library/ubuntu-12.04-base`); these it would push to
+ * `docker.io/library/ghcr.io`, which no one means.
+ */
 function namesHostOnly(component: string): boolean {
   const lower = component.toLowerCase();
   const colon = lower.lastIndexOf(":");
   const name = colon >= 0 ? lower.slice(0, colon) : lower;
   if (colon >= 0 && !/^\d+$/.test(lower.slice(colon + 1))) return false;
-  return (name.includes(".") || name === "localhost") && hostProblem(lower) === undefined;
+  const plainlyHost = name === "localhost" || /^[\d.]+$/.test(name) || /\.[a-z]{2,63}$/.test(name);
+  return plainlyHost && hostProblem(lower) === undefined;
 }
 
 /** Docker's test for "the first component is a host" (splitDockerDomain), lowercase or not. */
@@ -53,12 +70,27 @@ function fitComponent(c: string): string {
     .replace(/^[._-]+|[._-]+$/g, "");
 }
 
-function maskHostUser(value: string): string {
-  // `user:pass@host/…` (no scheme) or `scheme://user:pass@host/…`: keep the user, mask the rest.
-  return value.replace(/^((?:[a-z][a-z0-9+.-]*:\/\/)?)([^/@\s]*)@/i, (_m, scheme: string, info: string) => {
-    const colon = info.indexOf(":");
-    return `${scheme}${colon >= 0 ? `${info.slice(0, colon)}:***` : "***"}@`;
-  });
+/** The first `@` of an image name, past a bracketed IPv6 host (`[fe80::1%@zone]` is a bad host, not a user). */
+function atSign(value: string): number {
+  return value.indexOf("@", value.startsWith("[") ? Math.max(0, value.indexOf("]")) : 0);
+}
+
+/** The `@` of a value before a `/` (or with none) that does not start a digest: what precedes it is a user. */
+function userAt(value: string): number {
+  const at = atSign(value);
+  const slash = value.indexOf("/");
+  return at >= 0 && (slash < 0 || at < slash) && !isDigest(value.slice(at + 1)) ? at : -1;
+}
+
+/**
+ * An image name or address as an error shows it: URL credentials masked, and a user before the host
+ * (`bot@ghcr.io`) too, since nothing but a user or token goes there; a digest (`redis@sha256:…`) stays.
+ */
+function maskImageUser(value: string): string {
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(value)?.[0] ?? "";
+  const at = userAt(value.slice(scheme.length));
+  const masked = at < 0 ? value : `${scheme}***${value.slice(scheme.length + at)}`;
+  return maskUrlCredentials(hasUserinfo(value) ? value : masked);
 }
 
 /**
@@ -69,7 +101,7 @@ function maskHostUser(value: string): string {
  * deeper than `namespace/name`, an impossible host or port.
  */
 export function parseImageName(value: string, flag = "--images"): ImageName {
-  const g: Grammar = { flag, check: (s) => parseImageName(s, flag), show: maskHostUser };
+  const g: Grammar = { flag, check: (s) => parseImageName(s, flag), show: maskImageUser };
   if (value === "") refuse(g, value, "must not be empty", undefined, `name the image, e.g. ${EXAMPLE}`);
   checkText(g, value, { spaceFix: (v) => v.replace(/\s+/g, "-") });
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value);
@@ -78,21 +110,16 @@ export function parseImageName(value: string, flag = "--images"): ImageName {
       g,
       value,
       `an image name has no scheme ("${scheme[1]}://")`,
-      value.slice(scheme[0].length),
+      stripUserinfo(value).slice(scheme[0].length),
       "drop the scheme",
     );
   }
-  const at = value.indexOf("@");
-  const slash = value.indexOf("/");
-  if (at >= 0 && (slash < 0 || at < slash)) {
-    refuse(
-      g,
-      value,
-      "credentials do not go in the image name (use --username and --password, or with-registry-auth)",
-      value.slice(at + 1),
-      "drop the user part",
-    );
-  }
+  const credentials = "credentials do not go in the image name (use --username and --password, or with-registry-auth)";
+  // `user:TOKEN/x@ghcr.io/acme/app`: userinfo by the rule URL masking uses, wherever its `@` is.
+  if (hasUserinfo(value)) refuse(g, value, credentials, stripUserinfo(value), "drop the user part");
+  const user = userAt(value);
+  if (user >= 0) refuse(g, value, credentials, value.slice(user + 1), "drop the user part");
+  const at = atSign(value);
   if (at >= 0) {
     refuse(
       g,
@@ -206,7 +233,7 @@ export function parseImageList(values: readonly string[], flag = "--images"): Im
  * another name (an IPv6 address; a host containing "docker.io") is refused.
  */
 export function parseRegistryAddress(value: string, flag = "--address"): string {
-  const g: Grammar = { flag, check: (s) => parseRegistryAddress(s, flag), show: maskHostUser };
+  const g: Grammar = { flag, check: (s) => parseRegistryAddress(s, flag), show: maskImageUser };
   if (value === "") refuse(g, value, "must not be empty", undefined, 'give the registry host, e.g. "ghcr.io"');
   checkText(g, value);
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value);
@@ -220,16 +247,13 @@ export function parseRegistryAddress(value: string, flag = "--address"): string 
     );
   }
   const rest = scheme ? value.slice(scheme[0].length) : value;
-  const at = rest.indexOf("@");
-  const slash = rest.indexOf("/");
-  if (at >= 0 && (slash < 0 || at < slash)) {
-    refuse(
-      g,
-      value,
-      "credentials do not go in the address (use --username and --password)",
-      rest.slice(at + 1),
-      "drop the user part",
-    );
+  const credentials = "credentials do not go in the address (use --username and --password)";
+  if (hasUserinfo(value)) refuse(g, value, credentials, stripUserinfo(rest), "drop the user part");
+  const user = userAt(rest);
+  if (user >= 0) refuse(g, value, credentials, rest.slice(user + 1), "drop the user part");
+  const at = atSign(rest);
+  if (at >= 0 && !rest.slice(0, at).includes("/")) {
+    refuse(g, value, "must not carry a digest: an address is a registry host", rest.slice(0, at), "drop the digest");
   }
   const address = rest.endsWith("/") ? rest.slice(0, -1) : rest;
   if (!address.includes("/")) return hostOf(g, value, address);

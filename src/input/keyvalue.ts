@@ -2,6 +2,7 @@
 import {
   ArgumentError,
   checkText,
+  hasUserinfo,
   findControl,
   joinList,
   refuse,
@@ -45,11 +46,24 @@ function refuseRepeatedNames(g: Grammar, values: readonly string[], entries: Key
   );
 }
 
-/** A value that would publish a URL's credentials (build args end up in the image's history), else undefined. */
+/**
+ * A value that would publish a URL's credentials (build args end up in the image's history), else undefined:
+ * userinfo anywhere in it, with or without a scheme (`ci:TOKEN@gitlab.example/x.git`, by the rule masking uses),
+ * or a URL's query parameter named like a token.
+ */
 function credentialsIn(value: string): { why: string; clean: string } | undefined {
-  for (const url of value.match(/[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi) ?? []) {
+  const urls = (text: string) => text.match(/[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi) ?? [];
+  const withoutQuerySecrets = (text: string) =>
+    urls(text).reduce((t, url) => t.replace(url, stripSecretParams(url)), text);
+  if (hasUserinfo(value)) {
+    return {
+      why: "its URL holds credentials (user info before the host)",
+      clean: withoutQuerySecrets(stripUserinfo(value)),
+    };
+  }
+  for (const url of urls(value)) {
     const why = urlCredentials(url);
-    if (why) return { why: `its URL ${why}`, clean: value.replace(url, stripSecretParams(stripUserinfo(url))) };
+    if (why) return { why: `its URL ${why}`, clean: withoutQuerySecrets(value) };
   }
   return undefined;
 }

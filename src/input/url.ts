@@ -3,15 +3,15 @@
  * labels are public to anyone who can pull it, so a URL carrying a token (GitLab's $CI_REPOSITORY_URL is
  * `https://gitlab-ci-token:<token>@host/group/project.git`) is refused, shown masked, with the clean URL as the fix.
  */
-import { checkText, isSecretParam, refuse, type Grammar } from "./argument.js";
+import { checkText, hasUserinfo, isSecretParam, refuse, rewriteUserinfo, type Grammar } from "./argument.js";
 
 export { maskUrlCredentials } from "./argument.js";
 
 const HINT = 'e.g. "https://github.com/acme/app", in GitHub Actions "$GITHUB_SERVER_URL/$GITHUB_REPOSITORY"';
 
-/** `value` without its userinfo (`user:pass@`), as written otherwise. */
+/** `value` without the userinfo (`user:pass@`) of any URL in it, as written otherwise (see `rewriteUserinfo`). */
 export function stripUserinfo(value: string): string {
-  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, "$1");
+  return rewriteUserinfo(value, (scheme) => scheme);
 }
 
 /** `value` without query parameters that carry credentials, as written otherwise. */
@@ -27,9 +27,9 @@ export function stripSecretParams(value: string): string {
   return `${value.slice(0, q)}${kept.length ? `?${kept.join("&")}` : ""}${value.slice(end)}`;
 }
 
-/** Where a URL holds credentials, or undefined: userinfo, or a query parameter named like a token. */
+/** Where a URL holds credentials, or undefined: userinfo (masking's rule), or a query parameter named like a token. */
 export function urlCredentials(value: string): string | undefined {
-  if (/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(value)) return "holds credentials (user info before the host)";
+  if (hasUserinfo(value)) return "holds credentials (user info before the host)";
   const q = value.indexOf("?");
   if (q >= 0) {
     const names = value
@@ -62,6 +62,11 @@ export function parseSourceUrl(value: string, flag = "--source-url"): string {
     );
   }
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value)?.[1];
+  // `ci:TOKEN@gitlab.example/acme/app`: say it holds credentials before that it lacks a scheme.
+  const bareCredentials = scheme === undefined ? urlCredentials(value) : undefined;
+  if (bareCredentials) {
+    refuse(g, value, `${bareCredentials}: image labels are public`, `https://${stripUserinfo(value)}`, HINT);
+  }
   if (scheme === undefined) {
     refuse(
       g,
@@ -73,7 +78,7 @@ export function parseSourceUrl(value: string, flag = "--source-url"): string {
   }
   const lower = scheme.toLowerCase();
   if (lower !== "http" && lower !== "https") {
-    const rest = value.slice(scheme.length + 3).replace(/^[^/]*@/, "");
+    const rest = stripUserinfo(value).slice(scheme.length + 3);
     const ssh = lower === "ssh" || lower === "git" || lower === "git+ssh";
     const candidate = ssh ? `https://${rest.replace(/^([^/:]+):\d+\//, "$1/")}` : undefined;
     refuse(g, value, `scheme "${scheme}" is not http or https`, candidate, HINT);

@@ -19,6 +19,7 @@ import {
   GITLAB_REGISTRY_USER,
   GITLAB_REPOSITORY_URL,
 } from "../fixtures/cli-values.js";
+import { HOSTILE_URLS, NOT_USERINFO, TOKEN_CANARY } from "../fixtures/url-credentials.js";
 import { expectRefusal, refusalOf, type Refusal } from "./refusal.js";
 
 describe("parseUsername", () => {
@@ -159,6 +160,25 @@ describe("parseSourceUrl", () => {
     { input: "https:///acme/app", why: /has no host|not a valid URL/ },
     { input: "https://exa mple.com", why: /holds whitespace/ },
   ];
+  it.each(HOSTILE_URLS)(
+    "refuses $form, masked, with an https URL without credentials as the fix",
+    ({ url, masked }) => {
+      const row = {
+        input: url,
+        shown: masked,
+        secret: TOKEN_CANARY,
+        why: /holds credentials|scp-style/,
+        fix: "https://" + (url.includes("10.0.0.5") ? "10.0.0.5:8443" : "gitlab.example") + "/acme/app.git",
+      };
+      expectRefusal(
+        refusalOf(() => parseSourceUrl(url)),
+        "--source-url",
+        row,
+        (fix) => parseSourceUrl(fix),
+      );
+    },
+  );
+
   it.each(refusals)("refuses $input", (row) => {
     expectRefusal(
       refusalOf(() => parseSourceUrl(row.input)),
@@ -213,9 +233,32 @@ describe("the error format", () => {
     ["https://h/x?design=blue", "https://h/x?design=blue"],
     ["user:pass@ghcr.io/acme/app", "user:***@ghcr.io/acme/app"],
     ["git@github.com:acme/app.git", "git@github.com:acme/app.git"],
+    // containerd's push errors, as the retry log line and the final report show them.
+    [
+      'failed to do request: Put "https://ci:glpat-x/y@registry.example/v2/acme/app/manifests/1": EOF',
+      'failed to do request: Put "https://ci:***@registry.example/v2/acme/app/manifests/1": EOF',
+    ],
+    [
+      'failed to do request: Head "https://ci:a#b?c@10.0.0.5:5000/v2/acme/app/blobs/sha256:1": read: connection reset',
+      'failed to do request: Head "https://ci:***@10.0.0.5:5000/v2/acme/app/blobs/sha256:1": read: connection reset',
+    ],
+    ["push ci:glpat-x@registry.example/acme/app: denied", "push ci:***@registry.example/acme/app: denied"],
+    ["pull docker.io/library/redis@sha256:" + "a".repeat(64), "pull docker.io/library/redis@sha256:" + "a".repeat(64)],
+    ["localhost:8080@sha256:" + "b".repeat(64), "localhost:8080@sha256:" + "b".repeat(64)],
   ])("masks %s", (text, want) => {
     expect(maskUrlCredentials(text)).toBe(want);
     expect(args.maskUrlCredentials(text)).toBe(want);
+  });
+
+  it.each(HOSTILE_URLS)("masks $form, alone and inside an engine error", ({ url, masked }) => {
+    expect(maskUrlCredentials(url)).toBe(masked);
+    const line = maskUrlCredentials(`failed to do request: Put "${url}/v2/": EOF`);
+    expect(line).toBe(`failed to do request: Put "${masked}/v2/": EOF`);
+    expect(line).not.toContain(TOKEN_CANARY);
+  });
+
+  it.each(NOT_USERINFO)("leaves %s as it is", (text) => {
+    expect(maskUrlCredentials(text)).toBe(text);
   });
 
   it.each([[["a", "b"]], [["A=1", "B=x,y", 'C="q"']], [[" lead", ""]]])(

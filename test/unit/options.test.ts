@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 
 import { parseBuildArgs, parseLabels, parseSecretId, validateSecretId } from "../../src/input/keyvalue.js";
 import { GIT_COMMITTER_EPOCH, GITLAB_JOB_TOKEN, GITLAB_REPOSITORY_URL } from "../fixtures/cli-values.js";
+import { HOSTILE_URLS, NOT_USERINFO, TOKEN_CANARY } from "../fixtures/url-credentials.js";
 import { expectRefusal, listParse, refusalOf, type Refusal } from "./refusal.js";
 
 describe("parseBuildArgs", () => {
@@ -171,5 +172,64 @@ describe("parseSecretId", () => {
       row,
       (fix) => parseSecretId(fix),
     );
+  });
+});
+
+describe("a URL's credentials in a label or build argument value, in every form (issue 13)", () => {
+  it.each(HOSTILE_URLS)("--labels refuses $form, masked, with the clean URL as the fix", ({ url, clean, masked }) => {
+    const row = {
+      input: `com.acme.repo=${url}`,
+      shown: `com.acme.repo=${masked}`,
+      secret: TOKEN_CANARY,
+      why: /credentials.*labels are public/,
+      fix: `com.acme.repo=${clean}`,
+    };
+    expectRefusal(
+      refusalOf(() => parseLabels([row.input])),
+      "--labels",
+      row,
+      listParse((v) => parseLabels(v)),
+    );
+  });
+
+  it.each(HOSTILE_URLS)(
+    "--build-args refuses $form, masked, with the clean URL as the fix",
+    ({ url, clean, masked }) => {
+      const row = {
+        input: `GIT_URL=${url}`,
+        shown: `GIT_URL=${masked}`,
+        secret: TOKEN_CANARY,
+        why: /credentials.*recorded in the image's history/,
+        fix: `GIT_URL=${clean}`,
+      };
+      expectRefusal(
+        refusalOf(() => parseBuildArgs([row.input])),
+        "--build-args",
+        row,
+        listParse((v) => parseBuildArgs(v)),
+      );
+    },
+  );
+
+  it("finds credentials anywhere in a value, not only at its start", () => {
+    const row = {
+      input: `NOTE=clone ${HOSTILE_URLS[0]?.url ?? ""} first`,
+      shown: `NOTE=clone ${HOSTILE_URLS[0]?.masked ?? ""} first`,
+      secret: TOKEN_CANARY,
+      why: /credentials/,
+      fix: `NOTE=clone ${HOSTILE_URLS[0]?.clean ?? ""} first`,
+    };
+    expectRefusal(
+      refusalOf(() => parseBuildArgs([row.input])),
+      "--build-args",
+      row,
+      listParse((v) => parseBuildArgs(v)),
+    );
+  });
+
+  // An `@` without a password (an e-mail, an scp remote), before a digest or in a path is no credential.
+  it.each(NOT_USERINFO)("accepts %s", (value) => {
+    expect(parseLabels([`com.acme.ref=${value}`])).toEqual([{ name: "com.acme.ref", value }]);
+    expect(parseBuildArgs([`REF=${value}`])).toEqual([{ name: "REF", value }]);
   });
 });
