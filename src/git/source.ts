@@ -1,6 +1,9 @@
 import { mapWithLimit } from "../push/concurrency.js";
 import { DEFAULT_SHA_LENGTH } from "../input/commit.js";
 import { GitSourceError } from "../errors/index.js";
+import { ArgumentError, quote } from "../input/argument.js";
+import { parseGitRef } from "../input/gitref.js";
+import { compareSemver, parseSemver } from "../tags/semver.js";
 
 /** What dockyard reads from `source.asGit()`. */
 export interface GitHead {
@@ -59,6 +62,12 @@ export async function resolveGit(
   }
   const reader = source.reader;
   const head = await reader.head().catch((e: unknown) => {
+    // Remote.Lookup takes only 40-hex ids (util/gitutil/ls_remote.go:213-215 at v0.21.8).
+    if (/invalid commit sha "[0-9a-f]{64}"/.test(message(e))) {
+      throw new GitSourceError(
+        `the source's .git is a SHA-256 repository, which Dagger v0.21 cannot read (${message(e)}); pass --allow-dirty with --commit and --ref to build the folder as it is (the image is then marked dirty), or publish from a SHA-1 clone`,
+      );
+    }
     throw new GitSourceError(
       `the source's .git cannot be read (${message(e)}): a git worktree or submodule keeps a .git file the engine cannot follow; pass a clone whose .git is a folder, or --allow-dirty with --commit and --ref to build the folder as it is`,
     );
@@ -69,11 +78,28 @@ export async function resolveGit(
   const base = { commit: resolved, inRepository: true, headCommit };
   if (ref !== undefined) return { ...base, refs: [ref] };
   if (resolved !== headCommit) return { ...base, refs: [] };
-  if (head.ref.startsWith("refs/heads/")) return { ...base, refs: [head.ref] };
+  if (head.ref.startsWith("refs/heads/")) return { ...base, refs: [checkGitRef(head.ref, "HEAD's branch")] };
   const tags = await reader.tags();
   const commits = await mapWithLimit(tags, TAG_LOOKUPS_IN_FLIGHT, (t) => reader.tagCommit(tagName(t)));
   const atHead = tags.filter((_, i) => (commits[i] ?? "").toLowerCase() === resolved);
-  return { ...base, refs: tagRefsAtHead(atHead) };
+  return { ...base, refs: tagRefsAtHead(atHead).map((r) => checkGitRef(r, "the git tag at HEAD")) };
+}
+
+/**
+ * A ref read from the source's .git, checked by the grammar `--ref` has: git accepts names dockyard refuses (a
+ * zero-width or no-break space), and the error must say where the ref came from, since no --ref was passed.
+ */
+function checkGitRef(ref: string, what: string): string {
+  try {
+    parseGitRef(ref);
+    return ref;
+  } catch (e) {
+    if (!(e instanceof ArgumentError)) throw e;
+    const example = e.fix !== undefined ? ` (e.g. --ref ${quote(e.fix)})` : "";
+    throw new GitSourceError(
+      `the source's .git names ${what} ${quote(ref)}, which dockyard cannot tag from: ${e.why}; pass --ref to choose the ref${example}`,
+    );
+  }
 }
 
 async function checkAncestor(reader: GitReader, commit: string, headCommit: string): Promise<void> {
@@ -91,23 +117,21 @@ function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** Git tags at a detached HEAD, as refs: semver tags first, newest first, then the others by name. */
+/**
+ * Git tags at a detached HEAD, as refs: semver tags first, newest first by SemVer precedence (a release before its
+ * prereleases; numbers compared whole, however long), then the others by name.
+ */
 export function tagRefsAtHead(tagsAtHead: string[]): string[] {
   return tagsAtHead.map((t) => `refs/tags/${tagName(t)}`).sort(compareTagRefs);
 }
 
 function compareTagRefs(a: string, b: string): number {
-  const va = versionKey(a);
-  const vb = versionKey(b);
-  if (va && vb) return vb.localeCompare(va, "en", { numeric: true }) || a.localeCompare(b);
+  const va = parseSemver(tagName(a));
+  const vb = parseSemver(tagName(b));
+  if (va && vb) return compareSemver(vb, va) || a.localeCompare(b);
   if (va) return -1;
   if (vb) return 1;
   return a.localeCompare(b);
-}
-
-function versionKey(tagRef: string): string | undefined {
-  const m = /^refs\/tags\/v?(\d+\.\d+\.\d+.*)$/.exec(tagRef);
-  return m?.[1];
 }
 
 /** The short tag name a git listing gives, whichever form the engine uses. */
@@ -117,7 +141,8 @@ export function tagName(tag: string): string {
 
 /** Refuses to tag an image with a commit it was not built from, naming a few of the changed paths. */
 export function dirtyCheckoutError(commit: string, changed: string[]): GitSourceError {
-  const shown = changed.slice(0, 5).map((p) => `"${p}"`);
+  // Quoted as JSON: a path holding a line break would otherwise start a line the CI runner reads as a command.
+  const shown = changed.slice(0, 5).map(quote);
   const more = changed.length > shown.length ? ` and ${changed.length - shown.length} more` : "";
   return new GitSourceError(
     `source has uncommitted changes (${shown.join(", ")}${more}): an image tagged ${commit.slice(0, DEFAULT_SHA_LENGTH)} is built from that commit's tree, without them; commit or stash them, or pass --allow-dirty to build the working folder as it is`,

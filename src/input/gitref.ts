@@ -4,6 +4,7 @@
  * is a branch and must be a valid branch name.
  */
 import { checkText, describeChar, findControl, refuse, type Grammar } from "./argument.js";
+import { parseSemver } from "../tags/semver.js";
 
 export type GitRefInfo =
   { kind: "branch"; name: string } | { kind: "tag"; name: string } | { kind: "pull"; number: number };
@@ -34,9 +35,17 @@ export function refNameProblem(name: string): string | undefined {
   return undefined;
 }
 
-/** Why `name` is not a branch name (`git check-ref-format --branch`), or undefined. */
+/**
+ * Why `name`, given bare, is not a branch name (`git check-ref-format --branch`), or undefined. In a full ref
+ * `refs/heads/-x` a leading "-" is fine: `git check-ref-format refs/heads/-x` accepts it and a push creates it.
+ */
 export function branchNameProblem(name: string): string | undefined {
   if (name.startsWith("-")) return 'a branch name does not start with "-"';
+  return headsNameProblem(name);
+}
+
+/** Why `name` cannot follow `refs/heads/`, or undefined. */
+function headsNameProblem(name: string): string | undefined {
   if (name === "HEAD") return '"HEAD" is not a branch name';
   return refNameProblem(name);
 }
@@ -73,7 +82,8 @@ function pullNumber(g: Grammar, value: string, text: string, rebuild: (n: string
  * Parses a ref: `refs/heads/x`, `refs/tags/x`, `refs/pull/N/merge`, `refs/pull/N/head`,
  * `refs/merge-requests/N/head` or `/merge`, or a bare branch name. Refused with a fix: `refs/remotes/<r>/<b>`
  * (the branch is `refs/heads/<b>`), a peeled tag `refs/tags/v1^{}`, GitHub's `$GITHUB_REF_NAME` of a pull
- * request (`7/merge`: the ref is `refs/pull/7/merge`), `HEAD`, other namespaces, an unexpanded `$VARIABLE`.
+ * request (`7/merge`: the ref is `refs/pull/7/merge`), a bare version (`v1.2.3`: the tag is `refs/tags/v1.2.3`),
+ * `HEAD`, other namespaces, an unexpanded `$VARIABLE`.
  */
 export function parseGitRef(value: string, flag = "--ref"): GitRefInfo {
   const g: Grammar = { flag, check: (s) => parseGitRef(s, flag) };
@@ -89,8 +99,8 @@ export function parseGitRef(value: string, flag = "--ref"): GitRefInfo {
   switch (space) {
     case "heads": {
       const name = parts.slice(2).join("/");
-      const problem = branchNameProblem(name);
-      if (problem) refuse(g, value, problem, `refs/heads/${fitRefName(name).replace(/^-+/, "")}`, REF_HINT);
+      const problem = headsNameProblem(name);
+      if (problem) refuse(g, value, problem, `refs/heads/${fitRefName(name)}`, REF_HINT);
       return { kind: "branch", name };
     }
     case "tags": {
@@ -156,6 +166,17 @@ function parseBareBranch(g: Grammar, value: string): GitRefInfo {
   }
   const problem = branchNameProblem(value);
   if (problem) refuse(g, value, problem, fitRefName(value).replace(/^-+/, ""), REF_HINT);
+  // A bare version is a git tag's short name ($GITHUB_REF_NAME, $CI_COMMIT_REF_NAME): as a branch it would lose
+  // its release tags silently.
+  if (parseSemver(value) !== undefined) {
+    refuse(
+      g,
+      value,
+      `is a version, and a bare name is read as a branch (no release tags): a git tag is refs/tags/${value} (in GitHub Actions pass "$GITHUB_REF", not "$GITHUB_REF_NAME"); a branch of that name is refs/heads/${value}`,
+      `refs/tags/${value}`,
+      REF_HINT,
+    );
+  }
   return { kind: "branch", name: value };
 }
 

@@ -23,14 +23,14 @@ export function fitTagLength(tag: string, original: string): string {
 
 /**
  * Turns a branch or git tag name into an image tag: lowercase, each run of other characters
- * becomes one `-`, no leading `.`/`-`, no trailing `-`. Returns undefined when nothing is left.
+ * becomes one `-`, no leading `.`/`-`, no trailing `-`, then `prefix` before it. Returns undefined when nothing is left.
  */
-export function slugifyTag(name: string): string | undefined {
+export function slugifyTag(name: string, prefix = ""): string | undefined {
   const slug = name
     .toLowerCase()
     .replace(/[^a-z0-9_.-]+/g, "-")
     .replace(/^[.-]+/, "")
     .replace(/-+$/, "");
   if (slug === "") return undefined;
-  return fitTagLength(slug, name);
+  return fitTagLength(`${prefix}${slug}`, name);
 }

@@ -1,6 +1,7 @@
 // Rung 3 (engine double): every dockyard function through the real SDK and the `dagger call` protocol, on the
 // in-memory backend (no real push needed here; the docker-backed suite proves pushes in publish.test.ts).
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -52,7 +53,7 @@ describe("tags from the .git inside source", () => {
         g.git("checkout", "-q", "--detach", "v2.1.0");
         return g;
       },
-      want: (sha: string) => [sha, "2.1.0", "2.1", "2", "nightly", "latest"],
+      want: (sha: string) => [sha, "2.1.0", "2.1", "2", "tag-nightly", "latest"],
     },
     {
       rule: "detached HEAD without tags: only the sha tag",
@@ -313,6 +314,17 @@ describe("publish on the memory backend", () => {
   });
 });
 
+/** A clean SHA-256 repository holding HELLO. */
+function sha256Repo(): string {
+  const dir = mkdtempSync(join(tmpdir(), "dockyard-sha256-"));
+  cpSync(HELLO, dir, { recursive: true });
+  const git = (...args: string[]) => execFileSync("git", args, { cwd: dir, encoding: "utf8" });
+  git("init", "-q", "--object-format=sha256", "-b", "main");
+  git("add", "-A");
+  git("-c", "user.email=ci@dockyard.test", "-c", "user.name=ci", "commit", "-q", "-m", "hello");
+  return dir;
+}
+
 describe("a dry run plans what the real run does; --allow-dirty says dirty unless the folder is the commit", () => {
   type Outcome = { dirty: boolean } | { refused: RegExp };
   const withFile = (g: ReturnType<typeof gitFixture>, path: string, text: string) => {
@@ -376,6 +388,16 @@ describe("a dry run plans what the real run does; --allow-dirty says dirty unles
         lib.git("clone", "-q", lib.dir, join(g.dir, "third_party/lib"));
         return { dir: g.dir, args: { allowDirty: true } };
       },
+      want: { dirty: true },
+    },
+    {
+      rule: "a SHA-256 repository: refused, named as such",
+      prepare: () => ({ dir: sha256Repo() }),
+      want: { refused: /SHA-256 repository, which Dagger v0\.21 cannot read/ },
+    },
+    {
+      rule: "a SHA-256 repository, --allow-dirty --commit --ref: built as it is, dirty",
+      prepare: () => ({ dir: sha256Repo(), args: { allowDirty: true, commit: COMMIT, ref: "refs/heads/main" } }),
       want: { dirty: true },
     },
     {

@@ -15,6 +15,8 @@ import {
   LS_REMOTE_PEELED_TAG,
 } from "../fixtures/cli-values.js";
 import { COMMIT, COMMIT_SHA256 } from "../fixtures/commits.js";
+import { T1402_CASES } from "../fixtures/git-check-ref-format.js";
+import { InvalidInputError } from "../../src/errors/index.js";
 import { expectRefusal, listParse, refusalOf, type Refusal } from "./refusal.js";
 
 describe("parseCommit", () => {
@@ -100,7 +102,11 @@ describe("parseGitRef", () => {
     { ref: "develop", want: { kind: "branch", name: "develop" } },
     { ref: "feature/Big_Thing", want: { kind: "branch", name: "feature/Big_Thing" } },
     { ref: "héllo", want: { kind: "branch", name: "héllo" } },
-    { ref: "v1.2.3", want: { kind: "branch", name: "v1.2.3" } },
+    // A full ref is what git says it is: git check-ref-format accepts refs/heads/-dash and a push creates it.
+    { ref: "refs/heads/-dash", want: { kind: "branch", name: "-dash" } },
+    // The way to mean a branch named like a version.
+    { ref: "refs/heads/v1.2.3", want: { kind: "branch", name: "v1.2.3" } },
+    { ref: "v1.2", want: { kind: "branch", name: "v1.2" } },
   ])("$ref", ({ ref, want }) => {
     expect(parseGitRef(ref)).toEqual(want);
     expect(parseRef(ref)).toBe(ref);
@@ -133,6 +139,14 @@ describe("parseGitRef", () => {
     { input: "main.", why: /does not end with "\."/, fix: "main" },
     { input: "a@{1}", why: /"@\{" is not allowed/, fix: "a-1}" },
     { input: "-main", why: /does not start with "-"/, fix: "main" },
+    // A bare version is a git tag's short name ($GITHUB_REF_NAME): as a branch it would lose its release tags.
+    {
+      input: "v1.2.3",
+      why: /is a version.*"\$GITHUB_REF", not "\$GITHUB_REF_NAME".*refs\/heads\/v1\.2\.3/,
+      fix: "refs/tags/v1.2.3",
+    },
+    { input: "1.2.3", why: /is a version, and a bare name is read as a branch/, fix: "refs/tags/1.2.3" },
+    { input: "v2.0.0-rc.1+build.5", why: /is a version/, fix: "refs/tags/v2.0.0-rc.1+build.5" },
     { input: "refs/heads/HEAD", why: /"HEAD" is not a branch name/ },
     { input: "refs/heads/", why: /the name is empty/ },
     { input: "refs/tags/", why: /the name is empty/ },
@@ -164,6 +178,25 @@ describe("parseGitRef", () => {
     );
   });
 
+  // git's own cases (t1402-check-ref-format.sh), as full refs and as a bare --ref name: dockyard agrees on each.
+  const t1402 = T1402_CASES.flatMap((c) => [
+    { line: c.line, ref: `refs/heads/${c.name}`, git: c.heads },
+    { line: c.line, ref: `refs/tags/${c.name}`, git: c.tags },
+    { line: c.line, ref: c.name, git: c.branch },
+  ]);
+  it.each(t1402)("t1402 line $line: $ref is valid: $git", ({ ref, git }) => {
+    const accepted = (() => {
+      try {
+        parseGitRef(ref);
+        return true;
+      } catch (e) {
+        if (e instanceof InvalidInputError) return false;
+        throw e;
+      }
+    })();
+    expect(accepted).toBe(git);
+  });
+
   it("names the rule of git check-ref-format a name breaks", () => {
     expect(refNameProblem("v1.2.3")).toBeUndefined();
     expect(refNameProblem("a/b.lock/c")).toMatch(/\.lock/);
@@ -186,6 +219,19 @@ describe("parseTag", () => {
     { input: ".x", why: /not a valid image tag/, fix: "x" },
     { input: "v1+build", why: /not a valid image tag/, fix: "v1-build" },
     { input: "a".repeat(129), why: /longer than 128/ },
+    // docker/build-push-action's `tags` holds image refs: the tag is the part after ":".
+    {
+      input: "ghcr.io/acme/app:latest",
+      why: /^--tags takes tags, not image refs; the image goes in --images$/,
+      fix: "latest",
+    },
+    { input: "acme/app:1.2.3", why: /not image refs/, fix: "1.2.3" },
+    { input: "localhost:5000/app:v1", why: /not image refs/, fix: "v1" },
+    { input: "registry.example.com:443/a/b:edge", why: /not image refs/, fix: "edge" },
+    { input: "ghcr.io:edge", why: /not image refs/, fix: "edge" },
+    // Neither a path nor a registry host before ":": the slug, as for any other character.
+    { input: "app:latest", why: /not a valid image tag/, fix: "app-latest" },
+    { input: "ghcr.io/acme/app@sha256:abc", why: /not a valid image tag/, fix: "ghcr.io-acme-app-sha256-abc" },
   ];
   it.each(refusals)("refuses $input", (row) => {
     const err = refusalOf(() => parseTags(["ok", row.input]));

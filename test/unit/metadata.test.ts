@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 
 import { DIRTY_LABEL, ociLabels } from "../../src/tags/labels.js";
 import { computeMetadata, type MetadataInput } from "../../src/tags/metadata.js";
+import { TagCollisionError } from "../../src/errors/index.js";
 import { COMMIT } from "../fixtures/commits.js";
 
 const BASE: MetadataInput = {
@@ -35,6 +36,16 @@ describe("computeMetadata", () => {
     },
     { rule: "no ref: version is the sha tag", refs: [], want: { ref: "", version: sha7, tags: [sha7] } },
     {
+      rule: "git tag not semver: version is its tag-<slug>",
+      refs: ["refs/tags/nightly"],
+      want: { gitTag: "nightly", version: "tag-nightly", tags: [sha7, "tag-nightly"] },
+    },
+    {
+      rule: "semver past 2^53: the version as written",
+      refs: ["refs/tags/v9007199254740993.1.0"],
+      want: { version: "9007199254740993.1.0", tags: [sha7, "9007199254740993.1.0", "9007199254740993.1", "latest"] },
+    },
+    {
       rule: "several tags at a detached HEAD: the first ref is the ref",
       refs: ["refs/tags/v1.1.0", "refs/tags/nightly"],
       want: { ref: "refs/tags/v1.1.0", gitTag: "v1.1.0", version: "1.1.0" },
@@ -44,6 +55,10 @@ describe("computeMetadata", () => {
     expect(m).toMatchObject({ commit: COMMIT, shortSha: sha7, ref: refs[0] ?? "", dirty: false, ...want });
     expect(m.labels).toContainEqual({ name: "org.opencontainers.image.revision", value: COMMIT });
     expect(m.labels).toContainEqual({ name: "org.opencontainers.image.version", value: m.version });
+  });
+
+  it("a branch whose tag another rule owns is refused, as computeTags refuses it", () => {
+    expect(() => computeMetadata({ ...BASE, refs: ["refs/heads/latest"], latest: "never" })).toThrow(TagCollisionError);
   });
 
   it("same input, same labels: no wall clock", () => {

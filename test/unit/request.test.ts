@@ -52,3 +52,21 @@ describe("publishRequest: credentials come in pairs", () => {
     });
   });
 });
+
+describe("tagRequest: newcomer typos are refused before git is read", () => {
+  it.each([
+    {
+      rule: "a bare version (GitHub's $GITHUB_REF_NAME of a tag)",
+      args: { ref: "v1.2.3" },
+      message: /^--ref "v1\.2\.3": is a version.*\(try "refs\/tags\/v1\.2\.3"\)$/,
+    },
+    {
+      rule: "an image ref in --tags (docker/build-push-action's tags)",
+      args: { tags: ["ghcr.io/acme/app:latest"] },
+      message:
+        /^--tags "ghcr\.io\/acme\/app:latest": --tags takes tags, not image refs; the image goes in --images \(try "latest"\)$/,
+    },
+  ])("$rule", ({ args, message }) => {
+    expect(() => tagRequest(args)).toThrow(message);
+  });
+});
