@@ -235,7 +235,7 @@ export class Dockyard {
   async tags(
     /** Full commit id (40 hex; 64 only for a --source without .git); default: HEAD of --source's .git. */
     commit?: string,
-    /** Git ref: refs/heads/<branch>, refs/tags/<tag>, refs/pull/<n>/merge or refs/merge-requests/<n>/head (a bare name is a branch); default: from --source's .git. */
+    /** Git ref: refs/heads/<branch>, refs/tags/<tag>, refs/pull/<n>/merge or refs/merge-requests/<n>/head (a bare name is a branch, a bare version is refused); default: from --source's .git. */
     ref?: string,
     /** Length of the sha tag, from 4 to the commit's length. */
     shaLength = DEFAULT_SHA_LENGTH,
@@ -254,7 +254,7 @@ export class Dockyard {
   async metadata(
     /** Full commit id (40 hex; 64 only for a --source without .git); default: HEAD of --source's .git. */
     commit?: string,
-    /** Git ref: refs/heads/<branch>, refs/tags/<tag>, refs/pull/<n>/merge or refs/merge-requests/<n>/head (a bare name is a branch); default: from --source's .git. */
+    /** Git ref: refs/heads/<branch>, refs/tags/<tag>, refs/pull/<n>/merge or refs/merge-requests/<n>/head (a bare name is a branch, a bare version is refused); default: from --source's .git. */
     ref?: string,
     /** Length of the sha tag, from 4 to the commit's length. */
     shaLength = DEFAULT_SHA_LENGTH,
@@ -293,7 +293,7 @@ export class Dockyard {
     labels: string[] = [],
     /** Full commit id (40 hex; 64 only for a --source without .git); default: HEAD of --source's .git. */
     commit?: string,
-    /** Git ref: refs/heads/<branch>, refs/tags/<tag>, refs/pull/<n>/merge or refs/merge-requests/<n>/head (a bare name is a branch); default: from --source's .git. */
+    /** Git ref: refs/heads/<branch>, refs/tags/<tag>, refs/pull/<n>/merge or refs/merge-requests/<n>/head (a bare name is a branch, a bare version is refused); default: from --source's .git. */
     ref?: string,
     /** URL of the source repository (http or https, no credentials), for org.opencontainers.image.source. */
     sourceUrl?: string,
@@ -348,7 +348,7 @@ export class Dockyard {
     labels: string[] = [],
     /** Full commit id (40 hex; 64 only for a --source without .git); default: HEAD of --source's .git. */
     commit?: string,
-    /** Git ref: refs/heads/<branch>, refs/tags/<tag>, refs/pull/<n>/merge or refs/merge-requests/<n>/head (a bare name is a branch); default: from --source's .git. */
+    /** Git ref: refs/heads/<branch>, refs/tags/<tag>, refs/pull/<n>/merge or refs/merge-requests/<n>/head (a bare name is a branch, a bare version is refused); default: from --source's .git. */
     ref?: string,
     /** Length of the sha tag, from 4 to the commit's length. */
     shaLength = DEFAULT_SHA_LENGTH,
