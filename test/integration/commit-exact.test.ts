@@ -165,7 +165,8 @@ describe.skipIf(!docker)("commit-exact builds, end to end on the docker backend"
     expect(count("Directory.dockerBuild")).toBe(0);
     expect(await suite.registry.client("ci").listTags("acme/closed")).toEqual([]);
     const pub = await publish(g.dir, { images: [`${suite.registry.host}/acme/closed`], allowDirty: true });
-    expect(pub).toMatchObject({ pushed: true, dirty: true });
+    // --allow-dirty compares the folder with the commit's tree itself, not through the broken index: it is the commit.
+    expect(pub).toMatchObject({ pushed: true, dirty: false });
   });
 
   it("a source without .git builds the folder and trusts --commit and --ref", async () => {
