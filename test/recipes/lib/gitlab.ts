@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
-import { runScript, shellcheck, tempDir, type Script } from "./shell.js";
+import { gitCheckout, runScript, shellcheck, tempDir, type Script } from "./shell.js";
 import { dict, loadYaml, str, type Dict } from "./yaml.js";
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -366,6 +366,8 @@ export function runPipeline(p: Pipeline, created: CreatedPipeline, opts: GitlabR
   const ordered = [...created.jobs].sort((a, b) => p.stages.indexOf(a.stage) - p.stages.indexOf(b.stage));
   for (const job of ordered) {
     const workdir = tempDir(`gitlab-${job.name}`);
+    // The runner's checkout: a clean clone at a detached HEAD (GIT_STRATEGY clone or fetch, then git clean).
+    gitCheckout(workdir);
     const inherited: Record<string, string> = {};
     // A dotenv report reaches the jobs that need its job (or every later job when `needs` is absent).
     const from = job.needs.length > 0 ? job.needs : [...reports.keys()];
