@@ -2,7 +2,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 
 import { readCi } from "./lib/checks.js";
-import { GITHUB_ROWS, GITLAB_ROWS, playGithub, playGitlab } from "./lib/recipes.js";
+import { DOCKERHUB_ROWS, GITHUB_ROWS, GITLAB_ROWS, playGithub, playGitlab } from "./lib/recipes.js";
 import { removeTempDirs } from "./lib/shell.js";
 
 afterAll(removeTempDirs);
@@ -25,6 +25,13 @@ function expectPlay(
 describe("examples/github-actions.yml per event", () => {
   const text = readCi("examples/github-actions.yml");
   it.each(GITHUB_ROWS.map((row) => ({ label: row.event.label, row })))("$label", ({ row }) => {
+    expectPlay(playGithub(text, [row]), row.want);
+  });
+});
+
+describe("examples/github-actions-dockerhub.yml per event", () => {
+  const text = readCi("examples/github-actions-dockerhub.yml");
+  it.each(DOCKERHUB_ROWS.map((row) => ({ label: row.event.label, row })))("$label", ({ row }) => {
     expectPlay(playGithub(text, [row]), row.want);
   });
 });

