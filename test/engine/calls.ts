@@ -4,6 +4,7 @@ import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { CallContext, CallOutcome } from "./resolvers.js";
+import { introspectModule, type ArgDef, type ModuleDef } from "../registration/introspect.js";
 import { stageModule, type StagedModule } from "./stage.js";
 
 export interface ModuleOptions {
@@ -147,6 +148,42 @@ async function runStep(
   }
 }
 
+/** The module's registration, as the engine holds it once `dagger` has loaded it: one scan per staged copy. */
+const registrations = new Map<string, Promise<ModuleDef>>();
+
+// Register sends a default only for these kinds; a list's or an object's is left to TypeScript at run time.
+const PRIMITIVE_KINDS = new Set(["BOOLEAN_KIND", "INTEGER_KIND", "STRING_KIND", "FLOAT_KIND", "ENUM_KIND"]);
+
+/**
+ * A default as Register sends it (sdk/typescript/src/module/entrypoint/register.ts:213-219, 252-279 at v0.21.8):
+ * primitive kinds only, and for an enum of the module its member's NAME; undefined when none is registered.
+ */
+function registeredDefault(mod: ModuleDef, arg: ArgDef): unknown {
+  if (arg.defaultValue === undefined || !PRIMITIVE_KINDS.has(arg.type.kind)) return undefined;
+  const members = mod.enums?.[arg.type.name ?? ""]?.values;
+  if (arg.type.kind !== "ENUM_KIND" || members === undefined) return arg.defaultValue;
+  const member = Object.values(members).find((m) => m.value === arg.defaultValue);
+  if (!member)
+    throw new Error(`engine double: no member of ${arg.type.name ?? "?"} has the value ${String(arg.defaultValue)}`);
+  return member.name;
+}
+
+/**
+ * The call's inputs as the engine makes them (core/modfunc.go:184-217): the given arguments, then the registered
+ * default of every argument not given (user defaults from .env are not modelled: the double has none).
+ */
+function withRegisteredDefaults(mod: ModuleDef, parentName: string, fn: string, given: Record<string, unknown>) {
+  const obj = mod.objects[parentName];
+  const def = fn === "" ? obj?.constructor : obj?.methods[fn];
+  if (!def) throw new Error(`engine double: ${parentName}.${fn || "constructor"} is not registered by the module`);
+  const inputs: Record<string, unknown> = { ...given };
+  for (const [name, arg] of Object.entries(def.arguments)) {
+    const registered = given[name] === undefined ? registeredDefault(mod, arg) : undefined;
+    if (registered !== undefined) inputs[name] = registered;
+  }
+  return inputs;
+}
+
 export function moduleChain(host: CallHost, opts: ModuleOptions, steps: readonly Step[] = []): ModuleChain {
   return {
     call: (fn, args = {}, o = {}) =>
@@ -160,6 +197,10 @@ export function moduleChain(host: CallHost, opts: ModuleOptions, steps: readonly
       const main = pascalCase(full.name);
       // The runtime container's /src: staged once per root and content (stage.ts), never the dev checkout.
       const staged = await stageModule(full.dir);
+      let registration = registrations.get(staged.dir);
+      if (!registration)
+        registrations.set(staged.dir, (registration = introspectModule(join(staged.dir, "src"), full.name)));
+      const mod = await registration;
       const all: Step[] = opts.args ? [{ fn: "", args: opts.args }, ...steps] : [...steps];
       // The parent of each step is exactly the JSON the previous step returned.
       let json = "{}";
@@ -170,7 +211,7 @@ export function moduleChain(host: CallHost, opts: ModuleOptions, steps: readonly
           parentName,
           name: step.fn,
           parent: JSON.parse(json) as unknown,
-          inputArgs: step.args,
+          inputArgs: withRegisteredDefaults(mod, parentName, step.fn, step.args),
         });
         parentName = step.returns ?? main;
       }

@@ -394,6 +394,15 @@ describe("function calls through the real SDK entrypoint", () => {
     expect(await echo().call("runtime").result<string>()).toBe(`${RUNTIME_NODE_VERSION} --use-openssl-ca`);
   });
 
+  it("sends every registered default the caller left out, as the engine does (R13b)", async () => {
+    // The constructor's greeting = "hello" is not given: the engine sends its registered default, "\"hello\"".
+    expect(await echo({}).call("withGreeting", { greeting: "yo" }).result<{ greeting: string }>()).toEqual({
+      greeting: "yo",
+    });
+    const sent = double.journal.filter((j) => j.field === "FunctionCallArgValue.value");
+    expect(sent).toHaveLength(2);
+  });
+
   it("builds and publishes through the SDK's own query shapes", async () => {
     const repo = makeRepo("sdk-ship");
     const got = await echo({ greeting: "hey" })
