@@ -6,12 +6,13 @@
  * explicit arguments or from the .git directory inside --source; the image is built from the
  * commit's own tree, so nothing uncommitted, untracked or ignored can enter it.
  */
-import { Container, dag, Directory, ExistsType, func, object, Platform, Secret } from "@dagger.io/dagger";
+import { Changeset, Container, dag, Directory, ExistsType, func, object, Platform, Secret } from "@dagger.io/dagger";
 
 import { pickCredential, type Credential } from "./push/credentials.js";
 import { InvalidInputError } from "./errors/index.js";
 import {
   dirtyCheckFailedError,
+  describePaths,
   dirtyCheckoutError,
   resolveGit,
   type GitHead,
@@ -24,7 +25,6 @@ import {
   imageTitle,
   maskUrlCredentials,
   parseRegistryAddress,
-  quote,
   parseSecretId,
   parseUsername,
   type KeyValue,
@@ -595,14 +595,7 @@ export class Dockyard {
   private async uncommittedPaths(): Promise<string[]> {
     const source = this.requireSource("check for uncommitted changes");
     try {
-      const changes = source.asGit().uncommitted();
-      if (await changes.isEmpty()) return [];
-      const [added, modified, removed] = await Promise.all([
-        changes.addedPaths(),
-        changes.modifiedPaths(),
-        changes.removedPaths(),
-      ]);
-      return [...modified, ...added, ...removed];
+      return await changedPaths(source.asGit().uncommitted());
     } catch (e) {
       throw dirtyCheckFailedError(errorMessage(e));
     }
@@ -642,18 +635,10 @@ const WORKING_FOLDER_EXCLUDES = [".git", "**/.git"];
 /** True unless `folder` holds exactly the commit's files (by content and git mode); a failed check says true. */
 async function differsFrom(folder: Directory, commitTree: Directory, commit: string): Promise<boolean> {
   try {
-    const changes = folder.changes(commitTree);
-    if (await changes.isEmpty()) return false;
-    const [added, modified, removed] = await Promise.all([
-      changes.addedPaths(),
-      changes.modifiedPaths(),
-      changes.removedPaths(),
-    ]);
-    const paths = [...modified, ...added, ...removed];
-    const shown = paths.slice(0, 5).map(quote).join(", ");
-    const more = paths.length > 5 ? ` and ${paths.length - 5} more` : "";
+    const paths = await changedPaths(folder.changes(commitTree));
+    if (paths.length === 0) return false;
     console.error(
-      `dockyard: --allow-dirty: the working folder differs from ${commit.slice(0, DEFAULT_SHA_LENGTH)} (${shown}${more}), ignored files included; the image is labelled dockyard.dirty=true`,
+      `dockyard: --allow-dirty: the working folder differs from ${commit.slice(0, DEFAULT_SHA_LENGTH)} (${describePaths(paths)}), ignored files included; the image is labelled dockyard.dirty=true`,
     );
   } catch (e) {
     console.error(
@@ -661,6 +646,17 @@ async function differsFrom(folder: Directory, commitTree: Directory, commit: str
     );
   }
   return true;
+}
+
+/** A changeset's paths, modified then added then removed; none when it is empty (checked first, cheaply). */
+async function changedPaths(changes: Changeset): Promise<string[]> {
+  if (await changes.isEmpty()) return [];
+  const [added, modified, removed] = await Promise.all([
+    changes.addedPaths(),
+    changes.modifiedPaths(),
+    changes.removedPaths(),
+  ]);
+  return [...modified, ...added, ...removed];
 }
 
 /** What the engine says about a path, as the pure checks take it. */

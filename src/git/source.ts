@@ -141,12 +141,19 @@ export function tagName(tag: string): string {
 
 /** Refuses to tag an image with a commit it was not built from, naming a few of the changed paths. */
 export function dirtyCheckoutError(commit: string, changed: string[]): GitSourceError {
-  // Quoted as JSON: a path holding a line break would otherwise start a line the CI runner reads as a command.
-  const shown = changed.slice(0, 5).map(quote);
-  const more = changed.length > shown.length ? ` and ${changed.length - shown.length} more` : "";
   return new GitSourceError(
-    `source has uncommitted changes (${shown.join(", ")}${more}): an image tagged ${commit.slice(0, DEFAULT_SHA_LENGTH)} is built from that commit's tree, without them; commit or stash them, or pass --allow-dirty to build the working folder as it is`,
+    `source has uncommitted changes (${describePaths(changed)}): an image tagged ${commit.slice(0, DEFAULT_SHA_LENGTH)} is built from that commit's tree, without them; commit or stash them, or pass --allow-dirty to build the working folder as it is`,
   );
+}
+
+/**
+ * The first five paths, JSON-quoted, then "and N more": a path holding a line break would otherwise start a line
+ * the CI runner reads as a command.
+ */
+export function describePaths(paths: readonly string[]): string {
+  const shown = paths.slice(0, 5).map(quote);
+  const more = paths.length > shown.length ? ` and ${paths.length - shown.length} more` : "";
+  return `${shown.join(", ")}${more}`;
 }
 
 /** The dirty check could not run: fail closed, with the engine's error and the explicit way past it. */

@@ -2,7 +2,7 @@
  * Every argument parser, in one place for the module's request code. Each is pure: it returns the normalised
  * value or throws an InvalidInputError (`<--flag> "<value>": <why> (try "<fix>")`) before any engine call.
  */
-export { ArgumentError, maskUrlCredentials, quote } from "./argument.js";
+export { ArgumentError, maskUrlCredentials } from "./argument.js";
 export { parseCommit, parseShaLength } from "./commit.js";
 export { parseGitRef, parseRef, type GitRefInfo } from "./gitref.js";
 export { imageTitle, parseImageList, parseImageName, parseRegistryAddress, type ImageName } from "./image.js";
