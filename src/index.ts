@@ -323,8 +323,11 @@ export class Dockyard {
     return this.buildContainer(plan.context, req, meta.labels, await this.namedBuildSecrets(), req.platforms[0]);
   }
 
-  /** Builds once per platform and pushes every tag to every image; returns what it pushed, for the next CI step. */
-  @func({ cache: "never" })
+  /**
+   * Builds once per platform and pushes every tag to every image; returns what it pushed, for the next CI step.
+   * Cached for the session: reading any number of the result's fields pushes once; a new dagger call pushes again.
+   */
+  @func({ cache: "session" })
   async publish(
     /** Image names without tag, e.g. ghcr.io/acme/app; every tag goes to each. */
     images: string[],

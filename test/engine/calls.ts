@@ -184,36 +184,64 @@ function withRegisteredDefaults(mod: ModuleDef, parentName: string, fn: string, 
   return inputs;
 }
 
+/** A module as the engine holds it once loaded: its staged copy and its registration. */
+export interface LoadedModule {
+  staged: StagedModule;
+  def: ModuleDef;
+  /** The module's name as dagger.json has it. */
+  name: string;
+  /** The main object's name (PascalCase of the module name). */
+  main: string;
+  opts: Required<Omit<ModuleOptions, "args">>;
+}
+
+/** Stages the module (the runtime container's /src, never the dev checkout) and reads its registration once. */
+export async function loadModule(opts: ModuleOptions): Promise<LoadedModule> {
+  const full = {
+    dir: resolve(opts.dir ?? REPO_ROOT),
+    name: opts.name ?? "dockyard",
+    timeoutMs: opts.timeoutMs ?? 120_000,
+  };
+  const staged = await stageModule(full.dir);
+  let registration = registrations.get(staged.dir);
+  if (!registration)
+    registrations.set(staged.dir, (registration = introspectModule(join(staged.dir, "src"), full.name)));
+  return { staged, def: await registration, name: full.name, main: pascalCase(full.name), opts: full };
+}
+
+/** One function call of a loaded module, its inputs completed as the engine does; resolves with the JSON returned. */
+export function callFunction(
+  host: CallHost,
+  mod: LoadedModule,
+  step: { parentName: string; name: string; parent: unknown; inputArgs: Record<string, unknown> },
+): Promise<string> {
+  return runStep(host, mod.staged, mod.opts, {
+    moduleName: mod.name,
+    parentName: step.parentName,
+    name: step.name,
+    parent: step.parent,
+    inputArgs: withRegisteredDefaults(mod.def, step.parentName, step.name, step.inputArgs),
+  });
+}
+
 export function moduleChain(host: CallHost, opts: ModuleOptions, steps: readonly Step[] = []): ModuleChain {
   return {
     call: (fn, args = {}, o = {}) =>
       moduleChain(host, opts, [...steps, { fn, args, ...(o.returns !== undefined ? { returns: o.returns } : {}) }]),
     result: async <T>() => {
-      const full = {
-        dir: resolve(opts.dir ?? REPO_ROOT),
-        name: opts.name ?? "dockyard",
-        timeoutMs: opts.timeoutMs ?? 120_000,
-      };
-      const main = pascalCase(full.name);
-      // The runtime container's /src: staged once per root and content (stage.ts), never the dev checkout.
-      const staged = await stageModule(full.dir);
-      let registration = registrations.get(staged.dir);
-      if (!registration)
-        registrations.set(staged.dir, (registration = introspectModule(join(staged.dir, "src"), full.name)));
-      const mod = await registration;
+      const mod = await loadModule(opts);
       const all: Step[] = opts.args ? [{ fn: "", args: opts.args }, ...steps] : [...steps];
       // The parent of each step is exactly the JSON the previous step returned.
       let json = "{}";
-      let parentName = main;
+      let parentName = mod.main;
       for (const step of all) {
-        json = await runStep(host, staged, full, {
-          moduleName: full.name,
+        json = await callFunction(host, mod, {
           parentName,
           name: step.fn,
           parent: JSON.parse(json) as unknown,
-          inputArgs: withRegisteredDefaults(mod, parentName, step.fn, step.args),
+          inputArgs: step.args,
         });
-        parentName = step.returns ?? main;
+        parentName = step.returns ?? mod.main;
       }
       return JSON.parse(json) as T;
     },

@@ -438,6 +438,82 @@ describe("function calls through the real SDK entrypoint", () => {
   });
 });
 
+describe("R24 a served module: its types in the session's schema, each call cached by its policy (core/modfunc.go:124-139)", () => {
+  const modules = [{ dir: ECHO, name: "echo-module" }];
+
+  async function ask<T>(
+    session: { query(q: string): Promise<{ body: { data?: unknown; errors?: unknown } }> },
+    q: string,
+  ) {
+    const { body } = await session.query(q);
+    expect(body.errors, JSON.stringify(body.errors)).toBeUndefined();
+    return body.data as T;
+  }
+
+  it("serves the module's types as the engine names them (core/gqlformat.go:36-61) and refuses what it lacks", async () => {
+    const session = await double.session({ modules });
+    const got = await ask<{ echoModule: { withGreeting: { greeting: string; id: string } } }>(
+      session,
+      `{ echoModule(greeting: "hi") { withGreeting(greeting: "yo") { greeting id } } }`,
+    );
+    expect(got.echoModule.withGreeting.greeting).toBe("yo");
+    const node = await ask<{ node: { __typename: string; greeting: string } }>(
+      session,
+      `{ node(id: "${got.echoModule.withGreeting.id}") { __typename ... on EchoModule { greeting } } }`,
+    );
+    expect(node.node).toEqual({ __typename: "EchoModule", greeting: "yo" });
+    // The admin session serves no module; an unknown argument fails validation as in the engine.
+    expect((await double.query(`{ echoModule { greeting } }`)).status).toBe(422);
+    expect((await session.query(`{ echoModule { stamp(label: "x", nope: 1) } }`)).status).toBe(422);
+  });
+
+  it("reads a field of a returned object without running a function", async () => {
+    const session = await double.session({ modules });
+    await ask(session, `{ echoModule { withGreeting(greeting: "a") { greeting } } }`);
+    await ask(session, `{ echoModule { withGreeting(greeting: "a") { id } } }`);
+    // Constructor and withGreeting ran once each; the second query was answered from the cache.
+    expect(double.functionRuns.map((r) => [r.name, r.ran])).toEqual([
+      ["", true],
+      ["withGreeting", true],
+      ["", false],
+      ["withGreeting", false],
+    ]);
+  });
+
+  it.each([
+    // function, policy, runs for: twice in one session, then once in a new session
+    ["stamp", "Default", [true, false, false]],
+    ["sessionStamp", "PerSession", [true, false, true]],
+    ["callStamp", "Never", [true, true, true]],
+  ])("%s (%s): runs %j", async (fn, policy, want) => {
+    const first = await double.session({ modules });
+    const second = await double.session({ modules });
+    const q = `{ echoModule { ${fn}(label: "l") } }`;
+    const values = [
+      await ask<{ echoModule: Record<string, string> }>(first, q),
+      await ask<{ echoModule: Record<string, string> }>(first, q),
+      await ask<{ echoModule: Record<string, string> }>(second, q),
+    ].map((d) => d.echoModule[fn]);
+    const runs = double.functionRuns.filter((r) => r.name === fn);
+    expect(runs.map((r) => r.policy)).toEqual([policy, policy, policy]);
+    expect(runs.map((r) => r.ran)).toEqual(want);
+    // A cached answer is the first run's value; a run makes a new one.
+    expect(values.map((v, i) => (i === 0 ? true : v !== values[i - 1]))).toEqual([true, ...want.slice(1)]);
+  });
+
+  it("shares one run between identical calls in flight, and keeps no failure", async () => {
+    const session = await double.session({ modules });
+    const q = `{ echoModule { sessionStamp(label: "same") } }`;
+    const [a, b] = await Promise.all([ask<unknown>(session, q), ask<unknown>(session, q)]);
+    expect(a).toEqual(b);
+    expect(double.functionRuns.filter((r) => r.name === "sessionStamp").map((r) => r.ran)).toEqual([true, false]);
+    const fail = `{ echoModule { fail(message: "boom") } }`;
+    expect((await session.query(fail)).body.errors?.[0]?.message).toBe("boom");
+    expect((await session.query(fail)).body.errors?.[0]?.message).toBe("boom");
+    expect(double.functionRuns.filter((r) => r.name === "fail").map((r) => r.ran)).toEqual([true, true]);
+  });
+});
+
 describe("schema", () => {
   it("refuses to start without the schema it was given, naming it", async () => {
     const absent = join(work, "absent.graphqls");

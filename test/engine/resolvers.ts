@@ -2,7 +2,7 @@
 // Each behaviour's Dagger source is cited in test/engine/CONFORMANCE.md.
 import { readdirSync, readFileSync } from "node:fs";
 import { posix } from "node:path";
-import { Kind as AstKind, type GraphQLResolveInfo } from "graphql";
+import { Kind as AstKind, type GraphQLResolveInfo, type GraphQLSchema } from "graphql";
 import {
   detectSyntax,
   isKnownSyntaxFrontend,
@@ -58,6 +58,8 @@ export interface Session {
   call?: CallContext;
   argIds: string[];
   settle?: (o: CallOutcome) => void;
+  /** A client session's own schema and the fields of the modules it serves. */
+  client?: { id: string; schema: GraphQLSchema; handlers: Record<string, Handler> };
 }
 
 export interface ExecContext {
@@ -66,7 +68,7 @@ export interface ExecContext {
 }
 
 type Args = Record<string, unknown>;
-type Handler = (self: Ref, args: Args, ctx: ExecContext, info: GraphQLResolveInfo) => unknown;
+export type Handler = (self: Ref, args: Args, ctx: ExecContext, info: GraphQLResolveInfo) => unknown;
 
 /** Narrows the parent object to the kind the schema says it is. */
 function self<K extends Kind>(r: Ref, kind: K): ModelOf<K> {
@@ -431,7 +433,7 @@ function queryHandlers(): Record<string, Handler> {
   return {
     "Query.node": (_r, a, { state }, info) => {
       const ref = state.ref(str(a.id));
-      checkNodeFragments(ref.model.kind, info);
+      checkNodeFragments(ref.model.kind === "ModuleObject" ? ref.model.typeName : ref.model.kind, info);
       return ref;
     },
     "Query.setSecret": (_r, a, { state }) =>

@@ -18,19 +18,30 @@ import {
   type GraphQLTypeResolver,
 } from "graphql";
 import type { Backend } from "./backend.js";
-import { moduleChain, type ModuleChain, type ModuleOptions } from "./calls.js";
+import { loadModule, moduleChain, type ModuleChain, type ModuleOptions } from "./calls.js";
+import { FunctionCache, moduleHandlers, sessionSchema, type FunctionRun } from "./modules.js";
 import {
   handlers,
   journalArgs,
   type CallContext,
   type CallOutcome,
   type ExecContext,
+  type Handler,
   type Session,
 } from "./resolvers.js";
 import { DoubleState, type JournalEntry, type PublishRecord, type Ref } from "./state.js";
 
 export type { CallContext, CallOutcome } from "./resolvers.js";
 export type { JournalEntry, PublishRecord } from "./state.js";
+export type { FunctionRun } from "./modules.js";
+
+/** A client session: what one `dagger call`, or one SDK connection, is to the engine. */
+export interface ClientSession {
+  readonly id: string;
+  readonly token: string;
+  /** Sends a query in this session, validated against the core schema plus the served modules' types. */
+  query(query: string): Promise<{ status: number; body: ExecutionResult }>;
+}
 
 export interface EngineDoubleOptions {
   backend: Backend;
@@ -64,9 +75,16 @@ export interface EngineDouble {
   query(query: string, token?: string): Promise<{ status: number; body: ExecutionResult }>;
   /** Binds a fresh token to a function call's context. */
   openCall(call: CallContext): CallSession;
+  /** Function calls clients asked of served modules, and whether each ran or came from the function cache. */
+  readonly functionRuns: readonly FunctionRun[];
+  /**
+   * A new client session serving `modules` as dependencies: their types join the session's schema, and their
+   * functions run through the SDK's entrypoint, cached by each function's policy (CONFORMANCE R24).
+   */
+  session(opts?: { modules?: ModuleOptions[] }): Promise<ClientSession>;
   /** `dagger call` for a module: constructor (if args given) then chained functions, each in a child process. */
   module(opts?: ModuleOptions): ModuleChain;
-  /** Clears journal, publishes, build count and the build cache; IDs stay valid. */
+  /** Clears journal, publishes, build count, function runs and the build and function caches; IDs stay valid. */
   reset(): void;
   close(): Promise<void>;
 }
@@ -74,9 +92,9 @@ export interface EngineDouble {
 const HERE = dirname(fileURLToPath(import.meta.url));
 const DEFAULT_SCHEMA = resolve(HERE, "schema/dagger-v0.21.8.graphqls");
 
-function loadSchema(path: string): GraphQLSchema {
+function loadSchemaSDL(path: string): string {
   if (!existsSync(path)) throw new Error(`engine double: schema ${path} is absent (the default is ${DEFAULT_SCHEMA})`);
-  return buildSchema(readFileSync(path, "utf8"));
+  return readFileSync(path, "utf8");
 }
 
 /** The SDK sends `Authorization: Basic base64(token + ":")`. */
@@ -101,23 +119,29 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 /** Dispatches on `ParentType.field`; an unmodelled field is an error naming it, never a silent null. */
 const fieldResolver: GraphQLFieldResolver<unknown, ExecContext> = (source, args, ctx, info) => {
   const field = `${info.parentType.name}.${info.fieldName}`;
-  const handler = handlers[field];
+  const handler = ctx.session.client?.handlers[field] ?? handlers[field];
   if (!handler) throw new Error(`engine double: field ${field} is not modelled`);
   ctx.state.record(field, journalArgs(field, args));
   return handler(source as Ref, args, ctx, info);
 };
 
 /** node(id:) returns an interface: the concrete type is the model's kind. */
-const typeResolver: GraphQLTypeResolver<unknown, ExecContext> = (value) => (value as Ref).model.kind;
+const typeResolver: GraphQLTypeResolver<unknown, ExecContext> = (value) => {
+  const model = (value as Ref).model;
+  return model.kind === "ModuleObject" ? model.typeName : model.kind;
+};
 
 class Double implements EngineDouble {
   readonly adminToken = randomBytes(16).toString("hex");
   private readonly sessions = new Map<string, Session>();
   private readonly state: DoubleState;
+  private readonly functionCache = new FunctionCache();
+  private readonly runs: FunctionRun[] = [];
 
   constructor(
     private readonly server: Server,
     private readonly schema: GraphQLSchema,
+    private readonly schemaSDL: string,
     readonly backend: Backend,
     readonly port: number,
   ) {
@@ -134,6 +158,28 @@ class Double implements EngineDouble {
   }
   get publishes(): readonly PublishRecord[] {
     return this.state.publishes;
+  }
+  get functionRuns(): readonly FunctionRun[] {
+    return this.runs;
+  }
+
+  async session(opts: { modules?: ModuleOptions[] } = {}): Promise<ClientSession> {
+    const modules = await Promise.all((opts.modules ?? []).map((m) => loadModule(m)));
+    const id = randomBytes(8).toString("hex");
+    const token = randomBytes(16).toString("hex");
+    const host = {
+      port: this.port,
+      state: this.state,
+      openCall: (call: CallContext) => this.openCall(call),
+      recordRun: (run: FunctionRun) => void this.runs.push(run),
+    };
+    const moduleFields = Object.assign(
+      {},
+      ...modules.map((m) => moduleHandlers(host, this.functionCache, m, () => id)),
+    ) as Record<string, Handler>;
+    const schema = modules.length ? sessionSchema(this.schemaSDL, modules) : this.schema;
+    this.sessions.set(token, { token, argIds: [], client: { id, schema, handlers: moduleFields } });
+    return { id, token, query: (q) => this.query(q, token) };
   }
 
   secret(name: string, plaintext: string): string {
@@ -188,6 +234,8 @@ class Double implements EngineDouble {
 
   reset(): void {
     this.state.reset();
+    this.functionCache.clear();
+    this.runs.length = 0;
   }
 
   async close(): Promise<void> {
@@ -215,11 +263,12 @@ class Double implements EngineDouble {
       } catch (e) {
         return send(res, 422, { errors: [e as GraphQLError] });
       }
-      const invalid = validate(this.schema, document);
+      const schema = session.client?.schema ?? this.schema;
+      const invalid = validate(schema, document);
       if (invalid.length > 0) return send(res, 422, { errors: invalid });
       const contextValue: ExecContext = { state: this.state, session };
       const result = await execute({
-        schema: this.schema,
+        schema,
         document,
         contextValue,
         fieldResolver,
@@ -234,14 +283,18 @@ class Double implements EngineDouble {
 }
 
 export async function startEngineDouble(opts: EngineDoubleOptions): Promise<EngineDouble> {
-  const schema = loadSchema(opts.schemaPath ?? DEFAULT_SCHEMA);
+  const sdl = loadSchemaSDL(opts.schemaPath ?? DEFAULT_SCHEMA);
+  const schema = buildSchema(sdl);
   const server = createServer();
+  // Node closes an idle keep-alive connection after 5 s, racing a slow SDK's next request ("socket hang up");
+  // Go's http.Server, the engine's, sets no idle timeout unless told to.
+  server.keepAliveTimeout = 0;
   await new Promise<void>((res, rej) => {
     server.once("error", rej);
     server.listen(0, "127.0.0.1", () => res());
   });
   const port = (server.address() as AddressInfo).port;
-  return new Double(server, schema, opts.backend, port);
+  return new Double(server, schema, sdl, opts.backend, port);
 }
 
 export { FunctionCallError } from "./calls.js";

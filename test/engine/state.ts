@@ -53,7 +53,9 @@ export type Model =
   | { kind: "FunctionCallArgValue"; name: string; value: string }
   | { kind: "Error"; message: string; values: { name: string; value: string }[] }
   | { kind: "FunctionCall"; token: string }
-  | { kind: "CurrentModule"; token: string };
+  | { kind: "CurrentModule"; token: string }
+  /** An object of a served module: its JSON as the function returned it, and the call that made it (its cache key). */
+  | { kind: "ModuleObject"; typeName: string; objectName: string; value: Record<string, unknown>; callKey: string };
 
 export type Kind = Model["kind"];
 export type ModelOf<K extends Kind> = Extract<Model, { kind: K }>;

@@ -70,7 +70,7 @@ const FUNCTIONS: Record<string, { returns: string; cache?: string; args: Expecte
   },
   publish: {
     returns: "OBJECT_KIND:Publication",
-    cache: "never",
+    cache: "session",
     args: {
       images: { type: LIST_STR, optional: false },
       username: { type: STR, optional: true },

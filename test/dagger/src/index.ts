@@ -70,7 +70,10 @@ export class Tests {
     return "build-only: ok";
   }
 
-  /** A real publish to an anonymous, short-lived public registry; every ref comes back digest-pinned. */
+  /**
+   * A real publish to an anonymous, short-lived public registry; every ref comes back digest-pinned. Each read below
+   * sends the whole chain again; publish is cached for the session, so all four come from one push.
+   */
   @func({ cache: "never" })
   async publish(): Promise<string> {
     const image = `ttl.sh/dockyard-ci-${Date.now().toString(36)}`;
@@ -90,6 +93,8 @@ export class Tests {
     if (!refs.every((r) => r.endsWith(`@${digest}`))) throw new Error(`refs do not carry the digest ${digest}`);
     if (!(await publication.githubOutput()).includes(`digest=${digest}\n`))
       throw new Error("github-output lacks the digest");
+    const json = JSON.parse(await publication.json()) as { refs: string[]; digest: string };
+    expectEqual("json", [json.refs, json.digest], [refs, digest]);
     return "publish: ok";
   }
 
