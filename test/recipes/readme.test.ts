@@ -1,9 +1,13 @@
-// Unit (recipes): README's CI recipes and Registries sections: shellcheck-clean blocks whose dagger calls, run with fake dagger/aws/az, give every image's registry credentials dockyard accepts.
+// Unit (recipes): README's Quick start, CI recipes and Registries sections: the module set once as $DOCKYARD and named so by
+// every command, shellcheck-clean blocks whose dagger calls, run with fake dagger/aws/az, give every image's registry
+// credentials dockyard accepts; the CI examples set the same module.
 import { readFileSync } from "node:fs";
+
+import { parse } from "yaml";
 import { afterAll, describe, expect, it } from "vitest";
 
 import { ROOT } from "./lib/checks.js";
-import { readmeFindings, section } from "./lib/readme.js";
+import { MODULE_VARIABLE, moduleAddress, readmeFindings, section } from "./lib/readme.js";
 import { removeTempDirs } from "./lib/shell.js";
 
 afterAll(removeTempDirs);
@@ -71,4 +75,48 @@ describe("README", () => {
     const mutated = README.replace(registries, registries.replace(row.find, row.replace));
     expect(readmeFindings(mutated).findings.join("\n")).toMatch(row.expect);
   });
+
+  const moduleRows: { defect: string; find: string; replace: string; expect: RegExp }[] = [
+    {
+      defect: "a command naming the module's address instead of $DOCKYARD",
+      find: 'dagger call -m "$DOCKYARD" --source=. publish \\\n  --images=docker.io/acme/app',
+      replace: "dagger call -m github.com/acme/dockyard@v0.1.0 --source=. publish \\\n  --images=docker.io/acme/app",
+      expect:
+        /`dagger call -m github\.com\/acme\/dockyard@v0\.1\.0 --source=\. publish .*` does not name the module as "\$DOCKYARD"/,
+    },
+    {
+      defect: "dagger install without $DOCKYARD",
+      find: 'dagger install "$DOCKYARD"',
+      replace: "dagger install github.com/acme/dockyard",
+      expect: /`dagger install github\.com\/acme\/dockyard` does not name the module/,
+    },
+    {
+      defect: "no line setting the module",
+      find: "DOCKYARD=github.com/acme/dockyard@v0.1.0",
+      replace: "",
+      expect: /0 DOCKYARD=… lines/,
+    },
+    {
+      defect: "a quick start command that pushes without credentials",
+      find: "  --username=acme-bot --password=env:REGISTRY_TOKEN json",
+      replace: "  json",
+      expect: /Quick start: ghcr\.io: no --username and --password=env:NAME/,
+    },
+  ];
+  it.each(moduleRows)("catches $defect", (row) => {
+    expect(README).toContain(row.find);
+    expect(readmeFindings(README.replace(row.find, row.replace)).findings.join("\n")).toMatch(row.expect);
+  });
+
+  it.each(["examples/github-actions.yml", "examples/github-actions-dockerhub.yml", "examples/gitlab-ci.yml"])(
+    "%s sets the quick start's module in its one DOCKYARD line",
+    (file) => {
+      const doc = parse(readFileSync(new URL(file, ROOT), "utf8")) as Record<
+        string,
+        Record<string, string> | undefined
+      >;
+      const value = (doc.env ?? doc.variables)?.[MODULE_VARIABLE];
+      expect(value).toBe(moduleAddress(README).address);
+    },
+  );
 });

@@ -116,9 +116,17 @@ let linter: Promise<(input: string, path: string) => { line: number; message: st
 
 export async function actionlintFindings(text: string): Promise<string[]> {
   linter ??= createLinter();
-  const run = await linter;
+  let results;
+  try {
+    results = (await linter)(text, ".github/workflows/workflow.yml");
+  } catch (e) {
+    if (!(e instanceof Error) || e.name !== "RuntimeError") throw e;
+    // One wasm instance can trap ("unreachable") after many runs; the same text lints on a fresh one.
+    linter = createLinter();
+    results = (await linter)(text, ".github/workflows/workflow.yml");
+  }
   return (
-    run(text, ".github/workflows/workflow.yml")
+    results
       // This wasm build predates GitHub's `vars` context (configuration variables, January 2023), which GitHub's
       // own parser (@actions/workflow-parser, above) checks instead.
       .filter((r) => !(r.kind === "expression" && /^undefined variable "vars"\./.test(r.message)))

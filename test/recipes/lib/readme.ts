@@ -1,10 +1,11 @@
-// README's `## CI recipes` and `## Registries`: every block is shellcheck-clean, and each `dagger call` in it, run
+// README's `## Quick start`, `## CI recipes` and `## Registries`: the module address is set once (`DOCKYARD=…`) and
+// every dagger command names it as "$DOCKYARD"; every block is shellcheck-clean, and each `dagger call` in it, run
 // with fake `dagger`, `aws` and `az`, gives every image's host credentials dockyard accepts.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 
 import { parseImageName, parseRegistryAddress } from "../../../src/input/image.js";
-import { parseCall, type DaggerCall } from "./recipes.js";
+import { parseCall, writeOutputs, type DaggerCall } from "./recipes.js";
 import { daggerCalls, fakeBin, fakeDagger, runScript, shellcheck, tempDir } from "./shell.js";
 import { yamlFindings } from "./yaml.js";
 
@@ -39,7 +40,40 @@ const READER_ENV: Record<string, string> = {
   GHCR_TOKEN: "ghs_fake",
   ACR_CLIENT_ID: "11111111-2222-3333-4444-555555555555",
   ACR_CLIENT_SECRET: "client-secret",
+  REGISTRY_TOKEN: "registry-token",
 };
+
+/** How every README command names the module: the one variable the quick start sets. */
+export const MODULE_VARIABLE = "DOCKYARD";
+const MODULE_REF = `"$${MODULE_VARIABLE}"`;
+
+/** The module address the README sets once, in a `DOCKYARD=…` line of an sh block. */
+export function moduleAddress(readme: string): { address: string | undefined; findings: string[] } {
+  const lines = codeBlocks(readme)
+    .filter((b) => b.lang === "sh")
+    .flatMap((b) => b.text.split("\n"))
+    .map((l) => new RegExp(`^${MODULE_VARIABLE}=(\\S+)`).exec(l)?.[1])
+    .filter((a) => a !== undefined);
+  if (lines.length === 1) return { address: lines[0], findings: [] };
+  return {
+    address: lines[0],
+    findings: [`README: ${lines.length} ${MODULE_VARIABLE}=… lines in sh blocks; the quick start sets the module once`],
+  };
+}
+
+/** Every `dagger call` and `dagger install` in the README's sh blocks names the module as "$DOCKYARD". */
+export function moduleFindings(readme: string): string[] {
+  const commands = codeBlocks(readme)
+    .filter((b) => b.lang === "sh")
+    .flatMap((b) => b.text.replace(/\\\n\s*/g, " ").split("\n"))
+    .filter((l) => /^\s*dagger\b.*\b(call|install)\b/.test(l));
+  return commands
+    .filter((l) => !l.includes(/\binstall\b/.test(l) ? `install ${MODULE_REF}` : `-m ${MODULE_REF}`))
+    .map(
+      (l) =>
+        `README: \`${l.trim().slice(0, 70)}\` does not name the module as ${MODULE_REF} (set once in the quick start)`,
+    );
+}
 
 interface Credential {
   username: string | undefined;
@@ -47,9 +81,9 @@ interface Credential {
 }
 
 /** Who pushes where in one call: publish's own credentials for every host, with-registry-auth per host. */
-function credentialFindings(block: number, call: DaggerCall): string[] {
+function credentialFindings(block: string, call: DaggerCall): string[] {
   const out: string[] = [];
-  const say = (s: string) => out.push(`Registries block ${block}: ${s}`);
+  const say = (s: string) => out.push(`${block}: ${s}`);
   const perHost = new Map<string, Credential>();
   let common: Credential = { username: undefined, password: undefined };
   const images: string[] = [];
@@ -70,7 +104,11 @@ function credentialFindings(block: number, call: DaggerCall): string[] {
     }
   }
   if (images.length === 0) say("no --images");
-  for (const image of images) {
+  // A dry run or --push=false logs in nowhere: it needs no credentials.
+  const pushes = !call.segments.some(
+    (seg) => seg.flags.get("--dry-run")?.[0] === "true" || seg.flags.get("--push")?.[0] === "false",
+  );
+  for (const image of pushes ? images : []) {
     let host: string;
     try {
       host = parseImageName(image).host;
@@ -104,34 +142,54 @@ export function readmeFindings(readme: string): ReadmeCheck {
   const findings: string[] = [];
   const hosts = new Set<string>();
   let maxAuths = 0;
+  const module = moduleAddress(readme);
+  findings.push(...module.findings, ...moduleFindings(readme));
+  const quickStart = section(readme, "Quick start");
   const recipes = section(readme, "CI recipes");
   const registries = section(readme, "Registries");
+  if (!quickStart) findings.push("README: no ## Quick start section");
   if (!recipes) findings.push("README: no ## CI recipes section");
   for (const file of ["examples/github-actions.yml", "examples/gitlab-ci.yml"]) {
     if (recipes && !recipes.includes(`](${file})`)) findings.push(`README ## CI recipes: no link to ${file}`);
   }
   if (!registries) return { findings: [...findings, "README: no ## Registries section"], hosts: [], maxAuths };
-  const blocks = codeBlocks(registries);
-  const shell = blocks.filter((b) => b.lang === "sh");
-  findings.push(
-    ...shellcheck(shell.map((b, i) => ({ name: `Registries block ${i + 1}`, shell: "bash", text: b.text }))),
-  );
-  for (const b of blocks.filter((b) => b.lang === "yaml")) findings.push(...yamlFindings(b.text));
-  shell.forEach((block, i) => {
+  const shellOf = (markdown: string) => codeBlocks(markdown).filter((b) => b.lang === "sh");
+  // The quick start's blocks are pasted into one shell, one after the other; each Registries block after them.
+  const quick = shellOf(quickStart ?? "").map((b) => b.text);
+  const scripts = [
+    ...(quick.length ? [{ name: "Quick start", text: quick.join("\n") }] : []),
+    ...shellOf(registries).map((b, i) => ({ name: `Registries block ${i + 1}`, text: b.text })),
+  ];
+  if (quick.length === 0 && quickStart) findings.push("README ## Quick start: no sh block");
+  findings.push(...shellcheck(scripts.map((s) => ({ name: s.name, shell: "bash", text: s.text }))));
+  for (const b of codeBlocks(registries).filter((b) => b.lang === "yaml")) findings.push(...yamlFindings(b.text));
+  for (const script of scripts) {
     const root = tempDir("readme");
     const log = join(root, "log");
+    const outputs = join(root, "outputs");
     mkdirSync(log);
+    mkdirSync(outputs);
+    writeOutputs(outputs, ["ghcr.io/acme/app"], ["1a2b3c4"], "1a2b3c4".padEnd(40, "0"));
     const bin = fakeBin({
       ...fakeDagger(),
       aws: `#!/bin/sh\necho ${AWS_TOKEN}\n`,
       az: `#!/bin/sh\necho ${AZ_TOKEN}\n`,
     });
-    const env = { PATH: `${bin}:/usr/bin:/bin`, HOME: root, FAKE_DAGGER_LOG: log, ...READER_ENV };
-    const run = runScript(["bash", "-eo", "pipefail"], block.text, env, root);
-    if (run.status !== 0) findings.push(`Registries block ${i + 1} exited ${run.status}: ${run.stderr.trim()}`);
-    for (const c of daggerCalls(log)) {
+    // A Registries block runs where the quick start set the module; the quick start sets it itself.
+    const moduleEnv: Record<string, string> =
+      script.name === "Quick start" || module.address === undefined ? {} : { [MODULE_VARIABLE]: module.address };
+    const fake = { FAKE_DAGGER_LOG: log, FAKE_DAGGER_OUTPUTS: outputs };
+    const env = { PATH: `${bin}:/usr/bin:/bin`, HOME: root, ...fake, ...READER_ENV, ...moduleEnv };
+    const run = runScript(["bash", "-eo", "pipefail"], script.text, env, root);
+    if (run.status !== 0) findings.push(`${script.name} exited ${run.status}: ${run.stderr.trim()}`);
+    const calls = daggerCalls(log);
+    if (calls.length === 0) findings.push(`${script.name}: no dagger call`);
+    for (const c of calls) {
       const call = parseCall(c.argv, c.env);
-      findings.push(...credentialFindings(i + 1, call));
+      const m = call.flags.get("-m")?.[0];
+      if (m !== module.address)
+        findings.push(`${script.name}: dagger call -m ${m ?? "(none)"}, not the quick start's module`);
+      findings.push(...credentialFindings(script.name, call));
       maxAuths = Math.max(maxAuths, call.functions.filter((f) => f === "with-registry-auth").length);
       for (const image of (call.flags.get("--images")?.[0] ?? "").split(",")) {
         try {
@@ -141,6 +199,6 @@ export function readmeFindings(readme: string): ReadmeCheck {
         }
       }
     }
-  });
+  }
   return { findings, hosts: [...hosts].sort(), maxAuths };
 }

@@ -37,7 +37,13 @@ export interface DaggerCall {
   leaf: string | undefined;
 }
 
-/** Splits `dagger [globals] call -m M [--source=.] fn --a=b … fn2 … leaf`: every value must use `--flag=value`. */
+/** The module's bool arguments (their types: test/registration): a bare flag is true and can take no value. */
+const BOOL_FLAGS = new Set(["--dry-run", "--push", "--allow-dirty"]);
+
+/**
+ * Splits `dagger [globals] call -m M [--source=.] fn --a=b … fn2 … leaf`: every value must use `--flag=value`, and
+ * only a bool flag may stand alone.
+ */
 export function parseCall(argv: string[], env: Record<string, string>): DaggerCall {
   const start = argv.indexOf("call");
   if (start < 0) throw new Error(`dagger ${argv.join(" ")}: not a dagger call`);
@@ -54,8 +60,10 @@ export function parseCall(argv: string[], env: Record<string, string>): DaggerCa
       add("-m", argv[++i] ?? "");
     } else if (arg.startsWith("--")) {
       const eq = arg.indexOf("=");
-      if (eq < 0) throw new Error(`dagger argument ${arg}: write --flag=value so a value can never be taken as a flag`);
-      add(arg.slice(0, eq), arg.slice(eq + 1));
+      if (eq < 0 && BOOL_FLAGS.has(arg)) add(arg, "true");
+      else if (eq < 0)
+        throw new Error(`dagger argument ${arg}: write --flag=value so a value can never be taken as a flag`);
+      else add(arg.slice(0, eq), arg.slice(eq + 1));
     } else {
       segments.push({ fn: arg, flags: new Map() });
     }
@@ -90,7 +98,8 @@ function publication(images: string[], tags: string[], commit: string, pushed: b
   };
 }
 
-function writeOutputs(dir: string, images: string[], tags: string[], commit: string): void {
+/** The canned renderings the fake dagger prints, pushed and not pushed, for one publication. */
+export function writeOutputs(dir: string, images: string[], tags: string[], commit: string): void {
   for (const pushed of [true, false]) {
     const p = publication(images, tags, commit, pushed);
     const variant = pushed ? "pushed" : "not-pushed";
