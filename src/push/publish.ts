@@ -134,6 +134,9 @@ export function describePushFailure(
   if (failure.kind === "missing-repository") {
     return `registry ${host} has no repository ${target.image.repository}: create it first (Amazon ECR: aws ecr create-repository --repository-name ${target.image.repository}) (${message})`;
   }
+  if (failure.kind === "pull-quota") {
+    return `registry ${host} answered with Docker Hub's pull rate limit, which retrying does not lift: authenticate pulls (with-registry-auth --address docker.io with a Docker Hub token) or pull base images through a mirror (${message})`;
+  }
   if (failure.kind === "forbidden") {
     return `registry ${host} accepted the credentials but denied pushing to ${target.image.repository} (403): the token lacks push permission on that repository — a fork's or Dependabot's pull request token is read-only (build with --push=false there), GHCR needs "packages: write" or a token with write:packages, Amazon ECR needs the repository to exist first (${message})`;
   }

@@ -1,10 +1,12 @@
 /**
- * How a failed push is treated: what went wrong, whether another try can help, and whether the registry may
- * hold the ref anyway. Texts are containerd v2.2's pusher as Dagger v0.21 surfaces them, with no prefix of
- * Dagger's own (test/fixtures/push-errors.ts; test/engine/CONFORMANCE.md).
+ * How a failed push or registry request is treated: what went wrong, whether another try can help, how long to
+ * wait, and whether the registry may hold the ref anyway. Texts are containerd v2.2's pusher as Dagger v0.21
+ * surfaces them, with no prefix of Dagger's own (test/fixtures/push-errors.ts; test/engine/CONFORMANCE.md);
+ * src/registry writes its failures in the same format, so one classifier serves both
+ * (test/fixtures/registry-errors.ts holds the registries' rate-limit texts).
  */
 export type PushFailureKind =
-  "unauthorized" | "expired" | "forbidden" | "missing-repository" | "rate-limit" | "transient" | "fatal";
+  "unauthorized" | "expired" | "forbidden" | "missing-repository" | "rate-limit" | "pull-quota" | "transient" | "fatal";
 
 export interface PushFailure {
   kind: PushFailureKind;
@@ -12,6 +14,8 @@ export interface PushFailure {
   outcomeUnknown: boolean;
   /** HTTP status containerd reported, when it reported one. */
   status?: number;
+  /** The wait the registry asked for (GHCR's `retry-after: 10.3ms` in the text, or a Retry-After header). */
+  retryAfterMs?: number;
 }
 
 export interface RetryPolicy {
@@ -40,7 +44,10 @@ const REQUEST = /failed to do request: ([A-Za-z]+) "([^"]+)"/;
 
 // Texts that say more than their status: an expired token (ECR answers 403 "denied: Your authorization token has
 // expired"), a repository that does not exist (ECR's 404 NAME_UNKNOWN). Checked before the status code.
+// Docker Hub's pull quota is not lifted by retrying; GHCR's secondary rate limit is a 403 that is no permission problem.
 const SPECIFIC_PATTERNS: { kind: PushFailureKind; pattern: RegExp }[] = [
+  { kind: "pull-quota", pattern: /pull rate limit/i },
+  { kind: "rate-limit", pattern: /secondary rate limit/i },
   { kind: "expired", pattern: /token has expired|token is expired|expired token/i },
   { kind: "missing-repository", pattern: /\bname unknown\b|NAME_UNKNOWN|repository with name '[^']*' does not exist/i },
 ];
@@ -58,7 +65,7 @@ const TEXT_PATTERNS: { kind: PushFailureKind; pattern: RegExp }[] = [
   {
     kind: "transient",
     pattern:
-      /connection reset by peer|connection refused|broken pipe|: EOF\b|unexpected EOF|i\/o timeout|TLS handshake timeout|timeout awaiting response headers|context deadline exceeded|push timed out/i,
+      /connection reset by peer|connection refused|broken pipe|: EOF\b|unexpected EOF|i\/o timeout|TLS handshake timeout|timeout awaiting response headers|context deadline exceeded|push timed out|request timed out|\bECONNRESET\b|\bECONNREFUSED\b|\bUND_ERR_SOCKET\b|other side closed/i,
   },
 ];
 
@@ -92,16 +99,45 @@ export function classifyPushError(message: string): PushFailure {
   const outcomeUnknown =
     (kind === "transient" && ((method === "PUT" && isManifestUrl(url)) || /push timed out/i.test(message))) ||
     MANIFEST_DIGEST_MISMATCH.test(message);
-  return { kind, outcomeUnknown, ...(code !== undefined ? { status: code } : {}) };
+  const retryAfterMs = kind === "rate-limit" ? parseRetryAfter(message) : undefined;
+  return {
+    kind,
+    outcomeUnknown,
+    ...(code !== undefined ? { status: code } : {}),
+    ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+  };
+}
+
+const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000 };
+
+/**
+ * The wait in a `retry-after: <Go duration or seconds>` text, in whole ms (rounded up); undefined when absent.
+ * GHCR: `toomanyrequests: retry-after: 10.305464ms, allowed: 2000/minute`; a header is written `retry-after: 3s`.
+ */
+export function parseRetryAfter(message: string): number | undefined {
+  const m = /retry-after:\s*((?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m)?)+)/i.exec(message);
+  if (!m?.[1]) return undefined;
+  let ms = 0;
+  for (const part of m[1].matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m)?/g))
+    ms += Number(part[1]) * (DURATION_UNITS[part[2] ?? "s"] ?? 1000);
+  return Number.isFinite(ms) ? Math.ceil(ms) : undefined;
 }
 
 export function isRetryable(failure: PushFailure): boolean {
   return failure.kind === "rate-limit" || failure.kind === "transient";
 }
 
-/** Wait before attempt `attempt` (1 = first retry): exponential from the base delay, capped. */
-export function retryDelayMs(attempt: number, policy: RetryPolicy = DEFAULT_RETRY_POLICY): number {
-  return Math.min(policy.baseDelayMs * 2 ** (attempt - 1), policy.maxDelayMs);
+/**
+ * Wait before attempt `attempt` (1 = first retry): the registry's own retry-after when it gave one, else
+ * exponential from the base delay; capped either way.
+ */
+export function retryDelayMs(
+  attempt: number,
+  policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+  failure?: PushFailure,
+): number {
+  const wanted = failure?.retryAfterMs ?? policy.baseDelayMs * 2 ** (attempt - 1);
+  return Math.min(wanted, policy.maxDelayMs);
 }
 
 export interface RetryHooks {
@@ -150,8 +186,9 @@ export async function withPushRetry<T>(attempt: () => Promise<T>, policy: RetryP
       return await bounded(attempt, policy.attemptTimeoutMs, hooks);
     } catch (e) {
       const message = errorMessage(e);
-      if (tryNo >= policy.retries || !isRetryable(classifyPushError(message))) throw e;
-      const delay = retryDelayMs(tryNo + 1, policy);
+      const failure = classifyPushError(message);
+      if (tryNo >= policy.retries || !isRetryable(failure)) throw e;
+      const delay = retryDelayMs(tryNo + 1, policy, failure);
       hooks.onRetry?.(tryNo + 1, delay, message);
       await hooks.sleep(delay);
     }

@@ -4,12 +4,14 @@ import { describe, expect, it } from "vitest";
 import {
   classifyPushError,
   isRetryable,
+  parseRetryAfter,
   pushTimeoutMessage,
   retryDelayMs,
   withPushRetry,
   type RetryPolicy,
 } from "../../src/push/retry.js";
 import { PUSH_ERRORS } from "../fixtures/push-errors.js";
+import { REGISTRY_ERRORS } from "../fixtures/registry-errors.js";
 
 const URL = "http://127.0.0.1:5055/v2/acme/app";
 const status = (method: string, path: string, s: string) =>
@@ -133,6 +135,35 @@ describe("classifyPushError: containerd v2.2 texts as Dagger v0.21 surfaces them
   });
 });
 
+describe("what registries send when they throttle (test/fixtures/registry-errors.ts)", () => {
+  it.each(REGISTRY_ERRORS)("$name: $kind", ({ status: code, reason, errors, kind, retryAfterMs }) => {
+    const lines = errors.map((e) => `${e.code.toLowerCase()}: ${e.message}`).join("\n");
+    const failure = classifyPushError(`${status("GET", "/manifests/v1", `${code} ${reason}`)}\n${lines}`);
+    expect({ kind: failure.kind, retryAfterMs: failure.retryAfterMs, retried: isRetryable(failure) }).toEqual({
+      kind,
+      retryAfterMs,
+      retried: kind === "rate-limit",
+    });
+  });
+
+  it.each([
+    { text: "toomanyrequests: retry-after: 10.305464ms, allowed: 2000/minute", want: 11 },
+    { text: "retry-after: 1.5s", want: 1500 },
+    { text: "retry-after: 2m0s", want: 120_000 },
+    { text: "retry-after: 250000ns", want: 1 },
+    { text: "retry-after: 3", want: 3000 },
+    { text: "Retry-After: 42µs", want: 1 },
+    { text: "toomanyrequests: slow down", want: undefined },
+    { text: "retry-after: soon", want: undefined },
+  ])("parseRetryAfter($text) = $want", ({ text, want }) => expect(parseRetryAfter(text)).toBe(want));
+
+  it("a 403 that is no rate limit stays forbidden", () => {
+    expect(classifyPushError(status("PUT", "/manifests/t", "403 Forbidden\ndenied: permission_denied")).kind).toBe(
+      "forbidden",
+    );
+  });
+});
+
 describe("retryDelayMs", () => {
   const policy: RetryPolicy = { retries: 3, baseDelayMs: 1000, maxDelayMs: 30_000, attemptTimeoutMs: 1000 };
   it.each([
@@ -141,6 +172,13 @@ describe("retryDelayMs", () => {
     { rule: "and doubles again", attempt: 3, want: 4000 },
     { rule: "capped", attempt: 10, want: 30_000 },
   ])("$rule", ({ attempt, want }) => expect(retryDelayMs(attempt, policy)).toBe(want));
+
+  it.each([
+    { rule: "the registry's retry-after, not the backoff", retryAfterMs: 11, want: 11 },
+    { rule: "a retry-after above the cap waits the cap", retryAfterMs: 120_000, want: 30_000 },
+  ])("$rule", ({ retryAfterMs, want }) =>
+    expect(retryDelayMs(3, policy, { kind: "rate-limit", outcomeUnknown: false, retryAfterMs })).toBe(want),
+  );
 });
 
 describe("withPushRetry", () => {
@@ -173,6 +211,31 @@ describe("withPushRetry", () => {
       rule: "401 is never retried",
       texts: [status("PUT", "/manifests/t", "401 Unauthorized")],
       result: /401/,
+      calls: 1,
+      sleeps: [],
+    },
+    {
+      rule: "GHCR's retry-after is waited, then the push is tried again",
+      texts: [
+        `${status("PUT", "/manifests/t", "429 Too Many Requests")}\ntoomanyrequests: retry-after: 10.3ms, allowed: 2000/minute`,
+      ],
+      result: "ok",
+      calls: 2,
+      sleeps: [11],
+    },
+    {
+      rule: "GHCR's secondary rate limit (403) is retried",
+      texts: [`${status("PUT", "/manifests/t", "403 Forbidden")}\ndenied: You have exceeded a secondary rate limit`],
+      result: "ok",
+      calls: 2,
+      sleeps: [1000],
+    },
+    {
+      rule: "Docker Hub's pull quota is never retried",
+      texts: [
+        `${status("GET", "/manifests/t", "429 Too Many Requests")}\ntoomanyrequests: You have reached your pull rate limit.`,
+      ],
+      result: /pull rate limit/,
       calls: 1,
       sleeps: [],
     },
