@@ -1,8 +1,9 @@
-// Rung 3 (engine double): a real OCI registry (Debian's docker-registry 2.8) on loopback with htpasswd auth, and a read-back client.
+// Rung 3 (engine double): a real OCI registry (Debian's docker-registry 2.8) on loopback with htpasswd or token auth, and a read-back client.
 import { spawn, type ChildProcess } from "node:child_process";
 import { openSync, closeSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
+import { startTokenServer, type TokenServer, type TokenServerOptions } from "./token-server.js";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -17,6 +18,8 @@ export interface Registry {
   readonly url: string;
   readonly dir: string;
   readonly users: Record<string, string>;
+  /** The token server, when the registry was started with token auth. */
+  readonly tokenServer?: TokenServer;
   /** A read-back client, authenticated as `user` (default: the first user). */
   client(user?: string): RegistryClient;
   log(): Promise<string>;
@@ -44,7 +47,21 @@ async function writeHtpasswd(file: string, users: Record<string, string>): Promi
   await writeFile(file, lines.join("\n") + "\n", { mode: 0o600 });
 }
 
-function configYaml(dir: string, port: number): string {
+function authYaml(dir: string, token: TokenServer | undefined): string[] {
+  if (token) {
+    return [
+      "auth:",
+      "  token:",
+      `    realm: ${token.realm}`,
+      `    service: ${token.service}`,
+      `    issuer: ${token.issuer}`,
+      `    rootcertbundle: ${token.certFile}`,
+    ];
+  }
+  return ["auth:", "  htpasswd:", "    realm: dockyard-test", `    path: ${path.join(dir, "htpasswd")}`];
+}
+
+function configYaml(dir: string, port: number, token?: TokenServer): string {
   // Our own config: Debian's default points htpasswd at a directory (every request then answers 400).
   return [
     "version: 0.1",
@@ -63,10 +80,7 @@ function configYaml(dir: string, port: number): string {
     "http:",
     `  addr: 127.0.0.1:${port}`,
     `  secret: ${randomBytes(16).toString("hex")}`,
-    "auth:",
-    "  htpasswd:",
-    "    realm: dockyard-test",
-    `    path: ${path.join(dir, "htpasswd")}`,
+    ...authYaml(dir, token),
     "",
   ].join("\n");
 }
@@ -100,32 +114,47 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-/** Starts `docker-registry serve` on 127.0.0.1 with a free port, bcrypt htpasswd and a fresh storage dir. */
-export async function startRegistry(opts: { users: Record<string, string> }): Promise<Registry> {
+/**
+ * Starts `docker-registry serve` on 127.0.0.1 with a free port, a fresh storage dir and bcrypt htpasswd, or, with
+ * `tokenAuth`, the registry's `auth: token:` backed by a token server this starts (test/infra/token-server.ts).
+ */
+export async function startRegistry(opts: {
+  users: Record<string, string>;
+  tokenAuth?: Omit<TokenServerOptions, "users" | "dir">;
+}): Promise<Registry> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "dockyard-registry-"));
   const logFile = path.join(dir, "registry.log");
+  let token: TokenServer | undefined;
   try {
+    if (opts.tokenAuth) token = await startTokenServer({ ...opts.tokenAuth, users: opts.users, dir });
     await writeHtpasswd(path.join(dir, "htpasswd"), opts.users);
     for (let attempt = 0; attempt < 3; attempt++) {
       const port = await freePort();
-      await writeFile(path.join(dir, "config.yml"), configYaml(dir, port));
+      await writeFile(path.join(dir, "config.yml"), configYaml(dir, port, token));
       const fd = openSync(logFile, "a");
       const child = spawn("docker-registry", ["serve", path.join(dir, "config.yml")], { stdio: ["ignore", fd, fd] });
       closeSync(fd);
       const url = `http://127.0.0.1:${port}`;
-      if (await waitReady(url, child)) return makeRegistry(dir, port, opts.users, child);
+      if (await waitReady(url, child)) return makeRegistry(dir, port, opts.users, child, token);
       await stopChild(child);
     }
     throw new Error(
       `docker-registry did not answer 401 on /v2/; log:\n${await readFile(logFile, "utf8").catch(() => "")}`,
     );
   } catch (err) {
+    await token?.stop();
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
 }
 
-function makeRegistry(dir: string, port: number, users: Record<string, string>, child: ChildProcess): Registry {
+function makeRegistry(
+  dir: string,
+  port: number,
+  users: Record<string, string>,
+  child: ChildProcess,
+  tokenServer?: TokenServer,
+): Registry {
   const url = `http://127.0.0.1:${port}`;
   return {
     host: `127.0.0.1:${port}`,
@@ -133,6 +162,7 @@ function makeRegistry(dir: string, port: number, users: Record<string, string>, 
     url,
     dir,
     users,
+    ...(tokenServer ? { tokenServer } : {}),
     client(user?: string) {
       const name = user ?? Object.keys(users)[0];
       const password = name === undefined ? undefined : users[name];
@@ -144,6 +174,7 @@ function makeRegistry(dir: string, port: number, users: Record<string, string>, 
     log: () => readFile(path.join(dir, "registry.log"), "utf8").catch(() => ""),
     async stop() {
       await stopChild(child);
+      await tokenServer?.stop();
       await rm(dir, { recursive: true, force: true });
     },
   };

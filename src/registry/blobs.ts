@@ -1,0 +1,172 @@
+/**
+ * Blobs: HEAD, a cross-repository mount on one registry (`POST /blobs/uploads/?mount=&from=`: 201 mounted, 202
+ * means the registry started an upload instead), and a streamed copy between registries (GET, hashed as it
+ * passes, into a monolithic PUT or PATCH chunks then a closing PUT). The target checks the digest as well.
+ */
+import { checkDigest, checkRepository } from "./reference.js";
+import { verifyingStream } from "./digest.js";
+import { RegistrySession } from "./http.js";
+
+/** The blob's size, or undefined when the repository has no such blob. */
+export async function headBlob(s: RegistrySession, repository: string, digest: string): Promise<number | undefined> {
+  checkRepository(repository);
+  checkDigest(digest);
+  return s.send(
+    {
+      method: "HEAD",
+      repository,
+      path: `blobs/${digest}`,
+      scope: RegistrySession.scope(repository, false),
+      ok: [200, 404],
+    },
+    (res) => Promise.resolve(res.status === 404 ? undefined : Number(res.headers.get("content-length") ?? "0")),
+    `HEAD blob ${repository}@${digest}`,
+  );
+}
+
+/** Mounts `digest` from `from` into `repository`: true when mounted, else the Location of the upload begun instead. */
+export async function mountBlob(
+  s: RegistrySession,
+  repository: string,
+  digest: string,
+  from: string,
+): Promise<true | string> {
+  checkRepository(repository);
+  checkRepository(from);
+  checkDigest(digest);
+  const query = new URLSearchParams({ mount: digest, from }).toString();
+  const scope = `${RegistrySession.scope(repository, true)} ${RegistrySession.scope(from, false)}`;
+  return s.send(
+    {
+      method: "POST",
+      repository,
+      path: `blobs/uploads/?${query}`,
+      scope,
+      headers: { "Content-Length": "0" },
+      ok: [201, 202],
+    },
+    async (res) => {
+      await res.arrayBuffer();
+      return res.status === 201 ? true : uploadLocation(res);
+    },
+    `mount blob ${digest} from ${from} into ${repository}`,
+  );
+}
+
+function uploadLocation(res: Response): string {
+  const location = res.headers.get("location");
+  if (!location) throw new Error(`the registry began an upload but sent no Location header`);
+  return location;
+}
+
+export interface CopyOptions {
+  /** Upload in PATCH chunks of this many bytes (registries that cap a request's size); default: one PUT. */
+  chunkBytes?: number;
+}
+
+/**
+ * Copies a blob into `target`'s `targetRepository`: nothing when it is there already, a mount when both
+ * repositories are on one registry session, else a streamed upload. Returns what was done.
+ */
+export async function copyBlob(
+  source: RegistrySession,
+  sourceRepository: string,
+  target: RegistrySession,
+  targetRepository: string,
+  digest: string,
+  options: CopyOptions = {},
+): Promise<"present" | "mounted" | "uploaded"> {
+  checkRepository(sourceRepository);
+  checkRepository(targetRepository);
+  checkDigest(digest);
+  if (options.chunkBytes !== undefined && !(Number.isInteger(options.chunkBytes) && options.chunkBytes > 0))
+    throw new RangeError(`chunkBytes ${options.chunkBytes}: give a whole number of bytes above 0`);
+  if ((await headBlob(target, targetRepository, digest)) !== undefined) return "present";
+  const scope = RegistrySession.scope(targetRepository, true);
+  const what = `copy blob ${digest} to ${targetRepository}`;
+  let location: string;
+  if (source === target && sourceRepository !== targetRepository) {
+    const mounted = await mountBlob(target, targetRepository, digest, sourceRepository);
+    if (mounted === true) return "mounted";
+    location = mounted;
+  } else {
+    location = await target.send(
+      {
+        method: "POST",
+        repository: targetRepository,
+        path: "blobs/uploads/",
+        scope,
+        headers: { "Content-Length": "0" },
+        ok: [202],
+      },
+      async (res) => (await res.arrayBuffer(), uploadLocation(res)),
+      what,
+    );
+  }
+  const body = await source.send(
+    {
+      method: "GET",
+      repository: sourceRepository,
+      path: `blobs/${digest}`,
+      scope: RegistrySession.scope(sourceRepository, false),
+      ok: [200],
+    },
+    (res) => Promise.resolve(res.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() })),
+    `GET blob ${sourceRepository}@${digest}`,
+  );
+  const verified = body.pipeThrough(verifyingStream(digest, `blob ${sourceRepository}@${digest}`));
+  if (options.chunkBytes) {
+    for await (const chunk of rechunk(verified, options.chunkBytes)) {
+      location = await target.send(
+        {
+          method: "PATCH",
+          repository: targetRepository,
+          path: location,
+          scope,
+          headers: {
+            "Content-Type": "application/octet-stream",
+            "Content-Range": `${chunk.start}-${chunk.start + chunk.bytes.length - 1}`,
+          },
+          body: chunk.bytes,
+          ok: [202],
+        },
+        async (res) => (await res.arrayBuffer(), uploadLocation(res)),
+        what,
+      );
+    }
+  }
+  const put = new URL(location, `${target.baseUrl}/`);
+  put.searchParams.set("digest", digest);
+  await target.send(
+    {
+      method: "PUT",
+      repository: targetRepository,
+      path: put.toString(),
+      scope,
+      headers: { "Content-Type": "application/octet-stream" },
+      ...(options.chunkBytes ? {} : { body: verified }),
+      ok: [201],
+    },
+    async (res) => void (await res.arrayBuffer()),
+    what,
+  );
+  return "uploaded";
+}
+
+/** The stream's bytes regrouped into chunks of `size` (the last one shorter), with their offsets. */
+async function* rechunk(stream: ReadableStream<Uint8Array>, size: number) {
+  let pending = new Uint8Array(0);
+  let start = 0;
+  for await (const piece of stream) {
+    const joined = new Uint8Array(pending.length + piece.length);
+    joined.set(pending);
+    joined.set(piece, pending.length);
+    pending = joined;
+    while (pending.length >= size) {
+      yield { start, bytes: pending.slice(0, size) };
+      start += size;
+      pending = pending.slice(size);
+    }
+  }
+  if (pending.length) yield { start, bytes: pending };
+}

@@ -1,0 +1,263 @@
+// Unit: src/registry's pure parts — the WWW-Authenticate challenge, the token answer and cache, Link headers,
+// digests, the registry's error body, and argument checks that refuse bad input before any request.
+import { describe, expect, it } from "vitest";
+
+import { InvalidInputError } from "../../src/errors/index.js";
+import { parseChallenges, parseTokenAnswer, TokenCache, tokenUrl } from "../../src/registry/auth.js";
+import { digestOf, digestProblem, verifyingStream } from "../../src/registry/digest.js";
+import { registryErrorText } from "../../src/registry/errors.js";
+import {
+  copyBlob,
+  getManifest,
+  headBlob,
+  listReferrers,
+  listTags,
+  mountBlob,
+  putManifest,
+  RegistrySession,
+} from "../../src/registry/index.js";
+import { nextLink } from "../../src/registry/tags.js";
+
+describe("parseChallenges (RFC 7235 §2.1) on the headers registries send", () => {
+  it.each([
+    {
+      registry: "Docker Hub",
+      header:
+        'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/alpine:pull"',
+      want: [
+        {
+          scheme: "bearer",
+          params: {
+            realm: "https://auth.docker.io/token",
+            service: "registry.docker.io",
+            scope: "repository:library/alpine:pull",
+          },
+        },
+      ],
+    },
+    {
+      registry: "GitLab, a comma inside the quoted scope",
+      header:
+        'Bearer realm="https://gitlab.com/jwt/auth",service="container_registry",scope="repository:group/project:push,pull"',
+      want: [
+        {
+          scheme: "bearer",
+          params: {
+            realm: "https://gitlab.com/jwt/auth",
+            service: "container_registry",
+            scope: "repository:group/project:push,pull",
+          },
+        },
+      ],
+    },
+    {
+      registry: "distribution, two scopes and an error",
+      header:
+        'Bearer realm="https://r/token",service="r",scope="repository:a:pull,push repository:b:pull",error="insufficient_scope"',
+      want: [
+        {
+          scheme: "bearer",
+          params: {
+            realm: "https://r/token",
+            service: "r",
+            scope: "repository:a:pull,push repository:b:pull",
+            error: "insufficient_scope",
+          },
+        },
+      ],
+    },
+    {
+      registry: "Amazon ECR's Basic",
+      header: 'Basic realm="https://123456789012.dkr.ecr.us-east-1.amazonaws.com/",service="ecr.amazonaws.com"',
+      want: [
+        {
+          scheme: "basic",
+          params: { realm: "https://123456789012.dkr.ecr.us-east-1.amazonaws.com/", service: "ecr.amazonaws.com" },
+        },
+      ],
+    },
+    {
+      registry: "two challenges, spaces around = and commas, a token value, an escaped quote",
+      header: 'Basic realm="x, y" , Bearer realm = "https://a/t",service=svc, scope="p\\"q"',
+      want: [
+        { scheme: "basic", params: { realm: "x, y" } },
+        { scheme: "bearer", params: { realm: "https://a/t", service: "svc", scope: 'p"q' } },
+      ],
+    },
+    { registry: "a scheme alone, any case", header: "BASIC", want: [{ scheme: "basic", params: {} }] },
+    { registry: "nothing", header: "", want: [] },
+  ])("$registry", ({ header, want }) => expect(parseChallenges(header)).toEqual(want));
+});
+
+describe("the token endpoint", () => {
+  it.each([
+    {
+      rule: "service and each space-separated scope as its own parameter",
+      params: {
+        realm: "https://auth.example/token?x=1",
+        service: "reg",
+        scope: "repository:a:pull,push repository:b:pull",
+      },
+      want: "https://auth.example/token?x=1&service=reg&scope=repository%3Aa%3Apull%2Cpush&scope=repository%3Ab%3Apull",
+    },
+    {
+      rule: "the request's own scope when the challenge names none",
+      params: { realm: "https://auth.example/token" },
+      want: "https://auth.example/token?scope=repository%3Aacme%2Fapp%3Apull",
+    },
+  ])("$rule", ({ params, want }) =>
+    expect(tokenUrl({ scheme: "bearer", params: params as Record<string, string> }, "repository:acme/app:pull")).toBe(
+      want,
+    ),
+  );
+
+  it("refuses a realm that is not an http(s) URL", () =>
+    expect(() => tokenUrl({ scheme: "bearer", params: { realm: "file:///etc/passwd" } }, "")).toThrow(/realm/));
+
+  it.each([
+    { body: '{"token":"t1","expires_in":300}', want: { token: "t1", expiresInS: 300 } },
+    { body: '{"access_token":"t2"}', want: { token: "t2", expiresInS: 60 } },
+    { body: '{"token":"","access_token":"t3","expires_in":0}', want: { token: "t3", expiresInS: 60 } },
+  ])("answer $body", ({ body, want }) => expect(parseTokenAnswer(body)).toEqual(want));
+
+  it.each(["{}", "not json", '{"token":42}'])("answer %s holds no token", (body) =>
+    expect(() => parseTokenAnswer(body)).toThrow(/token endpoint/),
+  );
+
+  it("a cached token is used until shortly before it expires, per scope", () => {
+    let now = 0;
+    const cache = new TokenCache(() => now);
+    cache.set("repository:a:pull", "ta", 60);
+    expect([cache.get("repository:a:pull"), cache.get("repository:a:pull,push")]).toEqual(["ta", undefined]);
+    now = 54_000;
+    expect(cache.get("repository:a:pull")).toBe("ta");
+    now = 55_000;
+    expect(cache.get("repository:a:pull")).toBeUndefined();
+  });
+});
+
+describe("nextLink (RFC 8288)", () => {
+  it.each([
+    { header: '</v2/a/tags/list?n=2&last=b>; rel="next"', want: "/v2/a/tags/list?n=2&last=b" },
+    { header: "</v2/a/tags/list?last=b>; rel=next", want: "/v2/a/tags/list?last=b" },
+    { header: '<https://r/v2/a/tags/list?last=b>; type="x"; rel="prev next"', want: "https://r/v2/a/tags/list?last=b" },
+    { header: '</first>; rel="prev", </second>; rel="next"', want: "/second" },
+    { header: '</only>; rel="prev"', want: undefined },
+    { header: null, want: undefined },
+  ])("$header", ({ header, want }) => expect(nextLink(header)).toBe(want));
+});
+
+describe("digests", () => {
+  const bytes = Buffer.from('{"schemaVersion":2}');
+  const sha256 = digestOf(bytes);
+  const sha512 = digestOf(bytes, "sha512");
+  it.each([
+    { rule: "sha256 matches", expected: sha256, ok: true },
+    { rule: "sha512 matches", expected: sha512, ok: true },
+    { rule: "another sha256", expected: `sha256:${"0".repeat(64)}`, ok: false },
+  ])("$rule", ({ expected, ok }) => {
+    const problem = digestProblem(bytes, expected, "m");
+    expect(problem === undefined).toBe(ok);
+    if (!ok) expect(problem).toBe(`digest mismatch: m hashes to ${sha256}, expected ${expected}`);
+  });
+
+  it.each([
+    { rule: "passes bytes that hash to the digest", expected: sha256, fails: false },
+    { rule: "fails at the end of bytes that do not", expected: `sha256:${"1".repeat(64)}`, fails: true },
+  ])("verifyingStream $rule", async ({ expected, fails }) => {
+    const source = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(bytes.subarray(0, 5));
+        c.enqueue(bytes.subarray(5));
+        c.close();
+      },
+    });
+    const read = new Response(source.pipeThrough(verifyingStream(expected, "blob"))).arrayBuffer();
+    if (fails) await expect(read).rejects.toThrow(/digest mismatch: blob/);
+    else expect(Buffer.from(await read)).toEqual(bytes);
+  });
+});
+
+describe("registryErrorText: the registry's body as containerd prints it", () => {
+  it.each([
+    {
+      body: '{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{}}]}',
+      want: "manifest unknown: manifest unknown",
+    },
+    {
+      body: '{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry"},{"code":"DENIED"}]}',
+      want: "name unknown: repository name not known to registry\ndenied",
+    },
+    { body: "<html>\n<h1>Secondary rate limit</h1>\n</html>", want: "<html> <h1>Secondary rate limit</h1> </html>" },
+    { body: "", want: "" },
+  ])("$body", ({ body, want }) => expect(registryErrorText(body)).toBe(want));
+});
+
+describe("bad input is refused before any request", () => {
+  const D = `sha256:${"a".repeat(64)}`;
+  let calls = 0;
+  const session = new RegistrySession({
+    host: "ghcr.io",
+    fetch: () => {
+      calls++;
+      return Promise.resolve(new Response(null, { status: 500 }));
+    },
+  });
+  it.each([
+    {
+      rule: "an uppercase repository",
+      call: () => getManifest(session, "Acme/App", "v1"),
+      why: /repository "Acme\/App"/,
+    },
+    {
+      rule: "a repository with a leading slash",
+      call: () => listTags(session, "/acme", 10),
+      why: /repository "\/acme"/,
+    },
+    { rule: "a tag with a space", call: () => getManifest(session, "acme/app", "v 1"), why: /tag "v 1"/ },
+    { rule: "an uppercase digest", call: () => headBlob(session, "acme/app", D.toUpperCase()), why: /not a digest/ },
+    {
+      rule: "an md5 digest",
+      call: () => listReferrers(session, "acme/app", `md5:${"a".repeat(32)}`),
+      why: /not a digest/,
+    },
+    {
+      rule: "a mount from a bad repository",
+      call: () => mountBlob(session, "acme/app", D, "a//b"),
+      why: /repository "a\/\/b"/,
+    },
+    {
+      rule: "a PUT by a digest the bytes do not have",
+      call: () => putManifest(session, "acme/app", D, Buffer.from("{}")),
+      why: /digest mismatch.*put it by tag/,
+    },
+    {
+      rule: "a PUT with no media type",
+      call: () => putManifest(session, "acme/app", "v1", Buffer.from("{}")),
+      why: /media type ""/,
+    },
+    {
+      rule: "a zero chunk size",
+      call: () => copyBlob(session, "a", session, "b", D, { chunkBytes: 0 }),
+      why: /chunkBytes 0/,
+    },
+    { rule: "a page size of 0", call: () => listTags(session, "acme/app", 0), why: /pageSize 0/ },
+  ])("$rule", async ({ call, why }) => {
+    await expect(call()).rejects.toThrow(why);
+    expect(calls).toBe(0);
+  });
+
+  it.each(["GHCR.io", "ghcr.io:99999", "", "ghcr.io/acme"])("registry host %j", (host) => {
+    expect(() => new RegistrySession({ host })).toThrow(InvalidInputError);
+  });
+
+  it("a Link or Location to another host is not followed (credentials stay on the registry)", () => {
+    expect(() => session.url("acme/app", "https://evil.example/v2/acme/app/tags/list")).toThrow(/another host/);
+    expect(session.url("acme/app", "/v2/acme/app/tags/list?last=b")).toBe(
+      "https://ghcr.io/v2/acme/app/tags/list?last=b",
+    );
+    expect(new RegistrySession({ host: "docker.io" }).url("library/alpine", "tags/list")).toBe(
+      "https://registry-1.docker.io/v2/library/alpine/tags/list",
+    );
+  });
+});
