@@ -5,6 +5,7 @@
  */
 import { checkDigest, checkRepository } from "./reference.js";
 import { verifyingStream } from "./digest.js";
+import { registryError } from "./errors.js";
 import { RegistrySession } from "./http.js";
 
 /** The blob's size, or undefined when the repository has no such blob. */
@@ -116,7 +117,7 @@ export async function copyBlob(
   );
   const verified = body.pipeThrough(verifyingStream(digest, `blob ${sourceRepository}@${digest}`));
   if (options.chunkBytes) {
-    for await (const chunk of rechunk(verified, options.chunkBytes)) {
+    for await (const chunk of guarded(rechunk(verified, options.chunkBytes), what, target, targetRepository)) {
       location = await target.send(
         {
           method: "PATCH",
@@ -151,6 +152,15 @@ export async function copyBlob(
     what,
   );
   return "uploaded";
+}
+
+/** The chunks, a failure while reading them (a digest mismatch) reported as every other registry failure. */
+async function* guarded<T>(chunks: AsyncGenerator<T>, what: string, target: RegistrySession, repository: string) {
+  try {
+    yield* chunks;
+  } catch (e) {
+    throw registryError(what, target.host, repository, e);
+  }
 }
 
 /** The stream's bytes regrouped into chunks of `size` (the last one shorter), with their offsets. */

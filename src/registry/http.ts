@@ -97,7 +97,10 @@ export class RegistrySession {
     let res = await this.fetchOnce(req, url, signal, this.authorization(req.scope));
     if (res.status === 401 && !(req.body instanceof ReadableStream)) {
       const authorization = await this.answerChallenge(res, req.scope, signal);
-      if (authorization) res = await this.fetchOnce(req, url, signal, authorization);
+      if (authorization) {
+        await this.guard(req.method, url, () => res.arrayBuffer());
+        res = await this.fetchOnce(req, url, signal, authorization);
+      }
     }
     if (!req.ok.includes(res.status)) {
       const body = await this.guard(req.method, url, () => res.text());
@@ -122,7 +125,6 @@ export class RegistrySession {
       this.basic = true;
       return basicAuthorization(credentials);
     }
-    await res.arrayBuffer();
     const url = tokenUrl(bearer, scope);
     const answer = await this.guard("GET", url, () =>
       (this.options.fetch ?? fetch)(url, {

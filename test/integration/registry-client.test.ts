@@ -29,6 +29,9 @@ const USERS = { ci: "ci-pass-5d1e" };
 const CREDS = { username: "ci", password: USERS.ci };
 const sha256 = (b: Uint8Array) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 const noSleep = { sleep: () => Promise.resolve() };
+// The registry's challenge lists a scope's actions in Go map order ("push,pull" or "pull,push").
+const sortActions = (scopes: string[]) =>
+  scopes.map((scope) => scope.replace(/[^:]*$/, (actions) => actions.split(",").sort().join(",")));
 
 async function skopeo(...args: string[]): Promise<Buffer> {
   const { stdout } = await run("skopeo", args, { encoding: "buffer", maxBuffer: 1 << 24 });
@@ -209,7 +212,7 @@ describe("token auth specifics", () => {
       await listTags(s, "acme/app");
       await putManifest(s, "acme/app", `by-${field.replace("_", "-")}`, image.manifest);
       expect(
-        server.requests.slice(before).map((r) => ({ user: r.user, scopes: r.scopes, outcome: r.outcome })),
+        server.requests.slice(before).map((r) => ({ user: r.user, scopes: sortActions(r.scopes), outcome: r.outcome })),
       ).toEqual([
         { user: "ci", scopes: ["repository:acme/app:pull"], outcome: "granted" },
         { user: "ci", scopes: ["repository:acme/app:pull,push"], outcome: "granted" },
@@ -223,7 +226,7 @@ describe("token auth specifics", () => {
     const s = new RegistrySession({ host: registry.host, plainHttp: true, credentials: CREDS, ...noSleep });
     const before = registry.tokenServer!.requests.length;
     expect(await mountBlob(s, "acme/mounted", image.layerDigest, "acme/app")).toBe(true);
-    expect(registry.tokenServer!.requests.slice(before).map((r) => r.scopes)).toEqual([
+    expect(registry.tokenServer!.requests.slice(before).map((r) => sortActions(r.scopes))).toEqual([
       ["repository:acme/mounted:pull,push", "repository:acme/app:pull"],
     ]);
   });
@@ -265,6 +268,49 @@ describe("a streamed copy between two registries", () => {
       ).toString(),
     ) as { Digest: string; Layers: string[] };
     expect(inspected).toMatchObject({ Digest: image.manifestDigest, Layers: [image.layerDigest] });
+  });
+});
+
+describe("a source that serves other bytes than its digest", () => {
+  // The source's fetch flips the blob's first byte, as a corrupting cache or proxy would.
+  const corrupting: typeof fetch = async (input, init) => {
+    const res = await fetch(input, init);
+    if (!String(input instanceof Request ? input.url : input).includes("/blobs/sha256:") || init?.method !== "GET")
+      return res;
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    bytes[0] = (bytes[0] ?? 0) ^ 0xff;
+    return new Response(bytes, { status: res.status, headers: res.headers });
+  };
+  it.each([
+    { rule: "monolithic PUT", chunkBytes: undefined, repository: "corrupt/mono" },
+    { rule: "PATCH chunks", chunkBytes: 100, repository: "corrupt/chunked" },
+  ])("$rule: fails as a digest mismatch and the target stores nothing", async ({ chunkBytes, repository }) => {
+    const source = new RegistrySession({
+      host: registries.htpasswd!.host,
+      plainHttp: true,
+      credentials: CREDS,
+      fetch: corrupting,
+      ...noSleep,
+    });
+    const target = new RegistrySession({
+      host: registries.token!.host,
+      plainHttp: true,
+      credentials: CREDS,
+      ...noSleep,
+    });
+    const error = (await copyBlob(
+      source,
+      "acme/app",
+      target,
+      repository,
+      image.layerDigest,
+      chunkBytes ? { chunkBytes } : {},
+    ).catch((e: unknown) => e)) as RegistryError;
+    expect(error).toBeInstanceOf(RegistryError);
+    expect(error.message).toMatch(
+      /digest mismatch: blob acme\/app@sha256:[0-9a-f]{64} hashes to sha256:[0-9a-f]{64}, expected/,
+    );
+    expect(await headBlob(target, repository, image.layerDigest)).toBeUndefined();
   });
 });
 

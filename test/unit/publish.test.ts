@@ -166,6 +166,18 @@ describe("describePushFailure", () => {
       match:
         /has no repository acme\/app: create it first \(Amazon ECR: aws ecr create-repository --repository-name acme\/app\)/,
     },
+    {
+      rule: "GHCR's secondary rate limit (403) is no permission problem: the engine's text",
+      message: `${text("403 Forbidden")}\ndenied: You have exceeded a secondary rate limit`,
+      credentials: "given" as const,
+      match: /^unexpected status [\s\S]*secondary rate limit$/,
+    },
+    {
+      rule: "Docker Hub's pull quota: authenticate pulls",
+      message: `${text("429 Too Many Requests")}\ntoomanyrequests: You have reached your pull rate limit.`,
+      credentials: "given" as const,
+      match: /Docker Hub's pull rate limit, which retrying does not lift: authenticate pulls/,
+    },
     { rule: "others: the engine's text", message: "boom", credentials: "given" as const, match: /^boom$/ },
   ])("$rule", ({ message, credentials, match }) => {
     expect(describePushFailure(target!, classifyPushError(message), message, credentials)).toMatch(match);
