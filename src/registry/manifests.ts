@@ -49,7 +49,9 @@ export async function headManifest(s: RegistrySession, repository: string, ref: 
     { ...req, method: "HEAD", headers: { Accept: MANIFEST_ACCEPT }, ok: [200, 404] },
     async (res): Promise<ManifestHead | undefined> => {
       if (res.status === 404) return undefined;
-      const digest = res.headers.get("docker-content-digest") ?? (isDigestRef(ref) ? ref : "");
+      const digest = res.headers.get("docker-content-digest") ?? (isDigestRef(ref) ? ref : undefined);
+      // A registry may leave the digest out of a HEAD by tag: then only the body tells it.
+      if (digest === undefined) return (({ bytes: _, ...head }) => head)(await getManifest(s, repository, ref));
       if (isDigestRef(ref) && algorithmOf(digest) === algorithmOf(ref) && digest !== ref)
         throw new Error(mismatch(`HEAD of ${repository}@${ref}`, ref, digest));
       const size = Number(res.headers.get("content-length") ?? "0");

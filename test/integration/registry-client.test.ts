@@ -314,6 +314,29 @@ describe("a source that serves other bytes than its digest", () => {
   });
 });
 
+describe("a registry that leaves Docker-Content-Digest out", () => {
+  it("a HEAD by tag is answered from the body's digest", async () => {
+    const stripping: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      const headers = new Headers(res.headers);
+      headers.delete("docker-content-digest");
+      return new Response(init?.method === "HEAD" ? null : await res.arrayBuffer(), { status: res.status, headers });
+    };
+    const s = new RegistrySession({
+      host: registries.htpasswd!.host,
+      plainHttp: true,
+      credentials: CREDS,
+      fetch: stripping,
+      ...noSleep,
+    });
+    expect(await headManifest(s, "acme/app", "v1")).toEqual({
+      digest: image.manifestDigest,
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
+      size: image.manifest.length,
+    });
+  });
+});
+
 describe("what registries send, through a fault proxy in front of the htpasswd registry", () => {
   let proxy: FaultProxy;
   const slept: number[] = [];
