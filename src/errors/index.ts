@@ -2,3 +2,4 @@ export { InvalidInputError } from "./InvalidInputError.js";
 export { GitSourceError } from "./GitSourceError.js";
 export { PublishError } from "./PublishError.js";
 export { TagCollisionError } from "./TagCollisionError.js";
+export { RegistryError } from "./RegistryError.js";

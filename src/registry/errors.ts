@@ -3,6 +3,7 @@
  * "Error Codes") turned into containerd's text form, so src/push/retry.ts classifies a request of ours exactly
  * as it classifies a push; then, once retries are spent, one message that quotes the registry and gives the fix.
  */
+import { RegistryError } from "../errors/index.js";
 import { maskUrlCredentials } from "../input/index.js";
 import { classifyPushError, errorMessage, type PushFailure } from "../push/retry.js";
 
@@ -30,17 +31,6 @@ export function statusText(method: string, url: string, res: Response, body: str
     ...(said ? [said] : []),
     ...(retryAfter && /^\d+$/.test(retryAfter) ? [`retry-after: ${retryAfter}s`] : []),
   ].join("\n");
-}
-
-export class RegistryError extends Error {
-  readonly code = "DOCKYARD_REGISTRY";
-  constructor(
-    message: string,
-    readonly failure: PushFailure,
-  ) {
-    super(message);
-    this.name = "RegistryError";
-  }
 }
 
 const FIXES: Record<PushFailure["kind"], (host: string, repository: string) => string> = {

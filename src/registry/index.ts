@@ -5,7 +5,7 @@
 export type { Credentials } from "./auth.js";
 export { copyBlob, headBlob, mountBlob, type CopyOptions } from "./blobs.js";
 export { digestOf } from "./digest.js";
-export { RegistryError } from "./errors.js";
+export { RegistryError } from "../errors/index.js";
 export { RegistrySession, type SessionOptions } from "./http.js";
 export { getManifest, headManifest, MEDIA_TYPES, putManifest, type Manifest, type ManifestHead } from "./manifests.js";
 export { listReferrers, referrersTag, type Descriptor, type Referrers } from "./referrers.js";
