@@ -46,6 +46,8 @@ import {
   requireShaLengthFits,
   tagRequest,
   type BuildRequest,
+  type MetadataRequest,
+  type PushRequest,
   type TagRequest,
 } from "./request.js";
 import {
@@ -246,7 +248,7 @@ export class Dockyard {
   ): Promise<string[]> {
     const req = tagRequest({ commit, ref, shaLength, latest, tags });
     const git = await this.resolve(req, req.commit !== undefined && req.ref !== undefined);
-    return computeTags(this.tagInput(req, git));
+    return computeTags(tagInput(req, git));
   }
 
   /** Commit, ref, tags and OCI labels, as one object. */
@@ -272,7 +274,7 @@ export class Dockyard {
     const req = metadataRequest({ commit, ref, shaLength, latest, tags, labels, sourceUrl, created });
     const git = await this.resolve(req, req.commit !== undefined && req.ref !== undefined && !this.source);
     const dirty = git.inRepository ? (await this.uncommittedPaths()).length > 0 : false;
-    const meta = computeMetadata({ ...this.tagInput(req, git), ...req.labelInput, dirty });
+    const meta = computeMetadata({ ...tagInput(req, git), ...req.labelInput, dirty });
     return toMetadata(meta);
   }
 
@@ -319,7 +321,7 @@ export class Dockyard {
       "--platform",
     );
     const plan = await this.prepareBuild(req);
-    const meta = computeMetadata({ ...this.tagInput(req, plan.git), ...req.labelInput, dirty: plan.dirty });
+    const meta = computeMetadata({ ...tagInput(req, plan.git), ...req.labelInput, dirty: plan.dirty });
     return this.buildContainer(plan.context, req, meta.labels, await this.namedBuildSecrets(), req.platforms[0]);
   }
 
@@ -395,21 +397,9 @@ export class Dockyard {
     });
     // A dry run makes every check the real run makes (git, dirty guard, paths); it only stops before building.
     const plan = await this.prepareBuild(req);
-    const title = req.images[0] && imageTitle(req.images[0]);
-    const meta = computeMetadata({ ...this.tagInput(req, plan.git), ...req.labelInput, title, dirty: plan.dirty });
-    const targets = planPublish(req.images, meta.tags);
-    const result = {
-      refs: targets.map((t) => t.ref),
-      digest: "",
-      tags: meta.tags,
-      images: req.images.map((i) => i.name),
-      platforms: req.platforms,
-      built: false,
-      pushed: false,
-      commit: meta.commit,
-      dirty: plan.dirty,
-    };
-    if (dryRun) return toPublication(result);
+    const meta = publishMetadata(req, plan.git, plan.dirty);
+    const planned = planPublication(req, meta, req.platforms);
+    if (dryRun) return toPublication(planned.result);
 
     const secrets = await this.namedBuildSecrets();
     const variants = await Promise.all(
@@ -418,8 +408,18 @@ export class Dockyard {
       ),
     );
     const platformsBuilt = req.platforms.length ? req.platforms : [await variants[0]!.platform()];
-    if (!push) return toPublication({ ...result, platforms: platformsBuilt, built: true });
+    return this.pushVariants(req, planned.targets, variants, { ...planned.result, platforms: platformsBuilt });
+  }
 
+  /** Pushes the variants to every target (unless --push=false) with retries; the result says what was pushed. */
+  private async pushVariants(
+    req: PushRequest<Secret>,
+    targets: PublishTarget[],
+    variants: Container[],
+    planned: PublicationData,
+  ): Promise<Publication> {
+    const built = { ...planned, built: true };
+    if (!req.push) return toPublication(built);
     const policy: RetryPolicy = {
       ...DEFAULT_RETRY_POLICY,
       retries: req.retries,
@@ -430,14 +430,7 @@ export class Dockyard {
     const refs = await pushAll(targets, (t) => this.pushOne(t, variants, shared, policy, abandoned)).finally(() =>
       endAfterAbandonedPushes(abandoned.count),
     );
-    return toPublication({
-      ...result,
-      refs,
-      digest: digestOf(refs[0] ?? ""),
-      platforms: platformsBuilt,
-      built: true,
-      pushed: true,
-    });
+    return toPublication({ ...built, refs, digest: digestOf(refs[0] ?? ""), pushed: true });
   }
 
   private async pushOne(
@@ -520,7 +513,7 @@ export class Dockyard {
     secrets: Secret[],
     platform: string | undefined,
   ): Container {
-    let ctr = context.dockerBuild({
+    const ctr = context.dockerBuild({
       dockerfile: req.dockerfile,
       buildArgs: req.buildArgs,
       // A fresh array per build: the SDK swaps list items for their IDs in place.
@@ -528,8 +521,7 @@ export class Dockyard {
       ...(req.target ? { target: req.target } : {}),
       ...(platform ? { platform: platform as Platform } : {}),
     });
-    for (const label of labels) ctr = ctr.withLabel(label.name, label.value);
-    return ctr;
+    return withLabels(ctr, labels);
   }
 
   /** Build secrets are mounted under their Secret's name, so each must be named by its id. */
@@ -608,10 +600,6 @@ export class Dockyard {
     return this.source;
   }
 
-  private tagInput(req: TagRequest, git: ResolvedGit) {
-    return { commit: git.commit, refs: git.refs, shaLength: req.shaLength, latest: req.latest, userTags: req.userTags };
-  }
-
   private copy(): Dockyard {
     return Object.assign(Object.create(Dockyard.prototype) as Dockyard, this);
   }
@@ -668,6 +656,45 @@ async function pathFacts(dir: Directory, path: string): Promise<PathFacts> {
     dir.exists(path, { expectedType: ExistsType.SymlinkType, doNotFollowSymlinks: true }),
   ]);
   return { kind: file ? "file" : folder ? "folder" : any ? "other" : "missing", symlink };
+}
+
+/** The container with each label set (withLabel); a later label of one name wins. */
+function withLabels(container: Container, labels: readonly KeyValue[]): Container {
+  let ctr = container;
+  for (const label of labels) ctr = ctr.withLabel(label.name, label.value);
+  return ctr;
+}
+
+/** The image's metadata for a publish: the first image's name is its title. */
+function publishMetadata(req: MetadataRequest & PushRequest<Secret>, git: ResolvedGit, dirty: boolean): ImageMetadata {
+  const title = req.images[0] && imageTitle(req.images[0]);
+  return computeMetadata({ ...tagInput(req, git), ...req.labelInput, title, dirty });
+}
+
+/** Every ref to push, and the result as it stands before anything is built or pushed. */
+function planPublication(
+  req: PushRequest<Secret>,
+  meta: ImageMetadata,
+  platforms: string[],
+): { targets: PublishTarget[]; result: PublicationData } {
+  const targets = planPublish(req.images, meta.tags);
+  const result: PublicationData = {
+    refs: targets.map((t) => t.ref),
+    digest: "",
+    tags: meta.tags,
+    images: req.images.map((i) => i.name),
+    platforms,
+    built: false,
+    pushed: false,
+    commit: meta.commit,
+    dirty: meta.dirty,
+  };
+  return { targets, result };
+}
+
+/** What the tag rules take: the commit and refs found, and the tag arguments. */
+function tagInput(req: TagRequest, git: ResolvedGit) {
+  return { commit: git.commit, refs: git.refs, shaLength: req.shaLength, latest: req.latest, userTags: req.userTags };
 }
 
 function toMetadata(m: ImageMetadata): Metadata {
