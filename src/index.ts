@@ -27,6 +27,7 @@ import {
   parseRegistryAddress,
   parseSecretId,
   parseUsername,
+  requireOnePerPlatform,
   type KeyValue,
   type PathFacts,
 } from "./input/index.js";
@@ -42,6 +43,7 @@ import { describePushFailure, digestOf, pinnedRef, planPublish, pushAll, type Pu
 import {
   buildRequest,
   metadataRequest,
+  publishContainersRequest,
   publishRequest,
   requireShaLengthFits,
   tagRequest,
@@ -409,6 +411,77 @@ export class Dockyard {
     );
     const platformsBuilt = req.platforms.length ? req.platforms : [await variants[0]!.platform()];
     return this.pushVariants(req, planned.targets, variants, { ...planned.result, platforms: platformsBuilt });
+  }
+
+  /**
+   * Publishes platform variants built elsewhere (Dagger's API, another module, a scanned and approved container)
+   * under dockyard's tags, with its OCI labels applied to each; auth, retries and the result are publish's.
+   * Commit and ref come from --commit and --ref, else from --source's .git (no --source needed when both are
+   * given). dockyard did not build these containers and cannot see what went into them, so the result's dirty is
+   * false and no dockyard.dirty label is applied: the module that built them answers for their contents.
+   */
+  @func({ cache: "session" })
+  async publishContainers(
+    /** The containers to publish, one per platform; several publish one multi-platform image. */
+    containers: Container[],
+    /** Image names without tag, e.g. ghcr.io/acme/app; every tag goes to each. */
+    images: string[],
+    /** Registry user for every image's host (with --password); with-registry-auth wins for its host. */
+    username?: string,
+    /** Registry password or token for every image's host, e.g. env:REGISTRY_TOKEN. */
+    password?: Secret,
+    /** More tags, used as given; each must already be a valid tag. */
+    tags: string[] = [],
+    /** Labels as key=value; they override the OCI labels. */
+    labels: string[] = [],
+    /** Full commit id (40 hex; 64 only for a --source without .git); default: HEAD of --source's .git. */
+    commit?: string,
+    /** Git ref: refs/heads/<branch>, refs/tags/<tag>, refs/pull/<n>/merge or refs/merge-requests/<n>/head (a bare name is a branch, a bare version is refused); default: from --source's .git. */
+    ref?: string,
+    /** Length of the sha tag, from 4 to the commit's length. */
+    shaLength = DEFAULT_SHA_LENGTH,
+    /** When to add the latest tag. */
+    latest: Latest = Latest.AUTO,
+    /** Plan only: every check a real publish makes (git, one container per platform), then the refs; pushes nothing. Reading a container's platform evaluates it. */
+    dryRun = false,
+    /** Push the image; false checks and labels every container and pushes nothing (pull requests, forks). */
+    push = true,
+    /** URL of the source repository (http or https, no credentials), for org.opencontainers.image.source. */
+    sourceUrl?: string,
+    /** Creation time (RFC 3339) for org.opencontainers.image.created; omitted when not given. */
+    created?: string,
+    /** Further attempts for a push that failed with a rate limit, a transient registry error or a timeout. */
+    retries = DEFAULT_RETRIES,
+    /** Seconds one push attempt may take before it counts as a transient failure. */
+    pushTimeout = DEFAULT_PUSH_TIMEOUT_SECONDS,
+  ): Promise<Publication> {
+    // Every argument is checked before the first engine call: bad input pushes nothing.
+    const req = publishContainersRequest({
+      containers,
+      images,
+      username,
+      password,
+      tags,
+      labels,
+      commit,
+      ref,
+      shaLength,
+      latest,
+      dryRun,
+      push,
+      sourceUrl,
+      created,
+      retries,
+      pushTimeout,
+    });
+    const git = await this.resolve(req, false);
+    const meta = publishMetadata(req, git, false);
+    // Our own check, before any push: Dagger's publish would refuse the same platform twice only when it exports.
+    const platforms = requireOnePerPlatform(await Promise.all(req.containers.map((c) => c.platform())));
+    const planned = planPublication(req, meta, platforms);
+    if (req.dryRun) return toPublication(planned.result);
+    const variants = req.containers.map((c) => withLabels(c, meta.labels));
+    return this.pushVariants(req, planned.targets, variants, planned.result);
   }
 
   /** Pushes the variants to every target (unless --push=false) with retries; the result says what was pushed. */

@@ -18,6 +18,7 @@ import {
   parseSourceUrl,
   parseTags,
   parseUsername,
+  requireContainers,
   credentialHostProblem,
   type ImageName,
   type KeyValue,
@@ -99,6 +100,16 @@ export interface PublishArgs<S> extends BuildArgs, TagArgs, PushArgs<S> {}
 
 export interface PublishRequest<S> extends BuildRequest, PushRequest<S> {}
 
+export interface ContainersPublishArgs<S, C> extends TagArgs, LabelArgs, PushArgs<S> {
+  containers: readonly C[];
+}
+
+/** publish-containers: platform variants built elsewhere, published under dockyard's tags and labels. */
+export interface ContainersPublishRequest<S, C> extends MetadataRequest, PushRequest<S> {
+  /** At least one; their platforms are known only once the engine is asked. */
+  containers: C[];
+}
+
 const LATEST_MODES: readonly LatestMode[] = ["auto", "always", "never"];
 
 function parseLatest(latest: string | undefined): LatestMode {
@@ -164,6 +175,13 @@ export function publishRequest<S>(a: PublishArgs<S>): PublishRequest<S> {
   const images = parseImageList(a.images);
   const build = buildRequest(a);
   return { ...build, ...pushRequest(a, images) };
+}
+
+export function publishContainersRequest<S, C>(a: ContainersPublishArgs<S, C>): ContainersPublishRequest<S, C> {
+  const containers = requireContainers(a.containers);
+  const images = parseImageList(a.images);
+  const meta = metadataRequest(a);
+  return { ...meta, containers, ...pushRequest(a, images) };
 }
 
 /** The push arguments; credentials are checked last, against the images' hosts. */
