@@ -62,7 +62,7 @@ import {
   type RetryPolicy,
 } from "./push/retry.js";
 import { computeTags, DEFAULT_SHA_LENGTH } from "./tags/tags.js";
-import { formatLabels } from "./tags/labels.js";
+import { formatLabels, parseFormattedLabels } from "./tags/labels.js";
 
 /** When to add the latest tag. */
 export enum Latest {
@@ -116,6 +116,15 @@ export class Metadata {
   /** OCI labels as key=value strings. */
   @func()
   labels: string[] = [];
+
+  /** The container with every label of this metadata applied, e.g. to label a container built with Dagger's API. */
+  @func()
+  apply(
+    /** The container to label; labels it already has under the same names are replaced. */
+    container: Container,
+  ): Container {
+    return withLabels(container, parseFormattedLabels(this.labels));
+  }
 }
 
 /** What one publish did: refs, digest and renderings for the next CI step. */

@@ -1,4 +1,4 @@
-// Rung 3 (engine double): publish-containers through the real SDK, on containers a test mints in
+// Rung 3 (engine double): publish-containers and Metadata.apply through the real SDK, on containers a test mints in
 // the double with dockerBuild (as another module would build them), built by real Docker and pushed to a real
 // registry whose indexes, manifests and image configs are read back.
 import { join } from "node:path";
@@ -24,7 +24,7 @@ interface Pub {
   dirty: boolean;
 }
 
-describe.skipIf(!docker)("publish-containers, end to end on the docker backend", () => {
+describe.skipIf(!docker)("publish-containers and Metadata.apply, end to end on the docker backend", () => {
   const suite = useDockerWorld(PASSWORD);
   const double = () => suite.world.double;
   const client = () => suite.registry.client("ci");
@@ -189,5 +189,39 @@ describe.skipIf(!docker)("publish-containers, end to end on the docker backend",
       const repo = images(suite.registry.host)[0]!.split("/").slice(1).join("/").toLowerCase();
       expect(await client().listTags(repo)).toEqual([]);
     });
+  });
+
+  it("Metadata.apply labels a container with exactly metadata's labels (a value holding = kept whole)", async () => {
+    const g = gitFixture(MULTIARCH);
+    const container = await containerOf(g.dir, "linux/amd64");
+    const metadataArgs = {
+      commit: g.head(),
+      ref: "refs/heads/release/2",
+      labels: ["com.example.note=a=b=c"],
+      sourceUrl: "https://git.example/acme/app",
+    };
+    const metadata = () => double().module().call("metadata", metadataArgs, { returns: "Metadata" });
+    const { labels } = await metadata().result<{ labels: string[] }>();
+    const labelled = await metadata().call("apply", { container }).result<string>();
+    expect(labelled).not.toBe(container);
+
+    // Push the returned container as its caller would, and read its image config back.
+    const secret = double().secret("registry-password", PASSWORD);
+    const { body } = await double().query(
+      `{ node(id: "${labelled}") { ... on Container { withRegistryAuth(address: "${suite.registry.host}", username: "ci", secret: "${secret}") { publish(address: "${suite.registry.host}/acme/applied:1") } } } }`,
+    );
+    expect(body.errors, JSON.stringify(body.errors)).toBeUndefined();
+    const config = await client().imageConfig("acme/applied", "1");
+    expect(config.config?.Labels).toEqual({
+      [`${OCI}.revision`]: g.head(),
+      [`${OCI}.version`]: "release-2",
+      [`${OCI}.source`]: "https://git.example/acme/app",
+      "com.example.note": "a=b=c",
+    });
+    expect([...labels].sort()).toEqual(
+      Object.entries(config.config?.Labels ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .sort(),
+    );
   });
 });

@@ -269,6 +269,19 @@ describe("module registration", () => {
     expect(dockyard.methods.publishContainers!.description).toMatch(/dirty is\s+false/);
   });
 
+  it("Metadata.apply takes a container and returns it labelled, described", () => {
+    const metadata = mod.objects.Metadata!;
+    expect(Object.keys(metadata.methods)).toEqual(["apply"]);
+    const apply = metadata.methods.apply!;
+    expect(typeName(apply.returnType)).toBe("OBJECT_KIND:Container");
+    expect(Object.fromEntries(Object.entries(apply.arguments).map(([n, a]) => [n, argShape(a)]))).toEqual({
+      container: { type: "OBJECT_KIND:Container", optional: false },
+    });
+    expect(apply.description).toMatch(/label/);
+    expect(apply.arguments.container!.description.trim()).not.toBe("");
+    expect(apply.cache).toBeUndefined();
+  });
+
   it("Metadata exposes its fields, each described", () => {
     const props = mod.objects.Metadata!.properties;
     expect(Object.fromEntries(Object.values(props).map((p) => [p.name, typeName(p.type)]))).toEqual(METADATA_FIELDS);
