@@ -27,6 +27,7 @@ import {
   parseRegistryAddress,
   parseSecretId,
   parseUsername,
+  requireOnePerPlatform,
   type KeyValue,
   type PathFacts,
 } from "./input/index.js";
@@ -42,10 +43,13 @@ import { describePushFailure, digestOf, pinnedRef, planPublish, pushAll, type Pu
 import {
   buildRequest,
   metadataRequest,
+  publishContainersRequest,
   publishRequest,
   requireShaLengthFits,
   tagRequest,
   type BuildRequest,
+  type MetadataRequest,
+  type PushRequest,
   type TagRequest,
 } from "./request.js";
 import {
@@ -58,7 +62,7 @@ import {
   type RetryPolicy,
 } from "./push/retry.js";
 import { computeTags, DEFAULT_SHA_LENGTH } from "./tags/tags.js";
-import { formatLabels } from "./tags/labels.js";
+import { formatLabels, parseFormattedLabels } from "./tags/labels.js";
 
 /** When to add the latest tag. */
 export enum Latest {
@@ -112,6 +116,15 @@ export class Metadata {
   /** OCI labels as key=value strings. */
   @func()
   labels: string[] = [];
+
+  /** The container with every label of this metadata applied, e.g. to label a container built with Dagger's API. */
+  @func()
+  apply(
+    /** The container to label; labels it already has under the same names are replaced. */
+    container: Container,
+  ): Container {
+    return withLabels(container, parseFormattedLabels(this.labels));
+  }
 }
 
 /** What one publish did: refs, digest and renderings for the next CI step. */
@@ -246,7 +259,7 @@ export class Dockyard {
   ): Promise<string[]> {
     const req = tagRequest({ commit, ref, shaLength, latest, tags });
     const git = await this.resolve(req, req.commit !== undefined && req.ref !== undefined);
-    return computeTags(this.tagInput(req, git));
+    return computeTags(tagInput(req, git));
   }
 
   /** Commit, ref, tags and OCI labels, as one object. */
@@ -272,7 +285,7 @@ export class Dockyard {
     const req = metadataRequest({ commit, ref, shaLength, latest, tags, labels, sourceUrl, created });
     const git = await this.resolve(req, req.commit !== undefined && req.ref !== undefined && !this.source);
     const dirty = git.inRepository ? (await this.uncommittedPaths()).length > 0 : false;
-    const meta = computeMetadata({ ...this.tagInput(req, git), ...req.labelInput, dirty });
+    const meta = computeMetadata({ ...tagInput(req, git), ...req.labelInput, dirty });
     return toMetadata(meta);
   }
 
@@ -319,7 +332,7 @@ export class Dockyard {
       "--platform",
     );
     const plan = await this.prepareBuild(req);
-    const meta = computeMetadata({ ...this.tagInput(req, plan.git), ...req.labelInput, dirty: plan.dirty });
+    const meta = computeMetadata({ ...tagInput(req, plan.git), ...req.labelInput, dirty: plan.dirty });
     return this.buildContainer(plan.context, req, meta.labels, await this.namedBuildSecrets(), req.platforms[0]);
   }
 
@@ -398,21 +411,9 @@ export class Dockyard {
     });
     // A dry run makes every check the real run makes (git, dirty guard, paths); it only stops before building.
     const plan = await this.prepareBuild(req);
-    const title = req.images[0] && imageTitle(req.images[0]);
-    const meta = computeMetadata({ ...this.tagInput(req, plan.git), ...req.labelInput, title, dirty: plan.dirty });
-    const targets = planPublish(req.images, meta.tags);
-    const result = {
-      refs: targets.map((t) => t.ref),
-      digest: "",
-      tags: meta.tags,
-      images: req.images.map((i) => i.name),
-      platforms: req.platforms,
-      built: false,
-      pushed: false,
-      commit: meta.commit,
-      dirty: plan.dirty,
-    };
-    if (dryRun) return toPublication(result);
+    const meta = publishMetadata(req, plan.git, plan.dirty);
+    const planned = planPublication(req, meta, req.platforms);
+    if (dryRun) return toPublication(planned.result);
 
     const secrets = await this.namedBuildSecrets();
     const variants = await Promise.all(
@@ -421,8 +422,89 @@ export class Dockyard {
       ),
     );
     const platformsBuilt = req.platforms.length ? req.platforms : [await variants[0]!.platform()];
-    if (!push) return toPublication({ ...result, platforms: platformsBuilt, built: true });
+    return this.pushVariants(req, planned.targets, variants, { ...planned.result, platforms: platformsBuilt });
+  }
 
+  /**
+   * Publishes platform variants built elsewhere (Dagger's API, another module, a scanned and approved container)
+   * under dockyard's tags, with its OCI labels applied to each; auth, retries and the result are publish's.
+   * Commit and ref come from --commit and --ref, else from --source's .git (no --source needed when both are
+   * given). dockyard did not build these containers and cannot see what went into them, so the result's dirty is
+   * false and no dockyard.dirty label is applied: the module that built them answers for their contents.
+   */
+  @func({ cache: "session" })
+  async publishContainers(
+    /** The containers to publish, one per platform; several publish one multi-platform image. */
+    containers: Container[],
+    /** Image names without tag, e.g. ghcr.io/acme/app; every tag goes to each. */
+    images: string[],
+    /** Registry user for every image's host (with --password); with-registry-auth wins for its host. */
+    username?: string,
+    /** Registry password or token for every image's host, e.g. env:REGISTRY_TOKEN. */
+    password?: Secret,
+    /** More tags, used as given; each must already be a valid tag. */
+    tags: string[] = [],
+    /** Labels as key=value; they override the OCI labels. */
+    labels: string[] = [],
+    /** Full commit id (40 hex; 64 only for a --source without .git); default: HEAD of --source's .git. */
+    commit?: string,
+    /** Git ref: refs/heads/<branch>, refs/tags/<tag>, refs/pull/<n>/merge or refs/merge-requests/<n>/head (a bare name is a branch, a bare version is refused); default: from --source's .git. */
+    ref?: string,
+    /** Length of the sha tag, from 4 to the commit's length. */
+    shaLength = DEFAULT_SHA_LENGTH,
+    /** When to add the latest tag. */
+    latest: Latest = Latest.AUTO,
+    /** Plan only: every check a real publish makes (git, one container per platform), then the refs; pushes nothing. Reading a container's platform evaluates it. */
+    dryRun = false,
+    /** Push the image; false checks and labels every container and pushes nothing (pull requests, forks). */
+    push = true,
+    /** URL of the source repository (http or https, no credentials), for org.opencontainers.image.source. */
+    sourceUrl?: string,
+    /** Creation time (RFC 3339) for org.opencontainers.image.created; omitted when not given. */
+    created?: string,
+    /** Further attempts for a push that failed with a rate limit, a transient registry error or a timeout. */
+    retries = DEFAULT_RETRIES,
+    /** Seconds one push attempt may take before it counts as a transient failure. */
+    pushTimeout = DEFAULT_PUSH_TIMEOUT_SECONDS,
+  ): Promise<Publication> {
+    // Every argument is checked before the first engine call: bad input pushes nothing.
+    const req = publishContainersRequest({
+      containers,
+      images,
+      username,
+      password,
+      tags,
+      labels,
+      commit,
+      ref,
+      shaLength,
+      latest,
+      dryRun,
+      push,
+      sourceUrl,
+      created,
+      retries,
+      pushTimeout,
+    });
+    const git = await this.resolve(req, false);
+    const meta = publishMetadata(req, git, false);
+    // Our own check, before any push: Dagger's publish would refuse the same platform twice only when it exports.
+    const platforms = requireOnePerPlatform(await Promise.all(req.containers.map((c) => c.platform())));
+    const planned = planPublication(req, meta, platforms);
+    if (req.dryRun) return toPublication(planned.result);
+    const variants = req.containers.map((c) => withLabels(c, meta.labels));
+    return this.pushVariants(req, planned.targets, variants, planned.result);
+  }
+
+  /** Pushes the variants to every target (unless --push=false) with retries; the result says what was pushed. */
+  private async pushVariants(
+    req: PushRequest<Secret>,
+    targets: PublishTarget[],
+    variants: Container[],
+    planned: PublicationData,
+  ): Promise<Publication> {
+    const built = { ...planned, built: true };
+    if (!req.push) return toPublication(built);
     const policy: RetryPolicy = {
       ...DEFAULT_RETRY_POLICY,
       retries: req.retries,
@@ -433,14 +515,7 @@ export class Dockyard {
     const refs = await pushAll(targets, (t) => this.pushOne(t, variants, shared, policy, abandoned)).finally(() =>
       endAfterAbandonedPushes(abandoned.count),
     );
-    return toPublication({
-      ...result,
-      refs,
-      digest: digestOf(refs[0] ?? ""),
-      platforms: platformsBuilt,
-      built: true,
-      pushed: true,
-    });
+    return toPublication({ ...built, refs, digest: digestOf(refs[0] ?? ""), pushed: true });
   }
 
   private async pushOne(
@@ -523,7 +598,7 @@ export class Dockyard {
     secrets: Secret[],
     platform: string | undefined,
   ): Container {
-    let ctr = context.dockerBuild({
+    const ctr = context.dockerBuild({
       dockerfile: req.dockerfile,
       buildArgs: req.buildArgs,
       // A fresh array per build: the SDK swaps list items for their IDs in place.
@@ -531,8 +606,7 @@ export class Dockyard {
       ...(req.target ? { target: req.target } : {}),
       ...(platform ? { platform: platform as Platform } : {}),
     });
-    for (const label of labels) ctr = ctr.withLabel(label.name, label.value);
-    return ctr;
+    return withLabels(ctr, labels);
   }
 
   /** Build secrets are mounted under their Secret's name, so each must be named by its id. */
@@ -611,10 +685,6 @@ export class Dockyard {
     return this.source;
   }
 
-  private tagInput(req: TagRequest, git: ResolvedGit) {
-    return { commit: git.commit, refs: git.refs, shaLength: req.shaLength, latest: req.latest, userTags: req.userTags };
-  }
-
   private copy(): Dockyard {
     return Object.assign(Object.create(Dockyard.prototype) as Dockyard, this);
   }
@@ -671,6 +741,45 @@ async function pathFacts(dir: Directory, path: string): Promise<PathFacts> {
     dir.exists(path, { expectedType: ExistsType.SymlinkType, doNotFollowSymlinks: true }),
   ]);
   return { kind: file ? "file" : folder ? "folder" : any ? "other" : "missing", symlink };
+}
+
+/** The container with each label set (withLabel); a later label of one name wins. */
+function withLabels(container: Container, labels: readonly KeyValue[]): Container {
+  let ctr = container;
+  for (const label of labels) ctr = ctr.withLabel(label.name, label.value);
+  return ctr;
+}
+
+/** The image's metadata for a publish: the first image's name is its title. */
+function publishMetadata(req: MetadataRequest & PushRequest<Secret>, git: ResolvedGit, dirty: boolean): ImageMetadata {
+  const title = req.images[0] && imageTitle(req.images[0]);
+  return computeMetadata({ ...tagInput(req, git), ...req.labelInput, title, dirty });
+}
+
+/** Every ref to push, and the result as it stands before anything is built or pushed. */
+function planPublication(
+  req: PushRequest<Secret>,
+  meta: ImageMetadata,
+  platforms: string[],
+): { targets: PublishTarget[]; result: PublicationData } {
+  const targets = planPublish(req.images, meta.tags);
+  const result: PublicationData = {
+    refs: targets.map((t) => t.ref),
+    digest: "",
+    tags: meta.tags,
+    images: req.images.map((i) => i.name),
+    platforms,
+    built: false,
+    pushed: false,
+    commit: meta.commit,
+    dirty: meta.dirty,
+  };
+  return { targets, result };
+}
+
+/** What the tag rules take: the commit and refs found, and the tag arguments. */
+function tagInput(req: TagRequest, git: ResolvedGit) {
+  return { commit: git.commit, refs: git.refs, shaLength: req.shaLength, latest: req.latest, userTags: req.userTags };
 }
 
 function toMetadata(m: ImageMetadata): Metadata {

@@ -18,6 +18,7 @@ import {
   parseSourceUrl,
   parseTags,
   parseUsername,
+  requireContainers,
   credentialHostProblem,
   type ImageName,
   type KeyValue,
@@ -74,7 +75,8 @@ export interface BuildRequest extends MetadataRequest {
   allowDirty: boolean;
 }
 
-export interface PublishArgs<S> extends BuildArgs, TagArgs {
+/** What every publish takes besides what it publishes: images, registry account, dry run, push, retries. */
+export interface PushArgs<S> {
   images: string[];
   username?: string | undefined;
   password?: S | undefined | null;
@@ -84,7 +86,7 @@ export interface PublishArgs<S> extends BuildArgs, TagArgs {
   pushTimeout?: number | undefined;
 }
 
-export interface PublishRequest<S> extends BuildRequest {
+export interface PushRequest<S> {
   images: ImageName[];
   /** `--username` with `--password`, for every image's host. */
   credentials?: { username: string; password: S };
@@ -92,6 +94,20 @@ export interface PublishRequest<S> extends BuildRequest {
   push: boolean;
   retries: number;
   pushTimeoutSeconds: number;
+}
+
+export interface PublishArgs<S> extends BuildArgs, TagArgs, PushArgs<S> {}
+
+export interface PublishRequest<S> extends BuildRequest, PushRequest<S> {}
+
+export interface ContainersPublishArgs<S, C> extends TagArgs, LabelArgs, PushArgs<S> {
+  containers: readonly C[];
+}
+
+/** publish-containers: platform variants built elsewhere, published under dockyard's tags and labels. */
+export interface ContainersPublishRequest<S, C> extends MetadataRequest, PushRequest<S> {
+  /** At least one; their platforms are known only once the engine is asked. */
+  containers: C[];
 }
 
 const LATEST_MODES: readonly LatestMode[] = ["auto", "always", "never"];
@@ -158,6 +174,18 @@ export function buildRequest(a: BuildArgs, platformFlag = "--platforms"): BuildR
 export function publishRequest<S>(a: PublishArgs<S>): PublishRequest<S> {
   const images = parseImageList(a.images);
   const build = buildRequest(a);
+  return { ...build, ...pushRequest(a, images) };
+}
+
+export function publishContainersRequest<S, C>(a: ContainersPublishArgs<S, C>): ContainersPublishRequest<S, C> {
+  const containers = requireContainers(a.containers);
+  const images = parseImageList(a.images);
+  const meta = metadataRequest(a);
+  return { ...meta, containers, ...pushRequest(a, images) };
+}
+
+/** The push arguments; credentials are checked last, against the images' hosts. */
+function pushRequest<S>(a: PushArgs<S>, images: ImageName[]): PushRequest<S> {
   const hasPassword = a.password !== undefined && a.password !== null;
   const username = a.username !== undefined && a.username !== "" ? parseUsername(a.username, "--username") : undefined;
   if (username !== undefined && !hasPassword) {
@@ -174,7 +202,6 @@ export function publishRequest<S>(a: PublishArgs<S>): PublishRequest<S> {
       images.map((i) => i.host),
     );
   return {
-    ...build,
     images,
     ...(username !== undefined && hasPassword ? { credentials: { username, password: a.password as S } } : {}),
     dryRun: a.dryRun ?? false,

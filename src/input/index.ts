@@ -4,6 +4,7 @@
  */
 export { ArgumentError, maskUrlCredentials } from "./argument.js";
 export { parseCommit, parseShaLength } from "./commit.js";
+export { requireContainers, requireOnePerPlatform } from "./containers.js";
 export { parseGitRef, parseRef, type GitRefInfo } from "./gitref.js";
 export { imageTitle, parseImageList, parseImageName, parseRegistryAddress, type ImageName } from "./image.js";
 export { parseBuildArgs, parseLabels, parseSecretId, type KeyValue } from "./keyvalue.js";

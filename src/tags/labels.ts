@@ -1,4 +1,5 @@
 import type { KeyValue } from "../input/keyvalue.js";
+import { InvalidInputError } from "../errors/index.js";
 
 export interface LabelInput {
   commit: string;
@@ -37,4 +38,20 @@ export function ociLabels(input: LabelInput): KeyValue[] {
 
 export function formatLabels(labels: KeyValue[]): string[] {
   return labels.map(({ name, value }) => `${name}=${value}`);
+}
+
+/**
+ * The labels `formatLabels` wrote, back as name and value: each entry splits at its first `=` (a value may hold
+ * more). An entry without a name before `=` was not written by `formatLabels`: refused, naming it.
+ */
+export function parseFormattedLabels(labels: readonly string[]): KeyValue[] {
+  return labels.map((entry) => {
+    const at = entry.indexOf("=");
+    if (at <= 0) {
+      throw new InvalidInputError(
+        `label ${JSON.stringify(entry)}: not key=value (Metadata.labels holds the labels dockyard formatted; get them from metadata)`,
+      );
+    }
+    return { name: entry.slice(0, at), value: entry.slice(at + 1) };
+  });
 }

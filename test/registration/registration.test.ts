@@ -91,7 +91,32 @@ const FUNCTIONS: Record<string, { returns: string; cache?: string; args: Expecte
       pushTimeout: { type: INT, optional: false, default: 300 },
     },
   },
+  publishContainers: {
+    returns: "OBJECT_KIND:Publication",
+    // Pushes like publish; session-cached, so one session's repeat of an identical call pushes once.
+    cache: "session",
+    args: {
+      containers: { type: "LIST_KIND<OBJECT_KIND:Container>", optional: false },
+      images: { type: LIST_STR, optional: false },
+      username: { type: STR, optional: true },
+      password: { type: SECRET, optional: true },
+      tags: tagArgs.tags!,
+      labels: labelArgs.labels!,
+      ...commitRef,
+      shaLength: tagArgs.shaLength!,
+      latest: tagArgs.latest!,
+      dryRun: { type: BOOL, optional: false, default: false },
+      push: { type: BOOL, optional: false, default: true },
+      sourceUrl: labelArgs.sourceUrl!,
+      created: labelArgs.created!,
+      retries: { type: INT, optional: false, default: 3 },
+      pushTimeout: { type: INT, optional: false, default: 300 },
+    },
+  },
 };
+
+/** Arguments publish and publish-containers share must be declared alike (type, default and help text). */
+const SHARED_WITH_PUBLISH = Object.keys(FUNCTIONS.publishContainers!.args).filter((a) => a !== "containers");
 
 const PUBLICATION_FIELDS: Record<string, string> = {
   refs: LIST_STR,
@@ -227,6 +252,34 @@ describe("module registration", () => {
         description: true,
       });
     }
+  });
+
+  it("publish-containers takes publish's arguments, with publish's help text, but no build arguments", () => {
+    const publish = dockyard.methods.publish!.arguments;
+    const containers = dockyard.methods.publishContainers!.arguments;
+    for (const name of SHARED_WITH_PUBLISH) {
+      expect({ arg: name, description: containers[name]?.description }).toEqual({
+        arg: name,
+        description: name === "dryRun" || name === "push" ? expect.any(String) : publish[name]?.description,
+      });
+    }
+    for (const name of ["dockerfile", "context", "target", "buildArgs", "platforms", "allowDirty"])
+      expect(Object.keys(containers)).not.toContain(name);
+    expect(containers.containers!.description).toMatch(/one per platform/);
+    expect(dockyard.methods.publishContainers!.description).toMatch(/dirty is\s+false/);
+  });
+
+  it("Metadata.apply takes a container and returns it labelled, described", () => {
+    const metadata = mod.objects.Metadata!;
+    expect(Object.keys(metadata.methods)).toEqual(["apply"]);
+    const apply = metadata.methods.apply!;
+    expect(typeName(apply.returnType)).toBe("OBJECT_KIND:Container");
+    expect(Object.fromEntries(Object.entries(apply.arguments).map(([n, a]) => [n, argShape(a)]))).toEqual({
+      container: { type: "OBJECT_KIND:Container", optional: false },
+    });
+    expect(apply.description).toMatch(/label/);
+    expect(apply.arguments.container!.description.trim()).not.toBe("");
+    expect(apply.cache).toBeUndefined();
   });
 
   it("Metadata exposes its fields, each described", () => {

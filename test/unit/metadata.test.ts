@@ -1,7 +1,8 @@
-// Unit: metadata and OCI labels derived from a commit and its refs (src/tags/metadata.ts, src/tags/labels.ts).
+// Unit: metadata and OCI labels derived from a commit and its refs, and Metadata.labels read back
+// (src/tags/metadata.ts, src/tags/labels.ts).
 import { describe, expect, it } from "vitest";
 
-import { DIRTY_LABEL, ociLabels } from "../../src/tags/labels.js";
+import { DIRTY_LABEL, formatLabels, ociLabels, parseFormattedLabels } from "../../src/tags/labels.js";
 import { computeMetadata, type MetadataInput } from "../../src/tags/metadata.js";
 import { TagCollisionError } from "../../src/errors/index.js";
 import { COMMIT } from "../fixtures/commits.js";
@@ -114,5 +115,49 @@ describe("ociLabels", () => {
     },
   ])("$rule", ({ input, want }) => {
     expect(ociLabels(input).map((l) => [l.name, l.value])).toEqual(want);
+  });
+});
+
+describe("parseFormattedLabels: Metadata.labels back as name and value (Metadata.apply)", () => {
+  it.each([
+    { rule: "none", labels: [], want: [] },
+    { rule: "key=value", labels: ["team=core"], want: [["team", "core"]] },
+    { rule: "the first = splits: a value may hold more", labels: ["note=a=b=c"], want: [["note", "a=b=c"]] },
+    { rule: "an empty value", labels: ["empty="], want: [["empty", ""]] },
+    {
+      rule: "a URL value with a query",
+      labels: ["org.opencontainers.image.source=https://git.example/a?x=1"],
+      want: [["org.opencontainers.image.source", "https://git.example/a?x=1"]],
+    },
+    {
+      rule: "order kept",
+      labels: ["b=2", "a=1"],
+      want: [
+        ["b", "2"],
+        ["a", "1"],
+      ],
+    },
+  ])("$rule", ({ labels, want }) => {
+    expect(parseFormattedLabels(labels).map((l) => [l.name, l.value])).toEqual(want);
+  });
+
+  it("reads back exactly what formatLabels wrote for computeMetadata's labels", () => {
+    const labels = computeMetadata({
+      ...BASE,
+      refs: ["refs/tags/v1.2.3"],
+      title: "app",
+      sourceUrl: "https://git.example/a",
+      dirty: true,
+      labels: [{ name: "note", value: "x=y" }],
+    }).labels;
+    expect(parseFormattedLabels(formatLabels(labels))).toEqual(labels);
+  });
+
+  it.each([
+    { rule: "no =", entry: "team" },
+    { rule: "no name before =", entry: "=core" },
+    { rule: "empty", entry: "" },
+  ])("refused, naming the entry: $rule", ({ entry }) => {
+    expect(() => parseFormattedLabels(["ok=1", entry])).toThrow(`label ${JSON.stringify(entry)}: not key=value`);
   });
 });
