@@ -146,7 +146,7 @@ export class Publication {
   @func()
   images: string[] = [];
 
-  /** The platforms built; empty when the engine's own platform was used. */
+  /** The platforms published (each container's for publish-containers); empty for a dry run without --platforms. */
   @func()
   platforms: string[] = [];
 

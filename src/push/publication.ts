@@ -9,7 +9,7 @@ export interface PublicationData {
   tags: string[];
   /** Normalised image names, e.g. `docker.io/library/app`. */
   images: string[];
-  /** The platforms built; empty when the engine's own platform was used. */
+  /** The platforms published (each container's for publish-containers); empty for a dry run without --platforms. */
   platforms: string[];
   /** False for a dry run, which builds nothing. */
   built: boolean;
