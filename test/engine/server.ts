@@ -236,6 +236,9 @@ class Double implements EngineDouble {
 export async function startEngineDouble(opts: EngineDoubleOptions): Promise<EngineDouble> {
   const schema = loadSchema(opts.schemaPath ?? DEFAULT_SCHEMA);
   const server = createServer();
+  // Node closes an idle kept-alive socket after 5 s, racing the SDK's next request on it (ECONNRESET, "socket hang
+  // up") when a step pauses longer, e.g. while the entrypoint scans the module; Go's http.Server keeps idle ones.
+  server.keepAliveTimeout = 0;
   await new Promise<void>((res, rej) => {
     server.once("error", rej);
     server.listen(0, "127.0.0.1", () => res());
