@@ -152,6 +152,12 @@ export function gitlabCheckout(dir: string, origin: string, sha: string, ref: st
   git(dir, "clean", "-ffdx");
 }
 
+/** A developer's clone, as the README's blocks are pasted into: on branch main, HEAD at its one commit. */
+export function laptopClone(dir: string): void {
+  const origin = makeOrigin({ commit: "laptop" });
+  git(dir, "clone", "-q", `file://${origin.dir}`, ".");
+}
+
 /** A copy of `x` with every placeholder commit replaced by its real id, full and short (the 7-character sha tag). */
 export function realize<T>(x: T, commits: Map<string, string>): T {
   const swap = (s: string): string => {

@@ -1,11 +1,12 @@
-// README's `## CI recipes` and `## Registries`: every block is shellcheck-clean, and each `dagger call` in it, run
-// with fake `dagger`, `aws` and `az`, gives every image's host credentials dockyard accepts.
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-
+// README's `## CI recipes` and `## Registries`: every block is shellcheck-clean, and each block, pasted into a clone
+// on main with fake `aws` and `az` and the dagger shim (the real module, registries that know each block's users),
+// publishes every image with its host's credentials.
 import { parseImageName, parseRegistryAddress } from "../../../src/input/image.js";
+import type { MemoryRegistryConfig } from "../../engine/memory-backend.js";
+import { laptopClone } from "./checkouts.js";
 import { parseCall, type DaggerCall } from "./recipes.js";
-import { daggerCalls, fakeBin, fakeDagger, runScript, shellcheck, tempDir } from "./shell.js";
+import { runScript, shellcheck, tempDir } from "./shell.js";
+import { shimTools } from "./shim.js";
 import { yamlFindings } from "./yaml.js";
 
 export function section(readme: string, heading: string): string | undefined {
@@ -27,6 +28,7 @@ export function codeBlocks(markdown: string): Block[] {
 const AWS_TOKEN = "ecr-token-from-aws";
 const AZ_TOKEN = "acr-token-from-az";
 const ZERO_USER = "00000000-0000-0000-0000-000000000000";
+const ECR_HOST = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
 
 /** What the reader's environment holds when they paste a block (CI variables and their stored tokens). */
 const READER_ENV: Record<string, string> = {
@@ -39,6 +41,17 @@ const READER_ENV: Record<string, string> = {
   GHCR_TOKEN: "ghs_fake",
   ACR_CLIENT_ID: "11111111-2222-3333-4444-555555555555",
   ACR_CLIENT_SECRET: "client-secret",
+};
+
+/** Each registry's users as the blocks log in: ECR takes AWS and its token, ACR the all-zero user with an az token. */
+const README_REGISTRIES: Record<string, MemoryRegistryConfig> = {
+  "docker.io": { users: { "acme-bot": "dckr_pat_fake" } },
+  "ghcr.io": { users: { "octo-cat": "ghs_fake", "acme-bot": "ghs_fake" } },
+  "registry.gitlab.com": { users: { "gitlab-ci-token": "job-token" } },
+  [ECR_HOST]: { users: { AWS: AWS_TOKEN } },
+  "acmeregistry.azurecr.io": {
+    users: { "11111111-2222-3333-4444-555555555555": "client-secret", [ZERO_USER]: AZ_TOKEN },
+  },
 };
 
 interface Credential {
@@ -84,10 +97,7 @@ function credentialFindings(block: number, call: DaggerCall): string[] {
       say(`${host}: no --username and --password=env:NAME`);
       continue;
     }
-    const value = call.env[name];
-    if (!value) say(`${host}: --password=env:${name}, but ${name} is not set where dagger runs (export it)`);
     if (host.includes(".dkr.ecr.") && cred.username !== "AWS") say(`${host}: ECR's user is AWS, not ${cred.username}`);
-    if (value === AZ_TOKEN && cred.username !== ZERO_USER) say(`${host}: an az access token goes with ${ZERO_USER}`);
   }
   return out;
 }
@@ -100,7 +110,7 @@ export interface ReadmeCheck {
   maxAuths: number;
 }
 
-export function readmeFindings(readme: string): ReadmeCheck {
+export async function readmeFindings(readme: string): Promise<ReadmeCheck> {
   const findings: string[] = [];
   const hosts = new Set<string>();
   let maxAuths = 0;
@@ -117,30 +127,28 @@ export function readmeFindings(readme: string): ReadmeCheck {
     ...shellcheck(shell.map((b, i) => ({ name: `Registries block ${i + 1}`, shell: "bash", text: b.text }))),
   );
   for (const b of blocks.filter((b) => b.lang === "yaml")) findings.push(...yamlFindings(b.text));
-  shell.forEach((block, i) => {
+  for (const [i, block] of shell.entries()) {
     const root = tempDir("readme");
-    const log = join(root, "log");
-    mkdirSync(log);
-    const bin = fakeBin({
-      ...fakeDagger(),
+    laptopClone(root);
+    const shim = await shimTools(README_REGISTRIES, {
       aws: `#!/bin/sh\necho ${AWS_TOKEN}\n`,
       az: `#!/bin/sh\necho ${AZ_TOKEN}\n`,
     });
-    const env = { PATH: `${bin}:/usr/bin:/bin`, HOME: root, FAKE_DAGGER_LOG: log, ...READER_ENV };
+    const env = { PATH: `${shim.bin}:/usr/bin:/bin`, HOME: tempDir("home"), ...shim.env, ...READER_ENV };
     const run = runScript(["bash", "-eo", "pipefail"], block.text, env, root);
     if (run.status !== 0) findings.push(`Registries block ${i + 1} exited ${run.status}: ${run.stderr.trim()}`);
-    for (const c of daggerCalls(log)) {
-      const call = parseCall(c.argv, c.env);
+    for (const record of shim.records()) {
+      const call = parseCall(record.argv, {});
       findings.push(...credentialFindings(i + 1, call));
       maxAuths = Math.max(maxAuths, call.functions.filter((f) => f === "with-registry-auth").length);
-      for (const image of (call.flags.get("--images")?.[0] ?? "").split(",")) {
-        try {
-          hosts.add(parseImageName(image).host);
-        } catch {
-          // reported by credentialFindings
-        }
+      // What the module really pushed: every image the call names, each with a credential its registry took.
+      const wanted = (call.flags.get("--images")?.[0] ?? "").split(",").filter((s) => s !== "").length;
+      const images = new Set(record.pushes.map((p) => `${p.host}/${p.repository}`));
+      if (record.status === 0 && images.size !== wanted) {
+        findings.push(`Registries block ${i + 1}: pushed ${images.size} of ${wanted} images`);
       }
+      for (const p of record.pushes) hosts.add(p.host);
     }
-  });
+  }
   return { findings, hosts: [...hosts].sort(), maxAuths };
 }

@@ -143,7 +143,14 @@ export function compareRun(label: string, rec: ShimRecord, want: Expected): stri
     .map((b) => b.platform)
     .sort()
     .join(",");
-  if (built !== RECIPE_PLATFORMS) say(`built for ${built || "(nothing)"}, want ${RECIPE_PLATFORMS}`);
+  if (built !== RECIPE_PLATFORMS) {
+    say(
+      `built for ${built
+        .split(",")
+        .map((p) => p || "the engine's platform")
+        .join(",")}, want ${RECIPE_PLATFORMS}`,
+    );
+  }
   const pushed = rec.pushes.map((p) => `${p.host}/${p.repository}:${p.tag}`).sort();
   if (want.push) {
     const wanted = want.images.flatMap((i) => want.tags.map((t) => `${i}:${t}`)).sort();

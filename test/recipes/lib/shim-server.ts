@@ -131,7 +131,8 @@ async function runCall(
   const hit = resolved.memoKey === undefined ? undefined : memo.get(resolved.memoKey);
   if (hit) return withOutputFile(call, { ...hit, cwd: req.cwd, replayed: true, ms: performance.now() - started });
 
-  const journalFrom = double.journal.length;
+  // Each dagger call is a session of its own: no registry credential or cached build of an earlier call is left.
+  double.reset();
   const pushedFrom = backend.pushed.length;
   const [ctor, ...fns] = call.steps;
   let chain = double.module({ args: resolved.args[0] ?? {} });
@@ -149,9 +150,11 @@ async function runCall(
     if (call.field !== undefined) value = (value as Record<string, unknown>)[call.field];
   } catch (e) {
     if (!(e instanceof FunctionCallError)) throw e;
-    error = e.message;
+    // A step that ended without a result: what its process printed last says why.
+    const tail = / and no result$/.test(e.message) ? e.stderr.trim().split("\n").slice(-3) : [];
+    error = [e.message, ...tail].join("\n");
   }
-  const journal = double.journal.slice(journalFrom);
+  const journal = [...double.journal];
   const returns = journal
     .filter((j) => j.field === "FunctionCall.returnValue")
     .map((j, i) => ({ fn: call.steps[i]?.fn ?? "?", value: JSON.parse(String(j.args.value)) as unknown }));
