@@ -56,7 +56,7 @@ describe("README", () => {
       find: "--username=00000000-0000-0000-0000-000000000000",
       replace: '--username="$ACR_CLIENT_ID"',
       expect:
-        /exited 1: .*acmeregistry\.azurecr\.io\/acme\/app:\w+: registry acmeregistry\.azurecr\.io refused the credentials \(401\)/,
+        /exited 1: [\s\S]*acmeregistry\.azurecr\.io\/acme\/app:\w+: registry acmeregistry\.azurecr\.io refused the credentials \(401\)/,
     },
     {
       defect: "GHCR name not lowercased",
