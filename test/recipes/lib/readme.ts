@@ -1,12 +1,13 @@
 // README's `## Quick start`, `## CI recipes` and `## Registries`: the module address is set once (`DOCKYARD=…`) and
-// every dagger command names it as "$DOCKYARD"; every block is shellcheck-clean, and each `dagger call` in it, run
-// with fake `dagger`, `aws` and `az`, gives every image's host credentials dockyard accepts.
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-
+// every dagger command names it as "$DOCKYARD"; every block is shellcheck-clean, and each block, pasted into a clone
+// on main with fake `aws` and `az` and the dagger shim (the real module, registries that know each block's users),
+// publishes every image with its host's credentials (a dry run or --push=false needs none and pushes nothing).
 import { parseImageName, parseRegistryAddress } from "../../../src/input/image.js";
-import { parseCall, writeOutputs, type DaggerCall } from "./recipes.js";
-import { daggerCalls, fakeBin, fakeDagger, runScript, shellcheck, tempDir } from "./shell.js";
+import type { MemoryRegistryConfig } from "../../engine/memory-backend.js";
+import { laptopClone } from "./checkouts.js";
+import { parseCall, type DaggerCall } from "./recipes.js";
+import { runScript, shellcheck, tempDir } from "./shell.js";
+import { shimTools } from "./shim.js";
 import { yamlFindings } from "./yaml.js";
 
 export function section(readme: string, heading: string): string | undefined {
@@ -24,24 +25,6 @@ export interface Block {
 export function codeBlocks(markdown: string): Block[] {
   return [...markdown.matchAll(/^```(\w*)\n([\s\S]*?)^```$/gm)].map((m) => ({ lang: m[1] ?? "", text: m[2] ?? "" }));
 }
-
-const AWS_TOKEN = "ecr-token-from-aws";
-const AZ_TOKEN = "acr-token-from-az";
-const ZERO_USER = "00000000-0000-0000-0000-000000000000";
-
-/** What the reader's environment holds when they paste a block (CI variables and their stored tokens). */
-const READER_ENV: Record<string, string> = {
-  GITHUB_REPOSITORY: "Acme/App",
-  GITHUB_ACTOR: "octo-cat",
-  CI_REGISTRY_IMAGE: "registry.gitlab.com/acme/app",
-  CI_REGISTRY_USER: "gitlab-ci-token",
-  CI_REGISTRY_PASSWORD: "job-token",
-  DOCKERHUB_TOKEN: "dckr_pat_fake",
-  GHCR_TOKEN: "ghs_fake",
-  ACR_CLIENT_ID: "11111111-2222-3333-4444-555555555555",
-  ACR_CLIENT_SECRET: "client-secret",
-  REGISTRY_TOKEN: "registry-token",
-};
 
 /** How every README command names the module: the one variable the quick start sets. */
 export const MODULE_VARIABLE = "DOCKYARD";
@@ -74,6 +57,36 @@ export function moduleFindings(readme: string): string[] {
         `README: \`${l.trim().slice(0, 70)}\` does not name the module as ${MODULE_REF} (set once in the quick start)`,
     );
 }
+
+const AWS_TOKEN = "ecr-token-from-aws";
+const AZ_TOKEN = "acr-token-from-az";
+const ZERO_USER = "00000000-0000-0000-0000-000000000000";
+const ECR_HOST = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
+
+/** What the reader's environment holds when they paste a block (CI variables and their stored tokens). */
+const READER_ENV: Record<string, string> = {
+  GITHUB_REPOSITORY: "Acme/App",
+  GITHUB_ACTOR: "octo-cat",
+  CI_REGISTRY_IMAGE: "registry.gitlab.com/acme/app",
+  CI_REGISTRY_USER: "gitlab-ci-token",
+  CI_REGISTRY_PASSWORD: "job-token",
+  DOCKERHUB_TOKEN: "dckr_pat_fake",
+  GHCR_TOKEN: "ghs_fake",
+  REGISTRY_TOKEN: "ghs_fake",
+  ACR_CLIENT_ID: "11111111-2222-3333-4444-555555555555",
+  ACR_CLIENT_SECRET: "client-secret",
+};
+
+/** Each registry's users as the blocks log in: ECR takes AWS and its token, ACR the all-zero user with an az token. */
+const README_REGISTRIES: Record<string, MemoryRegistryConfig> = {
+  "docker.io": { users: { "acme-bot": "dckr_pat_fake" } },
+  "ghcr.io": { users: { "octo-cat": "ghs_fake", "acme-bot": "ghs_fake" } },
+  "registry.gitlab.com": { users: { "gitlab-ci-token": "job-token" } },
+  [ECR_HOST]: { users: { AWS: AWS_TOKEN } },
+  "acmeregistry.azurecr.io": {
+    users: { "11111111-2222-3333-4444-555555555555": "client-secret", [ZERO_USER]: AZ_TOKEN },
+  },
+};
 
 interface Credential {
   username: string | undefined;
@@ -122,10 +135,7 @@ function credentialFindings(block: string, call: DaggerCall): string[] {
       say(`${host}: no --username and --password=env:NAME`);
       continue;
     }
-    const value = call.env[name];
-    if (!value) say(`${host}: --password=env:${name}, but ${name} is not set where dagger runs (export it)`);
     if (host.includes(".dkr.ecr.") && cred.username !== "AWS") say(`${host}: ECR's user is AWS, not ${cred.username}`);
-    if (value === AZ_TOKEN && cred.username !== ZERO_USER) say(`${host}: an az access token goes with ${ZERO_USER}`);
   }
   return out;
 }
@@ -138,7 +148,11 @@ export interface ReadmeCheck {
   maxAuths: number;
 }
 
-export function readmeFindings(readme: string): ReadmeCheck {
+/** `run` picks the scripts (by name: "Quick start", "Registries block N") that go through the shim; the default, all. */
+export async function readmeFindings(
+  readme: string,
+  opts: { run?: (script: string) => boolean } = {},
+): Promise<ReadmeCheck> {
   const findings: string[] = [];
   const hosts = new Set<string>();
   let maxAuths = 0;
@@ -163,41 +177,39 @@ export function readmeFindings(readme: string): ReadmeCheck {
   if (quick.length === 0 && quickStart) findings.push("README ## Quick start: no sh block");
   findings.push(...shellcheck(scripts.map((s) => ({ name: s.name, shell: "bash", text: s.text }))));
   for (const b of codeBlocks(registries).filter((b) => b.lang === "yaml")) findings.push(...yamlFindings(b.text));
-  for (const script of scripts) {
+  for (const script of scripts.filter((s) => opts.run?.(s.name) ?? true)) {
     const root = tempDir("readme");
-    const log = join(root, "log");
-    const outputs = join(root, "outputs");
-    mkdirSync(log);
-    mkdirSync(outputs);
-    writeOutputs(outputs, ["ghcr.io/acme/app"], ["1a2b3c4"], "1a2b3c4".padEnd(40, "0"));
-    const bin = fakeBin({
-      ...fakeDagger(),
+    laptopClone(root);
+    const shim = await shimTools(README_REGISTRIES, {
       aws: `#!/bin/sh\necho ${AWS_TOKEN}\n`,
       az: `#!/bin/sh\necho ${AZ_TOKEN}\n`,
     });
     // A Registries block runs where the quick start set the module; the quick start sets it itself.
     const moduleEnv: Record<string, string> =
       script.name === "Quick start" || module.address === undefined ? {} : { [MODULE_VARIABLE]: module.address };
-    const fake = { FAKE_DAGGER_LOG: log, FAKE_DAGGER_OUTPUTS: outputs };
-    const env = { PATH: `${bin}:/usr/bin:/bin`, HOME: root, ...fake, ...READER_ENV, ...moduleEnv };
+    const env = { PATH: `${shim.bin}:/usr/bin:/bin`, HOME: tempDir("home"), ...shim.env, ...READER_ENV, ...moduleEnv };
     const run = runScript(["bash", "-eo", "pipefail"], script.text, env, root);
     if (run.status !== 0) findings.push(`${script.name} exited ${run.status}: ${run.stderr.trim()}`);
-    const calls = daggerCalls(log);
-    if (calls.length === 0) findings.push(`${script.name}: no dagger call`);
-    for (const c of calls) {
-      const call = parseCall(c.argv, c.env);
+    const records = shim.records();
+    if (records.length === 0) findings.push(`${script.name}: no dagger call`);
+    for (const record of records) {
+      const call = parseCall(record.argv, {});
       const m = call.flags.get("-m")?.[0];
       if (m !== module.address)
         findings.push(`${script.name}: dagger call -m ${m ?? "(none)"}, not the quick start's module`);
       findings.push(...credentialFindings(script.name, call));
       maxAuths = Math.max(maxAuths, call.functions.filter((f) => f === "with-registry-auth").length);
-      for (const image of (call.flags.get("--images")?.[0] ?? "").split(",")) {
-        try {
-          hosts.add(parseImageName(image).host);
-        } catch {
-          // reported by credentialFindings
-        }
+      // What the module really pushed: every image the call names, each with a credential its registry took;
+      // nothing for a dry run or --push=false.
+      const plansOnly = call.segments.some(
+        (seg) => seg.flags.get("--dry-run")?.[0] === "true" || seg.flags.get("--push")?.[0] === "false",
+      );
+      const wanted = plansOnly ? 0 : (call.flags.get("--images")?.[0] ?? "").split(",").filter((s) => s !== "").length;
+      const images = new Set(record.pushes.map((p) => `${p.host}/${p.repository}`));
+      if (record.status === 0 && images.size !== wanted) {
+        findings.push(`${script.name}: pushed ${images.size} of ${wanted} images`);
       }
+      for (const p of record.pushes) hosts.add(p.host);
     }
   }
   return { findings, hosts: [...hosts].sort(), maxAuths };

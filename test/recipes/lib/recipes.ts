@@ -1,20 +1,15 @@
-// The recipes played per event with a fake `dagger`: what each event must build, push and tag, and the check that
-// compares what the recipe's shell actually passed to `dagger call` against it.
+// The recipes played per event, in checkouts made as each CI makes them, with a `dagger` shim that runs the real
+// module through the engine double: what each event must build, push and tag, checked against what the module did.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-import { parseImageName } from "../../../src/input/image.js";
-import {
-  renderDotenv,
-  renderGithubOutput,
-  renderJson,
-  renderMarkdown,
-  type PublicationData,
-} from "../../../src/push/publication.js";
-import { computeTags } from "../../../src/tags/tags.js";
+import type { PublicationData } from "../../../src/push/publication.js";
+import type { MemoryRegistryConfig } from "../../engine/memory-backend.js";
+import { makeOrigin, realize, type OriginSpec } from "./checkouts.js";
 import { runWorkflow, type GithubEvent, type JobRun } from "./github.js";
 import { loadPipeline, pipelinesFor, rulesFindings, runPipeline, type GitlabEvent } from "./gitlab.js";
 import { daggerCalls, fakeBin, fakeDagger, tempDir } from "./shell.js";
+import { shimTools, type ShimRecord, type ShimTools } from "./shim.js";
 
 // ---------------------------------------------------------------------------------------------------------------
 // What one dagger call asked for
@@ -72,64 +67,30 @@ export function parseCall(argv: string[], env: Record<string, string>): DaggerCa
   return { argv, env, functions, segments, flags, leaf: functions.at(-1) };
 }
 
-function flag(call: DaggerCall, name: string): string | undefined {
-  const values = call.flags.get(name);
-  if (values && values.length > 1) throw new Error(`${name} given ${values.length} times`);
-  return values?.[0];
-}
-
 // ---------------------------------------------------------------------------------------------------------------
-// The fake dagger's outputs: the module's own renderings of the publication each event should produce
+// The shim: `dagger` runs the real module through the engine double, pushing to registries that know these users
 
-const DIGEST = `sha256:${"d1".repeat(32)}`;
-
-function publication(images: string[], tags: string[], commit: string, pushed: boolean): PublicationData {
-  const refs = images.flatMap((i) => tags.map((t) => (pushed ? `${i}:${t}@${DIGEST}` : `${i}:${t}`)));
+/** Registry users as each CI's credentials log in: a wrong user or token makes the real push fail. */
+function registries(): Record<string, MemoryRegistryConfig> {
   return {
-    refs,
-    digest: pushed ? DIGEST : "",
-    tags,
-    images,
-    platforms: ["linux/amd64", "linux/arm64"],
-    built: true,
-    pushed,
-    commit,
-    dirty: false,
+    "ghcr.io": { users: { "Octo-Cat": TOKEN } },
+    "docker.io": { users: { [HUB_USER]: HUB_TOKEN } },
+    "registry.gitlab.com": { users: { "gitlab-ci-token": JOB_TOKEN } },
   };
 }
 
-/** The canned renderings the fake dagger prints, pushed and not pushed, for one publication. */
-export function writeOutputs(dir: string, images: string[], tags: string[], commit: string): void {
-  for (const pushed of [true, false]) {
-    const p = publication(images, tags, commit, pushed);
-    const variant = pushed ? "pushed" : "not-pushed";
-    writeFileSync(join(dir, `github-output.${variant}.txt`), renderGithubOutput(p));
-    writeFileSync(join(dir, `dotenv.${variant}.txt`), renderDotenv(p));
-    writeFileSync(join(dir, `markdown.${variant}.txt`), renderMarkdown(p));
-    writeFileSync(join(dir, `json.${variant}.txt`), renderJson(p));
-  }
+function recipeShim(extra: Record<string, string> = {}): Promise<ShimTools> {
+  return shimTools(registries(), extra);
 }
 
-interface Fake {
-  bin: string;
-  log: string;
-  env: Record<string, string>;
+/** What publish returned: the Publication's fields, as the module computed them. */
+export function publicationOf(rec: ShimRecord): PublicationData | undefined {
+  const i = rec.steps.findIndex((s) => s.fn === "publish");
+  return i < 0 ? undefined : (rec.returns[i]?.value as PublicationData | undefined);
 }
 
-/** A fake dagger (plus any other fake tools) printing this event's renderings. */
-function makeFake(images: string[], tags: string[], commit: string, extra: Record<string, string> = {}): Fake {
-  const root = tempDir("fake");
-  const log = join(root, "log");
-  const outputs = join(root, "outputs");
-  mkdirSync(log);
-  mkdirSync(outputs);
-  writeOutputs(outputs, images, tags, commit);
-  const bin = fakeBin({ ...fakeDagger(), ...extra });
-  return { bin, log, env: { FAKE_DAGGER_LOG: log, FAKE_DAGGER_OUTPUTS: outputs } };
-}
-
-function recordedCalls(log: string): DaggerCall[] {
-  return daggerCalls(log).map((c) => parseCall(c.argv, c.env));
+function flagOf(rec: ShimRecord, name: string): string | undefined {
+  return rec.steps.flatMap((s) => s.flags[name] ?? []).at(-1);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -141,7 +102,7 @@ export interface Expected {
   commit: string;
   ref: string;
   push: boolean;
-  /** Tags computeTags must give for the recorded --commit/--ref. */
+  /** Tags the module must push (or, with --push=false, report). */
   tags: string[];
   /** The variable `--password=env:NAME` must name, and the value it must hold there. */
   password?: { value: string };
@@ -153,77 +114,77 @@ export interface Outcome {
   built: string;
   pushed: string;
   tags: string;
-}
-
-function tagsOf(commit: string, ref: string): string[] {
-  return computeTags({ commit, refs: [ref], shaLength: 7, latest: "auto", userTags: [] });
-}
-
-function tagsOrError(commit: string, ref: string): string {
-  try {
-    return tagsOf(commit, ref).join(", ");
-  } catch (e) {
-    return `refused: ${(e as Error).message}`;
-  }
+  /** The row's expectation with the real commit ids of the event's checkout. */
+  want?: Expected;
 }
 
 /** Both recipes build these on every event, so a pull request's build covers what a publish would push. */
 const RECIPE_PLATFORMS = "linux/amd64,linux/arm64";
 
-/** Compares one recorded publish call with what the event must produce; one finding per difference. */
-export function compareCall(label: string, call: DaggerCall, want: Expected): string[] {
+const firstLine = (text: string): string => text.trim().split("\n")[0] ?? "";
+
+/** Compares what the module did in one `dagger call` with what the event must produce; one finding per difference. */
+export function compareRun(label: string, rec: ShimRecord, want: Expected): string[] {
   const out: string[] = [];
   const say = (s: string) => out.push(`${label}: ${s}`);
-  if (!call.functions.includes("publish")) say(`dagger call does not publish (${call.functions.join(" ")})`);
-  const images = (flag(call, "--images") ?? "").split(",").filter((s) => s !== "");
-  for (const image of images) {
-    try {
-      parseImageName(image);
-    } catch (e) {
-      say(`dockyard refuses ${image}: ${(e as Error).message}`);
+  if (!rec.steps.some((s) => s.fn === "publish")) {
+    say(`dagger call does not publish (${rec.steps.map((s) => s.command).join(" ")})`);
+  }
+  if (!want.push) {
+    if (rec.pushAttempts.length > 0) say(`pushes ${rec.pushAttempts.join(", ")} on an event that must not publish`);
+    const username = flagOf(rec, "--username");
+    const password = flagOf(rec, "--password");
+    if (password !== undefined || username !== undefined) {
+      say(`credentials passed (${password ?? ""}) on an event that pushes nothing`);
     }
   }
-  if (images.join(",") !== want.images.join(",")) say(`--images ${images.join(",")}, want ${want.images.join(",")}`);
-  const commit = flag(call, "--commit");
-  if (commit !== want.commit) say(`--commit ${commit ?? "(none)"}, want ${want.commit}`);
-  const ref = flag(call, "--ref");
-  if (ref !== want.ref) say(`--ref ${ref ?? "(none)"}, want ${want.ref}`);
-  const platforms = flag(call, "--platforms");
-  if (platforms !== RECIPE_PLATFORMS) say(`--platforms ${platforms ?? "(none)"}, want ${RECIPE_PLATFORMS}`);
-  const push = flag(call, "--push");
-  if (want.push && push !== undefined && push !== "true") say(`--push=${push} on an event that must publish`);
-  if (!want.push && push !== "false") say(`pushes (no --push=false) on an event that must not publish`);
-  const password = flag(call, "--password");
-  if (want.password) {
-    const name = /^env:(.+)$/.exec(password ?? "")?.[1];
-    if (!name) say(`--password ${password ?? "(none)"}, want env:<variable>`);
-    else if (call.env[name] !== want.password.value) say(`--password env:${name} holds the wrong value`);
-    if (!flag(call, "--username")) say("no --username");
-  } else if (password !== undefined || flag(call, "--username") !== undefined) {
-    say(`credentials passed (${password ?? ""}) on an event that pushes nothing`);
+  const pub = publicationOf(rec);
+  if (rec.status !== 0 || !pub) {
+    say(`the module refused or failed: ${firstLine(rec.stderr) || "no publication"}`);
+    return out;
   }
-  if (commit && ref) {
-    try {
-      const tags = tagsOf(commit, ref);
-      if (tags.join(",") !== want.tags.join(",")) say(`tags ${tags.join(",")}, want ${want.tags.join(",")}`);
-    } catch (e) {
-      say(`dockyard refuses --commit/--ref: ${(e as Error).message}`);
-    }
+  if (pub.images.join(",") !== want.images.join(","))
+    say(`images ${pub.images.join(",")}, want ${want.images.join(",")}`);
+  if (pub.commit !== want.commit) say(`commit ${pub.commit}, want ${want.commit}`);
+  if (pub.tags.join(",") !== want.tags.join(",")) say(`tags ${pub.tags.join(",")}, want ${want.tags.join(",")}`);
+  const built = rec.builds
+    .map((b) => b.platform)
+    .sort()
+    .join(",");
+  if (built !== RECIPE_PLATFORMS) {
+    say(
+      `built for ${built
+        .split(",")
+        .map((p) => p || "the engine's platform")
+        .join(",")}, want ${RECIPE_PLATFORMS}`,
+    );
+  }
+  const pushed = rec.pushes.map((p) => `${p.host}/${p.repository}:${p.tag}`).sort();
+  if (want.push) {
+    const wanted = want.images.flatMap((i) => want.tags.map((t) => `${i}:${t}`)).sort();
+    if (!pub.pushed) say("pushed nothing on an event that must publish");
+    if (pushed.join(",") !== wanted.join(",")) say(`pushed ${pushed.join(",")}, want ${wanted.join(",")}`);
+    for (const p of rec.pushes.filter((x) => x.username === undefined)) say(`pushed ${p.host} without credentials`);
+  } else if (pub.pushed || pushed.length > 0) {
+    say(`pushed ${pushed.join(",")} on an event that must not publish`);
   }
   return out;
 }
 
-function describe(event: string, call: DaggerCall | undefined): Outcome {
-  if (!call) return { event, built: "nothing", pushed: "nothing", tags: "" };
-  const images = flag(call, "--images") ?? "";
-  const push = flag(call, "--push") !== "false";
-  const commit = flag(call, "--commit") ?? "";
-  const ref = flag(call, "--ref") ?? "";
+function describe(event: string, rec: ShimRecord | undefined, want: Expected | undefined): Outcome {
+  const base = want ? { want } : {};
+  if (!rec) return { event, built: "nothing", pushed: "nothing", tags: "", ...base };
+  const pub = publicationOf(rec);
+  if (rec.status !== 0 || !pub) {
+    return { event, built: `refused: ${firstLine(rec.stderr)}`, pushed: "nothing", tags: "", ...base };
+  }
+  const users = [...new Set(rec.pushes.map((p) => p.username ?? "anonymous"))].join(", ");
   return {
     event,
-    built: `${images} (${flag(call, "--platforms") ?? "engine platform"}) from ${commit.slice(0, 7)}, --ref ${ref}`,
-    pushed: push ? `yes, as ${flag(call, "--username") ?? "?"} with ${flag(call, "--password") ?? "?"}` : "no",
-    tags: commit && ref ? tagsOrError(commit, ref) : "",
+    built: `${pub.images.join(",")} (${rec.builds.map((b) => b.platform).join(",")}) from ${pub.commit.slice(0, 7)}`,
+    pushed: pub.pushed ? `yes, ${rec.pushes.length} tags as ${users}, ${pub.digest.slice(0, 19)}` : "no",
+    tags: pub.tags.join(", "),
+    ...base,
   };
 }
 
@@ -398,15 +359,42 @@ export interface GithubPlay {
   runs: Map<string, JobRun[]>;
 }
 
-export function playGithub(text: string, rows: GithubRow[] = GITHUB_ROWS): GithubPlay {
+/** The repository a GitHub event is about: the branch's or tag's commit, or a pull request's head and merge. */
+function githubOrigin(event: GithubEvent): OriginSpec {
+  const pr = event.pullRequest;
+  if (event.ref.startsWith("refs/pull/") && pr) {
+    return { commit: event.sha, request: { head: pr.headSha, refs: "github", number: pr.number } };
+  }
+  const tag = /^refs\/tags\/(.+)$/.exec(event.ref)?.[1];
+  if (tag !== undefined) return { commit: event.sha, tag };
+  return { commit: event.sha, branch: event.ref.replace(/^refs\/heads\//, "") };
+}
+
+/** The job outputs later jobs read must be exactly what the module pushed. */
+function outputFindings(label: string, job: JobRun, pub: PublicationData | undefined): string[] {
+  if (!pub) return [];
+  const want: Record<string, string> = { digest: pub.digest, ref: pub.refs[0] ?? "", refs: pub.refs.join("\n") };
+  return Object.entries(want).flatMap(([name, value]) => {
+    const got = job.outputs[name] ?? "";
+    if (got === "") return [`${label}: ${job.id}: no ${name} output`];
+    return got === value
+      ? []
+      : [`${label}: ${job.id}: ${name} output ${JSON.stringify(got)}, want ${JSON.stringify(value)}`];
+  });
+}
+
+export async function playGithub(text: string, rows: GithubRow[] = GITHUB_ROWS): Promise<GithubPlay> {
   const findings: string[] = [];
   const outcomes: Outcome[] = [];
   const runs = new Map<string, JobRun[]>();
   for (const row of rows) {
     const label = row.event.label;
-    const images = row.want?.images ?? [GHCR];
-    const fake = makeFake(images, row.want?.tags ?? [], row.want?.commit ?? row.event.sha);
-    const jobRuns = runWorkflow(text, row.event, { bin: fake.bin, fakeEnv: fake.env });
+    const origin = makeOrigin(githubOrigin(row.event));
+    const event = realize(row.event, origin.commits);
+    const want = row.want && realize(row.want, origin.commits);
+    const images = want?.images ?? [GHCR];
+    const shim = await recipeShim();
+    const jobRuns = runWorkflow(text, event, { bin: shim.bin, fakeEnv: shim.env, origin: origin.dir });
     runs.set(label, jobRuns);
     const ran = jobRuns.map((j) => j.id);
     if (ran.join(",") !== row.jobs.join(",")) findings.push(`${label}: jobs [${ran.join(", ")}], want [${row.jobs}]`);
@@ -420,24 +408,21 @@ export function playGithub(text: string, rows: GithubRow[] = GITHUB_ROWS): Githu
         findings.push(`${label}: ${job.id}: the head ref ran as shell code (an expression was pasted into a script)`);
       }
     }
-    const calls = recordedCalls(fake.log);
-    if (row.want) {
+    const calls = shim.records();
+    if (want) {
       if (calls.length !== 1) findings.push(`${label}: ${calls.length} dagger calls, want 1 publish`);
       const call = calls[0];
-      if (call) findings.push(...compareCall(label, call, row.want));
-      // The publishing job hands the digest on (job outputs) and writes a step summary.
+      if (call) findings.push(...compareRun(label, call, want));
+      const pub = call && call.status === 0 ? publicationOf(call) : undefined;
+      // The publishing job hands what was pushed on (job outputs) and writes a step summary.
       for (const job of jobRuns) {
-        if (row.want.push) {
-          if (!job.outputs.digest?.startsWith("sha256:")) findings.push(`${label}: ${job.id}: no digest output`);
-          if (!(job.outputs.ref ?? "").includes("@sha256:")) findings.push(`${label}: ${job.id}: no ref output`);
-          if (!(job.outputs.refs ?? "").includes("@sha256:")) findings.push(`${label}: ${job.id}: no refs output`);
-        }
+        if (want.push) findings.push(...outputFindings(label, job, pub));
         if (!job.summary.includes(`${images[0] ?? ""}:`)) findings.push(`${label}: ${job.id}: no step summary`);
       }
     } else if (calls.length > 0) {
       findings.push(`${label}: ${calls.length} dagger calls, want none`);
     }
-    outcomes.push(describe(label, calls[0]));
+    outcomes.push(describe(label, calls[0], want));
   }
   return { findings, outcomes, runs };
 }
@@ -622,48 +607,67 @@ export function gitlabRulesFindings(text: string): string[] {
 }
 
 const FAKE_APK = "#!/bin/sh\nexit 0\n";
-// The install script is the Dagger CLI's; here it installs nothing (the fake dagger is already first on PATH).
+// The install script is the Dagger CLI's; here it installs nothing (the shim is already first on PATH).
 const FAKE_CURL = "#!/bin/sh\necho 'exit 0'\n";
 
-export function playGitlab(text: string, rows: GitlabRow[] = GITLAB_ROWS): { findings: string[]; outcomes: Outcome[] } {
+/** The project's repository for a pipeline: the branch's or tag's commit, or a merge request's head. */
+function gitlabOrigin(event: GitlabEvent): OriginSpec {
+  const vars = Object.assign({}, ...event.candidates.map((c) => c.vars)) as Record<string, string>;
+  const commit = vars.CI_COMMIT_SHA ?? "";
+  const iid = vars.CI_MERGE_REQUEST_IID;
+  const branch = vars.CI_COMMIT_BRANCH;
+  return {
+    commit,
+    ...(branch !== undefined ? { branch } : {}),
+    ...(vars.CI_COMMIT_TAG !== undefined ? { tag: vars.CI_COMMIT_TAG } : {}),
+    ...(iid !== undefined ? { request: { head: commit, refs: "gitlab" as const, number: Number(iid) } } : {}),
+  };
+}
+
+export async function playGitlab(
+  text: string,
+  rows: GitlabRow[] = GITLAB_ROWS,
+): Promise<{ findings: string[]; outcomes: Outcome[] }> {
   const p = loadPipeline(text);
   const findings: string[] = [];
   const outcomes: Outcome[] = [];
   for (const row of rows) {
     const label = row.event.label;
-    const created = pipelinesFor(p, row.event);
+    const origin = makeOrigin(gitlabOrigin(row.event));
+    const event = realize(row.event, origin.commits);
+    const want = row.want && realize(row.want, origin.commits);
+    const created = pipelinesFor(p, event);
     if (created.length > 1) findings.push(`${label}: ${created.length} pipelines, want at most 1`);
     const pipeline = created[0];
     const jobs = pipeline?.jobs.map((j) => j.name) ?? [];
     if (jobs.join(",") !== row.jobs.join(",")) findings.push(`${label}: jobs [${jobs.join(", ")}], want [${row.jobs}]`);
-    const want = row.want;
-    const fake = makeFake(want?.images ?? [GL_IMAGE], want?.tags ?? [], want?.commit ?? "", {
-      apk: FAKE_APK,
-      curl: FAKE_CURL,
-    });
-    const results = pipeline ? runPipeline(p, pipeline, { bin: fake.bin, fakeEnv: fake.env }) : [];
+    const shim = await recipeShim({ apk: FAKE_APK, curl: FAKE_CURL });
+    const results = pipeline ? runPipeline(p, pipeline, { bin: shim.bin, fakeEnv: shim.env, origin: origin.dir }) : [];
     for (const r of results) {
       if (r.status !== 0) findings.push(`${label}: ${r.job} exited ${r.status}: ${r.stderr.trim()}`);
       if (existsSync(join(r.workdir, "INJECTED"))) findings.push(`${label}: ${r.job}: a branch name ran as shell code`);
     }
-    const calls = recordedCalls(fake.log);
+    const calls = shim.records();
     if (want) {
       if (calls.length !== 1) findings.push(`${label}: ${calls.length} dagger calls, want 1 publish`);
       const call = calls[0];
-      if (call) findings.push(...compareCall(label, call, want));
+      if (call) findings.push(...compareRun(label, call, want));
+      const pub = call && call.status === 0 ? publicationOf(call) : undefined;
       const publisher = results.find((r) => r.dotenv !== undefined);
       if (!publisher) findings.push(`${label}: no job left a dotenv report`);
-      else if (want.push && !publisher.dotenv?.IMAGE_DIGEST?.startsWith("sha256:")) {
-        findings.push(`${label}: the dotenv report has no IMAGE_DIGEST`);
+      else if (want.push && pub && publisher.dotenv?.IMAGE_DIGEST !== pub.digest) {
+        findings.push(
+          `${label}: the dotenv report's IMAGE_DIGEST is ${publisher.dotenv?.IMAGE_DIGEST ?? "absent"}, want ${pub.digest}`,
+        );
       }
       const deploy = results.find((r) => r.job === "deploy");
-      if (want.push && !deploy?.stdout.includes(`${GL_IMAGE}@sha256:`)) {
+      if (want.push && pub && !deploy?.stdout.includes(`${GL_IMAGE}@${pub.digest}`)) {
         findings.push(`${label}: the deploy job did not get the digest (${deploy?.stdout.trim() ?? "no deploy job"})`);
       }
     } else if (calls.length > 0) {
       findings.push(`${label}: ${calls.length} dagger calls, want none`);
     }
-    outcomes.push(describe(label, calls[0]));
+    outcomes.push(describe(label, calls[0], want));
   }
   return { findings, outcomes };
 }
@@ -712,11 +716,13 @@ export function realEngineFindings(text: string): string[] {
   const setupNode = node(SETUP_NODE_VERSION);
   const imageNode = node(IMAGE_NODE_VERSION);
   for (const event of REAL_ENGINE_EVENTS) {
-    const fake = makeFake([], [], event.sha, { sudo: FAKE_SUDO });
+    // This workflow's dagger call runs test/dagger on a real engine: a recorder stands in, the shim runs only dockyard.
+    const log = tempDir("dagger-log");
+    const bin = fakeBin({ ...fakeDagger(), sudo: FAKE_SUDO });
     const runs = runWorkflow(text, event, {
       // setup-node puts its Node first on PATH for the later steps.
-      bin: `${setupNode}:${fake.bin}`,
-      fakeEnv: { ...fake.env, FAKE_SECURE_PATH: `${imageNode}:/usr/sbin:/usr/bin:/sbin:/bin` },
+      bin: `${setupNode}:${bin}`,
+      fakeEnv: { FAKE_DAGGER_LOG: log, FAKE_SECURE_PATH: `${imageNode}:/usr/sbin:/usr/bin:/sbin:/bin` },
       checkout: (dir) => {
         mkdirSync(join(dir, ".ci"));
         // Stands in for .ci/run: reports the Node it was given.
@@ -741,8 +747,7 @@ export function realEngineFindings(text: string): string[] {
         `${label}: .ci/run ran with "${seen.trim() || "nothing"}", want setup-node's ${SETUP_NODE_VERSION}`,
       );
     }
-    const calls = recordedCalls(fake.log);
-    const args = calls.map((c) => c.argv.slice(c.argv.indexOf("call")).join(" "));
+    const args = daggerCalls(log).map((c) => c.argv.slice(c.argv.indexOf("call")).join(" "));
     if (args.join("\n") !== "call -m test/dagger all") findings.push(`${label}: dagger calls [${args.join("; ")}]`);
   }
   return findings;

@@ -54,13 +54,8 @@ export function shellcheck(scripts: Script[]): string[] {
 }
 
 /**
- * A fake `dagger` for the event tests: records its argv and environment (files call-N and env-N, NUL-separated;
- * the environment shows what `--password=env:NAME` would read). When the last argument names a rendering
- * (`github-output`, `dotenv`, `markdown`, `json`) it prints the canned one, pushed or not pushed after
- * `--push=false`, or writes it to `--output=FILE` / `-o FILE` after the call, as Dagger's CLI does
- * (cmd/dagger/functions.go:247, 871-872 at v0.21.8); any other call prints nothing. Like the module's dirty guard,
- * a `--source=.` that is a git checkout with uncommitted changes (untracked files included) is refused, unless
- * `--allow-dirty`: the CLI uploads the folder before the call, so a file the script's own redirection made counts.
+ * A recording `dagger` for what the shim does not run (another module's calls, the README's blocks): records its
+ * argv and environment (files call-N and env-N, NUL-separated) and prints nothing.
  */
 const FAKE_DAGGER = `#!/bin/sh
 set -e
@@ -68,35 +63,6 @@ n=0
 while [ -e "$FAKE_DAGGER_LOG/call-$n" ]; do n=$((n + 1)); done
 printf '%s\\0' "$@" > "$FAKE_DAGGER_LOG/call-$n"
 env -0 > "$FAKE_DAGGER_LOG/env-$n"
-variant=pushed
-source_dot=false
-allow_dirty=false
-out=
-prev=
-last=
-for arg in "$@"; do
-  case "$arg" in
-    --push=false) variant=not-pushed ;;
-    --source=.) source_dot=true ;;
-    --allow-dirty|--allow-dirty=true) allow_dirty=true ;;
-    --output=*) out=\${arg#--output=} ;;
-  esac
-  if [ "$prev" = "-o" ] || [ "$prev" = "--output" ]; then out=$arg; fi
-  prev=$arg
-  last=$arg
-done
-if $source_dot && ! $allow_dirty && git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-  changed=$(git status --porcelain --untracked-files=all)
-  if [ -n "$changed" ]; then
-    echo "dagger (fake): source has uncommitted changes ($changed); the module refuses to publish" >&2
-    exit 1
-  fi
-fi
-case "$last" in
-  github-output|dotenv|markdown|json)
-    if [ -n "$out" ]; then cat "$FAKE_DAGGER_OUTPUTS/$last.$variant.txt" > "$out"
-    else cat "$FAKE_DAGGER_OUTPUTS/$last.$variant.txt"; fi ;;
-esac
 `;
 
 /** Makes `dir` a clean git checkout at a detached HEAD, as a CI job's checkout is: one commit of one file. */
