@@ -98,6 +98,28 @@ export class Tests {
     return "publish: ok";
   }
 
+  /**
+   * Publishes to `registry` (one the workflow runs in the engine's own network namespace, so the engine reaches it
+   * as localhost) and reads four fields of the result, each sending the whole chain again; returns how many refs
+   * there are. The workflow counts the registry's manifest HEADs (containerd checks each tag once per push before
+   * its PUT): as many as refs means one push.
+   */
+  @func({ cache: "never" })
+  async publishOnce(registry: string): Promise<number> {
+    const image = `${registry}/dockyard/once`;
+    const publication = dag
+      .dockyard({ source: this.hello })
+      .publish([image], { commit: COMMIT, ref: "refs/heads/main" });
+    const digest = await publication.digest();
+    const refs = await publication.refs();
+    const json = JSON.parse(await publication.json()) as { refs: string[]; digest: string };
+    const output = await publication.githubOutput();
+    expectEqual("refs", refs, [`${image}:1a2b3c4@${digest}`, `${image}:main@${digest}`]);
+    expectEqual("json", [json.refs, json.digest], [refs, digest]);
+    if (!output.includes(`digest=${digest}\n`)) throw new Error("github-output lacks the digest");
+    return refs.length;
+  }
+
   /** Every check, in order. */
   @func({ cache: "never" })
   async all(): Promise<string> {

@@ -718,7 +718,7 @@ export function realEngineFindings(text: string): string[] {
   for (const event of REAL_ENGINE_EVENTS) {
     // This workflow's dagger call runs test/dagger on a real engine: a recorder stands in, the shim runs only dockyard.
     const log = tempDir("dagger-log");
-    const bin = fakeBin({ ...fakeDagger(), sudo: FAKE_SUDO });
+    const bin = fakeBin({ ...fakeDagger(), sudo: FAKE_SUDO, docker: FAKE_DOCKER, dagger: COUNTING_DAGGER });
     const runs = runWorkflow(text, event, {
       // setup-node puts its Node first on PATH for the later steps.
       bin: `${setupNode}:${bin}`,
@@ -747,8 +747,29 @@ export function realEngineFindings(text: string): string[] {
         `${label}: .ci/run ran with "${seen.trim() || "nothing"}", want setup-node's ${SETUP_NODE_VERSION}`,
       );
     }
-    const args = daggerCalls(log).map((c) => c.argv.slice(c.argv.indexOf("call")).join(" "));
-    if (args.join("\n") !== "call -m test/dagger all") findings.push(`${label}: dagger calls [${args.join("; ")}]`);
+    const calls = daggerCalls(log);
+    const args = calls.map((c) => c.argv.slice(c.argv.indexOf("call")).join(" "));
+    if (args.join("\n") !== REAL_ENGINE_CALLS.join("\n")) findings.push(`${label}: dagger calls [${args.join("; ")}]`);
+    // The counted publish must reach the engine the registry shares its network with.
+    const runner = calls[1]?.env._EXPERIMENTAL_DAGGER_RUNNER_HOST;
+    if (runner !== "container+docker://dockyard-engine")
+      findings.push(`${label}: publish-once ran on engine ${runner ?? "(default)"}, not dockyard-engine`);
   }
   return findings;
 }
+
+const REAL_ENGINE_CALLS = ["call -m test/dagger all", "call -m test/dagger publish-once --registry=localhost:5000"];
+
+/** The recording dagger; publish-once prints its ref count, 2, as test/dagger returns it. */
+const COUNTING_DAGGER = `${fakeDagger().dagger ?? ""}case "$*" in *publish-once*) echo 2 ;; esac\n`;
+
+/** docker as the counted step uses it: run answers an id; the registry's log holds one manifest HEAD per ref. */
+const FAKE_DOCKER = `#!/bin/sh
+case "$1" in
+  run) echo 4f1c0ffee0d0 ;;
+  logs)
+    echo '127.0.0.1 - - [05/Dec/2026:08:00:00 +0000] "HEAD /v2/dockyard/once/manifests/1a2b3c4 HTTP/1.1" 404 96 "" "containerd/2.2.3"'
+    echo '127.0.0.1 - - [05/Dec/2026:08:00:01 +0000] "HEAD /v2/dockyard/once/blobs/sha256:00 HTTP/1.1" 404 0 "" "containerd/2.2.3"'
+    echo '127.0.0.1 - - [05/Dec/2026:08:00:02 +0000] "HEAD /v2/dockyard/once/manifests/main HTTP/1.1" 404 96 "" "containerd/2.2.3"' ;;
+esac
+`;
