@@ -104,8 +104,10 @@ function returnsText(fn: FunctionDef, main: ObjectDef): string {
 }
 
 function functionSection(mod: ModuleDef, main: ObjectDef, fn: FunctionDef): string[] {
-  const cache =
-    fn.cache === "never"
+  // A description that already states its cache policy (the CLI help shows only the description) is not repeated.
+  const cache = /\b(never cached|cached for the session)\b/i.test(fn.description)
+    ? ""
+    : fn.cache === "never"
       ? " Never cached: every call runs again."
       : fn.cache === "session"
         ? " Cached for the session: one run however many fields are read; a new session runs again."

@@ -168,27 +168,19 @@ export class Publication {
 
   /** All fields as one JSON object. */
   @func()
-  json(): string {
-    return renderJson(this);
-  }
+  json = "";
 
   /** Lines for $GITHUB_OUTPUT: digest, built, pushed, ref, image, commit, dirty, platforms, and multi-line refs, tags, images. */
   @func()
-  githubOutput(): string {
-    return renderGithubOutput(this);
-  }
+  githubOutput = "";
 
   /** A Markdown summary for $GITHUB_STEP_SUMMARY. */
   @func()
-  markdown(): string {
-    return renderMarkdown(this);
-  }
+  markdown = "";
 
   /** A GitLab dotenv report: IMAGE_DIGEST, IMAGE_REF, IMAGE_REFS, IMAGE_TAGS, IMAGE_NAMES, IMAGE_PLATFORMS, IMAGE_COMMIT, IMAGE_DIRTY, IMAGE_BUILT, IMAGE_PUSHED. */
   @func()
-  dotenv(): string {
-    return renderDotenv(this);
-  }
+  dotenv = "";
 }
 
 /** Builds an image from a Dockerfile and publishes it under commit-derived tags. */
@@ -786,6 +778,14 @@ function toMetadata(m: ImageMetadata): Metadata {
   return Object.assign(new Metadata(), { ...m, labels: formatLabels(m.labels) });
 }
 
+/** The renderings are fields filled here, so reading one is a field read: no module run (core/object.go:1344-1380). */
 function toPublication(p: PublicationData): Publication {
-  return Object.assign(new Publication(), p);
+  const { refs, digest, tags, images, platforms, built, pushed, commit, dirty } = p;
+  const data: PublicationData = { refs, digest, tags, images, platforms, built, pushed, commit, dirty };
+  return Object.assign(new Publication(), data, {
+    json: renderJson(data),
+    githubOutput: renderGithubOutput(data),
+    markdown: renderMarkdown(data),
+    dotenv: renderDotenv(data),
+  });
 }

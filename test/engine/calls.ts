@@ -1,6 +1,7 @@
 // Rung 3 (engine double): function calls made the way `dagger call` makes them, one child process per step.
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { CallContext, CallOutcome } from "./resolvers.js";
@@ -91,6 +92,8 @@ function childEnv(port: number, token: string, staged: StagedModule): NodeJS.Pro
   env.DAGGER_SESSION_TOKEN = token;
   // What `tsx --tsconfig <staged>/tsconfig.json` sets (runtime_node.go:105-107).
   env.TSX_TSCONFIG_PATH = staged.tsconfig;
+  // Only V8's code cache (not the runtime's, and no change in behaviour): about a fifth off each step's start.
+  env.NODE_COMPILE_CACHE = join(tmpdir(), "dockyard-node-compile-cache");
   return env;
 }
 

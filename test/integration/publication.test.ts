@@ -26,7 +26,9 @@ describe.skipIf(!docker)("the publish result, end to end on the docker backend",
     const args = { images: [`${suite.registry.host}/acme/out`], tags: ["edge"] };
     const pub = await chain(g.dir, args).result<Record<string, unknown>>();
     const manifest = await suite.registry.client("ci").getManifest("acme/out", sha);
-    expect(pub).toEqual({
+    // The renderings are fields publish filled: reading one is a field read, no module run.
+    const { githubOutput: output, dotenv: env, json, markdown, ...data } = pub as Record<string, string>;
+    expect(data).toEqual({
       refs: [sha, "main", "edge"].map((t) => `${suite.registry.host}/acme/out:${t}@${manifest.digest}`),
       digest: manifest.digest,
       tags: [sha, "main", "edge"],
@@ -38,18 +40,15 @@ describe.skipIf(!docker)("the publish result, end to end on the docker backend",
       dirty: false,
     });
 
-    const output = await chain(g.dir, args).call("githubOutput").result<string>();
     expect(output).toContain(`digest=${manifest.digest}\n`);
     expect(output).toContain("built=true\npushed=true\n");
     expect(output).toContain("dirty=false\n");
     expect(output).toMatch(new RegExp(`^refs<<(DOCKYARD_EOF_[0-9a-f]{16})\\n(?:.+\\n){3}\\1$`, "m"));
-    const env = await chain(g.dir, args).call("dotenv").result<string>();
     expect(env).toContain(`IMAGE_DIGEST=${manifest.digest}\n`);
     expect(env).toContain(`IMAGE_REF=${suite.registry.host}/acme/out:${sha}@${manifest.digest}\n`);
     expect(env).toContain("IMAGE_DIRTY=false\nIMAGE_BUILT=true\nIMAGE_PUSHED=true\n");
-    expect(JSON.parse(await chain(g.dir, args).call("json").result<string>())).toMatchObject({
-      digest: manifest.digest,
-    });
+    expect(JSON.parse(json ?? "")).toEqual(data);
+    expect(markdown).toContain(manifest.digest);
   });
 
   it("several platforms: the digest is the pushed index's, and every ref is pinned to it", async () => {

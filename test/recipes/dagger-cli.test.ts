@@ -38,22 +38,20 @@ describe("dagger call command lines", () => {
       steps: [
         "(source=directory:.)",
         'publish(images=["ghcr.io/a/b"], push=false, platforms=["linux/amd64","linux/arm64"])',
-        "markdown()",
       ],
+      field: "markdown",
       leaf: "STRING_KIND",
     },
     {
       line: `--progress=plain call --output=publish.env -m ${M} --source=. publish --images=a/b,c/d --username=u --password=env:TOKEN dotenv`,
-      steps: [
-        "(source=directory:.)",
-        'publish(images=["a/b","c/d"], username="u", password=secret:env:TOKEN)',
-        "dotenv()",
-      ],
+      steps: ["(source=directory:.)", 'publish(images=["a/b","c/d"], username="u", password=secret:env:TOKEN)'],
+      field: "dotenv",
       output: "publish.env",
     },
     {
       line: `call -m ${M} publish --images a/b --images c/d --push --sha-length 8 --latest=always -o out.json json`,
-      steps: ["()", 'publish(images=["a/b","c/d"], push=true, shaLength=8, latest="ALWAYS")', "json()"],
+      steps: ["()", 'publish(images=["a/b","c/d"], push=true, shaLength=8, latest="ALWAYS")'],
+      field: "json",
       output: "out.json",
     },
     {

@@ -7,7 +7,7 @@ import { DOCKERHUB_ROWS, GITHUB_ROWS, GITLAB_ROWS, playGithub, playGitlab, type 
 import { removeTempDirs } from "./lib/shell.js";
 import { stopShims } from "./lib/shim.js";
 
-/** A dagger call runs three module processes; on a loaded machine one call can take a minute. */
+/** A dagger call runs two module processes (constructor, publish); on a loaded machine one can take a minute. */
 const TIMEOUT = 600_000;
 
 const table: string[] = [];

@@ -10,7 +10,7 @@ afterAll(() => {
   removeTempDirs();
 });
 
-/** A dagger call runs three module processes; on a loaded machine one call can take a minute. */
+/** A dagger call runs two module processes (constructor, publish); on a loaded machine one can take a minute. */
 const TIMEOUT = 900_000;
 
 const GH = "examples/github-actions.yml";
