@@ -4,6 +4,7 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
+import type { PublicationData } from "../../src/push/publication.js";
 import { dockerAvailable, gitFixture, REPO_ROOT, useDockerWorld } from "./setup.js";
 
 const docker = await dockerAvailable("rung 3 publish-containers suite (docker backend)");
@@ -11,18 +12,6 @@ const PASSWORD = "ci-pass-5e2b";
 // One image per architecture: dockyard-test/busybox:1-${TARGETARCH}.
 const MULTIARCH = join(REPO_ROOT, "test/fixtures/multiarch");
 const OCI = "org.opencontainers.image";
-
-interface Pub {
-  refs: string[];
-  digest: string;
-  tags: string[];
-  images: string[];
-  platforms: string[];
-  built: boolean;
-  pushed: boolean;
-  commit: string;
-  dirty: boolean;
-}
 
 describe.skipIf(!docker)("publish-containers and Metadata.apply, end to end on the docker backend", () => {
   const suite = useDockerWorld(PASSWORD);
@@ -52,7 +41,7 @@ describe.skipIf(!docker)("publish-containers and Metadata.apply, end to end on t
         { username: "ci", password: double().cliSecret(PASSWORD), ...args },
         { returns: "Publication" },
       )
-      .result<Pub>();
+      .result<PublicationData>();
   }
 
   describe("published under dockyard's tags, every variant labelled, read back from the registry", () => {
