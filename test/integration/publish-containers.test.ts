@@ -33,15 +33,19 @@ describe.skipIf(!docker)("publish-containers and Metadata.apply, end to end on t
   }
 
   /** `dagger call [--source=<dir>] publish-containers --containers=… --username ci --password env:…`. */
-  function publishContainers(source: string | undefined, args: Record<string, unknown>) {
+  /** The Publication's data; its renderings are fields too, and json must render exactly that data. */
+  async function publishContainers(source: string | undefined, args: Record<string, unknown>) {
     const chain = source ? double().module({ args: { source: double().hostDirectory(source) } }) : double().module();
-    return chain
+    const { json, githubOutput, markdown, dotenv, ...data } = await chain
       .call(
         "publishContainers",
         { username: "ci", password: double().cliSecret(PASSWORD), ...args },
         { returns: "Publication" },
       )
-      .result<PublicationData>();
+      .result<PublicationData & Record<"json" | "githubOutput" | "markdown" | "dotenv", string>>();
+    expect(JSON.parse(json)).toEqual(data);
+    expect([githubOutput, markdown, dotenv].every((r) => r.includes(data.commit))).toBe(true);
+    return data;
   }
 
   describe("published under dockyard's tags, every variant labelled, read back from the registry", () => {
