@@ -39,12 +39,12 @@ const NOT_TRIED = "not tried: the first push to this repository did not succeed"
  * in the registry). Repositories go concurrently. Returns the digest-pinned refs in target order; when any push
  * fails, throws a PublishError that sorts every ref into confirmed, unknown and not pushed.
  */
-export async function pushAll(
-  targets: PublishTarget[],
-  push: (target: PublishTarget) => Promise<string>,
+export async function pushAll<T extends PublishTarget>(
+  targets: T[],
+  push: (target: T) => Promise<string>,
 ): Promise<string[]> {
-  const outcomes = new Map<PublishTarget, PushOutcome>();
-  const settle = (t: PublishTarget) =>
+  const outcomes = new Map<T, PushOutcome>();
+  const settle = (t: T) =>
     push(t).then(
       (pinned) => void outcomes.set(t, { state: "confirmed", pinned }),
       (e: unknown) => void outcomes.set(t, failedOutcome(errorMessage(e))),
@@ -91,8 +91,8 @@ function formatReport(all: { target: PublishTarget; outcome: PushOutcome }[]): s
   return [`publish failed for ${failed} of ${all.length} refs${unknownNote}`, ...lines].join("\n");
 }
 
-function groupByRepository(targets: PublishTarget[]): PublishTarget[][] {
-  const groups = new Map<string, PublishTarget[]>();
+function groupByRepository<T extends PublishTarget>(targets: T[]): T[][] {
+  const groups = new Map<string, T[]>();
   for (const t of targets) {
     const group = groups.get(t.image.name);
     if (group) group.push(t);
