@@ -134,23 +134,27 @@ export async function promoteAll(
     );
   });
   const arrived = new Map<string, Promise<void>>();
-  const refs = await pushAll(targets, async (t) => {
-    const session = effects.session(t.image.host);
-    const repository = t.image.repository;
-    let content = arrived.get(t.image.name);
-    if (!content) {
-      content =
-        t.method === "tag"
-          ? Promise.resolve()
-          : bring(source.root, { session: sourceSession, repository: from.repository }, { session, repository });
-      arrived.set(t.image.name, content);
-    }
-    await content;
-    await putManifest(session, repository, t.tag, source.root.bytes, source.root.mediaType);
-    const head = await headManifest(session, repository, t.tag);
-    if (head?.digest !== source.root.digest)
-      throw new Error(mismatch(`${t.ref} as read back`, source.root.digest, head?.digest ?? "nothing"));
-    return `${t.ref}@${head.digest}`;
-  });
+  const refs = await pushAll(
+    targets,
+    async (t) => {
+      const session = effects.session(t.image.host);
+      const repository = t.image.repository;
+      let content = arrived.get(t.image.name);
+      if (!content) {
+        content =
+          t.method === "tag"
+            ? Promise.resolve()
+            : bring(source.root, { session: sourceSession, repository: from.repository }, { session, repository });
+        arrived.set(t.image.name, content);
+      }
+      await content;
+      await putManifest(session, repository, t.tag, source.root.bytes, source.root.mediaType);
+      const head = await headManifest(session, repository, t.tag);
+      if (head?.digest !== source.root.digest)
+        throw new Error(mismatch(`${t.ref} as read back`, source.root.digest, head?.digest ?? "nothing"));
+      return `${t.ref}@${head.digest}`;
+    },
+    "promote",
+  );
   return { source, refs };
 }

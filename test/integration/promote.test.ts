@@ -89,11 +89,17 @@ function promote(args: Record<string, unknown>, auths: { address: string }[] = [
 
 const RELEASE_TAGS = [SHA, "1.2.3", "1.2", "1", "latest"];
 
+/** Requests the fault proxy (in front of the htpasswd registry) saw since `mark`, as `METHOD path`, decoded. */
+const seenSince = (mark: number) => proxy.requests.slice(mark).map((q) => ({ ...q, path: decodeURIComponent(q.path) }));
+
 describe.each(["htpasswd", "token"] as const)("on one registry with %s auth", (auth) => {
   const r = () => reg[auth];
+  // The htpasswd registry is reached through the counting proxy, so its requests can be read.
+  const hostOf = () => (auth === "htpasswd" ? proxy.host : reg.token.host);
 
   it("same repository, new tags: a manifest PUT per tag, each tag read back at the source's digest", async () => {
-    const host = r().host;
+    const host = hostOf();
+    const mark = proxy.requests.length;
     const pub = await promote({
       from: `${host}/acme/app:v1@${image.manifestDigest}`,
       images: [`${host}/acme/app`],
@@ -111,12 +117,21 @@ describe.each(["htpasswd", "token"] as const)("on one registry with %s auth", (a
       commit: COMMIT,
       dirty: false,
     });
+    if (auth === "htpasswd") {
+      const seen = seenSince(mark);
+      expect(seen.filter((q) => q.method === "PUT").map((q) => q.path)).toEqual(
+        expect.arrayContaining(RELEASE_TAGS.map((t) => `/v2/acme/app/manifests/${t}`)),
+      );
+      expect(seen.filter((q) => q.method === "PUT")).toHaveLength(RELEASE_TAGS.length);
+      expect(seen.filter((q) => q.path.includes("/blobs/uploads"))).toEqual([]);
+    }
     for (const tag of RELEASE_TAGS) expect(await digestRead(`${host}/acme/app:${tag}`)).toBe(image.manifestDigest);
     expect(double.journal.filter((e) => e.field === "Secret.plaintext")).toHaveLength(1);
   });
 
   it("another repository on the same registry: the index's blobs mounted, children before the index", async () => {
-    const host = r().host;
+    const host = hostOf();
+    const mark = proxy.requests.length;
     const tokensBefore = r().tokenServer?.requests.length ?? 0;
     const pub = await promote(
       {
@@ -134,6 +149,20 @@ describe.each(["htpasswd", "token"] as const)("on one registry with %s auth", (a
       platforms: ["linux/amd64", "linux/arm64"],
       pushed: true,
     });
+    if (auth === "htpasswd") {
+      // Every blob arrives by one mount (201), none by an upload; each child's manifest is PUT before the index.
+      const seen = seenSince(mark);
+      const uploads = seen.filter((q) => q.path.includes("/blobs/uploads"));
+      expect(uploads.map((q) => /mount=([^&]+)/.exec(q.path)?.[1]).sort()).toEqual(
+        multi.images.flatMap((i) => [i.configDigest, i.layerDigest]).sort(),
+      );
+      expect(uploads.every((q) => q.method === "POST" && q.outcome === 201 && q.path.includes("from=acme/multi"))).toBe(
+        true,
+      );
+      const puts = seen.filter((q) => q.method === "PUT").map((q) => q.path.split("/manifests/")[1]);
+      expect(puts.slice(0, 3)).toEqual([...multi.images.map((i) => i.manifestDigest), multi.indexDigest]);
+      expect(puts.slice(3).sort()).toEqual([...tags].sort());
+    }
     for (const tag of tags) expect(await digestRead(`${host}/acme/release:${tag}`)).toBe(multi.indexDigest);
     for (const child of multi.images)
       expect(await digestRead(`${host}/acme/release@${child.manifestDigest}`)).toBe(child.manifestDigest);
@@ -175,6 +204,37 @@ describe("to another registry: a streamed copy", () => {
   });
 });
 
+describe("a registry that refuses one repository", () => {
+  it("the report sorts every ref: the other repository confirmed, the refused one not pushed, then not tried", async () => {
+    const refused = (q: { method: string; path: string }) =>
+      q.method === "PUT" && q.path.startsWith("/v2/acme/denied/manifests/");
+    proxy.failNext(10, { status: 403 }, refused);
+    try {
+      const err = await promote(
+        {
+          from: `${proxy.host}/acme/app@${image.manifestDigest}`,
+          images: [`${proxy.host}/acme/app`, `${proxy.host}/acme/denied`],
+          ref: "refs/heads/main",
+        },
+        [{ address: proxy.host }],
+      ).catch((e: unknown) => e as Error);
+      expect(err).toBeInstanceOf(Error);
+      const message = (err as Error).message;
+      expect(message).toMatch(/^promote failed for 2 of 4 refs\n/);
+      for (const tag of [SHA, "main"])
+        expect(message).toContain(`confirmed: ${proxy.host}/acme/app:${tag}@${image.manifestDigest}`);
+      expect(message).toContain(
+        `not pushed: ${proxy.host}/acme/denied:${SHA}: PUT manifest acme/denied:${image.manifestDigest}`,
+      );
+      expect(message).toMatch(/403 Forbidden.*may not do this on acme\/denied/);
+      expect(message).toContain(`not tried: ${proxy.host}/acme/denied:main`);
+      expect(message).not.toContain(PASSWORD);
+    } finally {
+      proxy.clear();
+    }
+  });
+});
+
 describe("bad input makes no registry request and reads no credential", () => {
   it.each([
     {
@@ -201,12 +261,13 @@ describe("bad input makes no registry request and reads no credential", () => {
     },
   ])("$rule", async ({ rule, args, match }) => {
     const tokens = reg.token.tokenServer!.requests.length;
+    const mark = proxy.requests.length;
     const err = await promote(args(), [{ address: proxy.host }]).catch((e: unknown) => e as Error);
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).message).toMatch(match);
     if (rule.startsWith("no credential"))
       expect((err as Error).message).toContain(`no credentials for ${reg.token.host},`);
-    expect(proxy.requests).toEqual([]);
+    expect(seenSince(mark)).toEqual([]);
     expect(reg.token.tokenServer!.requests.length).toBe(tokens);
     expect(double.journal.map((e) => e.field)).not.toContain("Secret.plaintext");
   });
