@@ -43,6 +43,7 @@ import { describePushFailure, digestOf, pinnedRef, planPublish, pushAll, type Pu
 import {
   buildRequest,
   metadataRequest,
+  promoteRequest,
   publishContainersRequest,
   publishRequest,
   requireShaLengthFits,
@@ -62,6 +63,9 @@ import {
   type RetryPolicy,
 } from "./push/retry.js";
 import { computeTags, DEFAULT_SHA_LENGTH } from "./tags/tags.js";
+import { promoteAll } from "./promote/copy.js";
+import { planPromotion, requireTargetCredentials } from "./promote/plan.js";
+import { isLoopbackHost, RegistrySession } from "./registry/index.js";
 import { formatLabels, parseFormattedLabels } from "./tags/labels.js";
 
 /** When to add the latest tag. */
@@ -486,6 +490,101 @@ export class Dockyard {
     if (req.dryRun) return toPublication(planned.result);
     const variants = req.containers.map((c) => withLabels(c, meta.labels));
     return this.pushVariants(req, planned.targets, variants, planned.result);
+  }
+
+  /**
+   * Copies an image already in a registry, pinned by digest, under dockyard's tags to every image, without
+   * rebuilding: each target holds the source's manifest bytes, so the same digest (an index with every platform).
+   * Same repository: a manifest PUT per tag; same registry: blobs mounted; another registry: blobs streamed through
+   * the module, each platform's manifest before the index. Every tag is read back and must name that digest.
+   * Tags, credentials, retries and the result are publish's; it reads registry passwords to log in itself, so the
+   * engine's registry settings and docker login do not apply, and localhost is the module's own container.
+   * Nothing is built: the result's built is false.
+   */
+  @func({ cache: "session" })
+  async promote(
+    /** The image to promote, pinned by digest, e.g. ghcr.io/acme/app@sha256:… (publish's digest); a tag before the digest is ignored. */
+    from: string,
+    /** Image names without tag, e.g. ghcr.io/acme/app; every tag goes to each. */
+    images: string[],
+    /** Registry user for --from's host and every image's host (with --password); with-registry-auth wins for its host. */
+    username?: string,
+    /** Registry password or token for --from's host and every image's host, e.g. env:REGISTRY_TOKEN. */
+    password?: Secret,
+    /** More tags, used as given; each must already be a valid tag. */
+    tags: string[] = [],
+    /** Full commit id (40 hex; 64 only for a --source without .git); default: HEAD of --source's .git. */
+    commit?: string,
+    /** Git ref: refs/heads/<branch>, refs/tags/<tag>, refs/pull/<n>/merge or refs/merge-requests/<n>/head (a bare name is a branch, a bare version is refused); default: from --source's .git. */
+    ref?: string,
+    /** Length of the sha tag, from 4 to the commit's length. */
+    shaLength = DEFAULT_SHA_LENGTH,
+    /** When to add the latest tag. */
+    latest: Latest = Latest.AUTO,
+    /** Further attempts for a push that failed with a rate limit, a transient registry error or a timeout. */
+    retries = DEFAULT_RETRIES,
+    /** Seconds one push attempt may take before it counts as a transient failure. */
+    pushTimeout = DEFAULT_PUSH_TIMEOUT_SECONDS,
+  ): Promise<Publication> {
+    // Every argument, and a credential for every target host, is checked before the first engine or registry call.
+    const req = promoteRequest({
+      from,
+      images,
+      username,
+      password,
+      tags,
+      commit,
+      ref,
+      shaLength,
+      latest,
+      retries,
+      pushTimeout,
+    });
+    const registered = this.registeredCredentials();
+    const credentialFor = (host: string) => pickCredential(host, registered, req.credentials);
+    requireTargetCredentials(req.images, (host) => credentialFor(host) !== undefined);
+    const git = await this.resolve(req, false);
+    const promotedTags = computeTags(tagInput(req, git));
+    const targets = planPromotion(req.from, req.images, promotedTags);
+    const policy: RetryPolicy = {
+      ...DEFAULT_RETRY_POLICY,
+      retries: req.retries,
+      attemptTimeoutMs: req.pushTimeoutSeconds * 1000,
+    };
+    const sessions = new Map<string, RegistrySession>();
+    for (const host of new Set([req.from.host, ...req.images.map((i) => i.host)])) {
+      const credential = credentialFor(host);
+      // The plaintext goes only into the session's Authorization header, never into a message.
+      const credentials = credential && {
+        username: credential.username,
+        password: await credential.password.plaintext(),
+      };
+      sessions.set(
+        host,
+        new RegistrySession({
+          host,
+          plainHttp: isLoopbackHost(host),
+          policy,
+          ...(credentials ? { credentials } : {}),
+          onRetry: (attempt, delay, message) =>
+            console.error(
+              `dockyard: promote: a request to ${host} failed (${maskUrlCredentials(message)}); retry ${attempt}/${policy.retries} in ${delay} ms`,
+            ),
+        }),
+      );
+    }
+    const { source, refs } = await promoteAll(req.from, targets, { session: (host) => sessions.get(host)! });
+    return toPublication({
+      refs,
+      digest: source.root.digest,
+      tags: promotedTags,
+      images: req.images.map((i) => i.name),
+      platforms: source.platforms,
+      built: false,
+      pushed: true,
+      commit: git.commit,
+      dirty: false,
+    });
   }
 
   /** Pushes the variants to every target (unless --push=false) with retries; the result says what was pushed. */

@@ -23,6 +23,7 @@ import {
   type ImageName,
   type KeyValue,
 } from "./input/index.js";
+import { parsePinnedImage, type PinnedImage } from "./promote/plan.js";
 import { DEFAULT_PUSH_TIMEOUT_SECONDS, DEFAULT_RETRIES } from "./push/retry.js";
 import { DEFAULT_SHA_LENGTH, type LatestMode } from "./tags/tags.js";
 
@@ -182,6 +183,21 @@ export function publishContainersRequest<S, C>(a: ContainersPublishArgs<S, C>): 
   const images = parseImageList(a.images);
   const meta = metadataRequest(a);
   return { ...meta, containers, ...pushRequest(a, images) };
+}
+
+export interface PromoteArgs<S> extends TagArgs, Omit<PushArgs<S>, "dryRun" | "push"> {
+  from: string;
+}
+
+/** promote: an image already pushed, pinned by digest, copied under dockyard's tags to every image. */
+export interface PromoteRequest<S> extends TagRequest, PushRequest<S> {
+  from: PinnedImage;
+}
+
+export function promoteRequest<S>(a: PromoteArgs<S>): PromoteRequest<S> {
+  const from = parsePinnedImage(a.from, "--from");
+  const images = parseImageList(a.images);
+  return { ...tagRequest(a), from, ...pushRequest(a, images) };
 }
 
 /** The push arguments; credentials are checked last, against the images' hosts. */

@@ -39,12 +39,14 @@ const NOT_TRIED = "not tried: the first push to this repository did not succeed"
  * in the registry). Repositories go concurrently. Returns the digest-pinned refs in target order; when any push
  * fails, throws a PublishError that sorts every ref into confirmed, unknown and not pushed.
  */
-export async function pushAll(
-  targets: PublishTarget[],
-  push: (target: PublishTarget) => Promise<string>,
+export async function pushAll<T extends PublishTarget>(
+  targets: T[],
+  push: (target: T) => Promise<string>,
+  /** The function the report names: "publish", "promote". */
+  what = "publish",
 ): Promise<string[]> {
-  const outcomes = new Map<PublishTarget, PushOutcome>();
-  const settle = (t: PublishTarget) =>
+  const outcomes = new Map<T, PushOutcome>();
+  const settle = (t: T) =>
     push(t).then(
       (pinned) => void outcomes.set(t, { state: "confirmed", pinned }),
       (e: unknown) => void outcomes.set(t, failedOutcome(errorMessage(e))),
@@ -62,7 +64,7 @@ export async function pushAll(
   }));
   const confirmed = all.flatMap(({ outcome }) => (outcome.state === "confirmed" ? [outcome.pinned] : []));
   if (confirmed.length === targets.length) return confirmed;
-  throw new PublishError(formatReport(all), {
+  throw new PublishError(formatReport(all, what), {
     confirmed,
     unknown: all.filter((o) => o.outcome.state === "unknown").map((o) => o.target.ref),
     notPushed: all
@@ -77,22 +79,22 @@ function failedOutcome(message: string): PushOutcome {
   return classifyPushError(message).outcomeUnknown ? { state: "unknown", reason } : { state: "not pushed", reason };
 }
 
-function formatReport(all: { target: PublishTarget; outcome: PushOutcome }[]): string {
+function formatReport(all: { target: PublishTarget; outcome: PushOutcome }[], what: string): string {
   const count = (state: PushOutcome["state"]) => all.filter((o) => o.outcome.state === state).length;
   const failed = all.length - count("confirmed");
   const unknownNote = count("unknown")
-    ? `; ${count("unknown")} unknown: the registry may hold them (re-run the same publish to settle them)`
+    ? `; ${count("unknown")} unknown: the registry may hold them (re-run the same ${what} to settle them)`
     : "";
   const lines = all.map(({ target, outcome }) =>
     outcome.state === "confirmed"
       ? `  confirmed: ${outcome.pinned}`
       : `  ${outcome.state}: ${target.ref}: ${outcome.reason}`,
   );
-  return [`publish failed for ${failed} of ${all.length} refs${unknownNote}`, ...lines].join("\n");
+  return [`${what} failed for ${failed} of ${all.length} refs${unknownNote}`, ...lines].join("\n");
 }
 
-function groupByRepository(targets: PublishTarget[]): PublishTarget[][] {
-  const groups = new Map<string, PublishTarget[]>();
+function groupByRepository<T extends PublishTarget>(targets: T[]): T[][] {
+  const groups = new Map<string, T[]>();
   for (const t of targets) {
     const group = groups.get(t.image.name);
     if (group) group.push(t);

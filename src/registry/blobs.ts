@@ -4,7 +4,7 @@
  * passes, into a monolithic PUT or PATCH chunks then a closing PUT). The target checks the digest as well.
  */
 import { checkDigest, checkRepository } from "./reference.js";
-import { verifyingStream } from "./digest.js";
+import { digestProblem, verifyingStream } from "./digest.js";
 import { registryError } from "./errors.js";
 import { RegistrySession } from "./http.js";
 
@@ -22,6 +22,29 @@ export async function headBlob(s: RegistrySession, repository: string, digest: s
     },
     (res) => Promise.resolve(res.status === 404 ? undefined : Number(res.headers.get("content-length") ?? "0")),
     `HEAD blob ${repository}@${digest}`,
+  );
+}
+
+/** A small blob's bytes (an image config), refused above `maxBytes` and checked against `digest`. */
+export async function getBlob(
+  s: RegistrySession,
+  repository: string,
+  digest: string,
+  maxBytes = 4 << 20,
+): Promise<Uint8Array> {
+  checkRepository(repository);
+  checkDigest(digest);
+  return s.send(
+    { method: "GET", repository, path: `blobs/${digest}`, scope: RegistrySession.scope(repository, false), ok: [200] },
+    async (res) => {
+      const size = Number(res.headers.get("content-length") ?? "0");
+      if (size > maxBytes) throw new Error(`blob ${repository}@${digest} is ${size} bytes, over ${maxBytes}`);
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      const problem = digestProblem(bytes, digest, `blob ${repository}@${digest}`);
+      if (problem) throw new Error(problem);
+      return bytes;
+    },
+    `GET blob ${repository}@${digest}`,
   );
 }
 

@@ -4,7 +4,9 @@
  * is served by registry-1.docker.io, and plain http is used only when the caller asks for it.
  */
 import { InvalidInputError } from "../errors/index.js";
-import { hostProblem } from "../input/host.js";
+import { isIPv4 } from "node:net";
+
+import { hostProblem, splitPort } from "../input/host.js";
 import { isDigestText } from "./digest.js";
 
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
@@ -16,6 +18,16 @@ export function registryBaseUrl(host: string, plainHttp = false): string {
   if (problem) throw new InvalidInputError(`registry host "${host}": ${problem.why} (${problem.fix ?? problem.hint})`);
   const apiHost = host === "docker.io" || host === "index.docker.io" ? "registry-1.docker.io" : host;
   return `${plainHttp ? "http" : "https"}://${apiHost}`;
+}
+
+/**
+ * True for localhost and loopback addresses, which Dagger's engine reaches over plain http as containerd's
+ * `docker.MatchLocalhost` decides (engine/server/registryhosts.go:73, 85-90 at v0.21.8); from the module, such a
+ * host is the module's own container.
+ */
+export function isLoopbackHost(host: string): boolean {
+  const { name } = splitPort(host);
+  return name === "localhost" || name === "[::1]" || (isIPv4(name) && name.startsWith("127."));
 }
 
 export function checkRepository(repository: string): string {

@@ -1,4 +1,5 @@
-// Rung 3 (engine double): a one-image OCI layout written by hand, for skopeo to push into a test registry.
+// Rung 3 (engine double): OCI layouts written by hand (one image, or an index of several platforms), for skopeo to
+// push into a test registry.
 import { createHash } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -83,4 +84,82 @@ export async function writeLayout(dir: string, tag: string, content: string): Pr
     layerDigest: sha256(layer),
     layerSize: layer.length,
   };
+}
+
+export interface LayoutIndex {
+  index: Buffer;
+  indexDigest: string;
+  /** Each platform's image, in the index's order. */
+  images: (LayoutImage & { platform: string })[];
+}
+
+/**
+ * Writes an OCI layout at `dir` whose index.json names, as `tag`, an OCI index of one image per linux
+ * `architectures` entry (each with its own layer and config), carrying an annotation as the index a merge writes.
+ */
+export async function writeIndexLayout(dir: string, tag: string, architectures: string[]): Promise<LayoutIndex> {
+  const blobs = path.join(dir, "blobs", "sha256");
+  await mkdir(blobs, { recursive: true });
+  const put = async (b: Buffer) => (await writeFile(path.join(blobs, sha256(b).slice(7)), b), sha256(b));
+  const images: LayoutIndex["images"] = [];
+  for (const architecture of architectures) {
+    const tar = tarOf("arch.txt", `built for ${architecture}\n`);
+    const layer = gzipSync(tar);
+    const config = Buffer.from(
+      JSON.stringify({ architecture, os: "linux", config: {}, rootfs: { type: "layers", diff_ids: [sha256(tar)] } }),
+    );
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        config: {
+          mediaType: "application/vnd.oci.image.config.v1+json",
+          digest: await put(config),
+          size: config.length,
+        },
+        layers: [
+          { mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: await put(layer), size: layer.length },
+        ],
+      }),
+    );
+    await put(manifest);
+    images.push({
+      platform: `linux/${architecture}`,
+      manifest,
+      manifestDigest: sha256(manifest),
+      configDigest: sha256(config),
+      layerDigest: sha256(layer),
+      layerSize: layer.length,
+    });
+  }
+  const index = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.index.v1+json",
+      manifests: images.map((i) => ({
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        digest: i.manifestDigest,
+        size: i.manifest.length,
+        platform: { os: "linux", architecture: i.platform.split("/")[1] },
+      })),
+      annotations: { "org.opencontainers.image.description": "dockyard promote test" },
+    }),
+  );
+  await put(index);
+  await writeFile(path.join(dir, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
+  await writeFile(
+    path.join(dir, "index.json"),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [
+        {
+          mediaType: "application/vnd.oci.image.index.v1+json",
+          digest: sha256(index),
+          size: index.length,
+          annotations: { "org.opencontainers.image.ref.name": tag },
+        },
+      ],
+    }),
+  );
+  return { index, indexDigest: sha256(index), images };
 }

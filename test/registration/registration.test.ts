@@ -113,6 +113,23 @@ const FUNCTIONS: Record<string, { returns: string; cache?: string; args: Expecte
       pushTimeout: { type: INT, optional: false, default: 300 },
     },
   },
+  promote: {
+    returns: "OBJECT_KIND:Publication",
+    // Pushes like publish; session-cached, so one session's repeat of an identical call pushes once.
+    cache: "session",
+    args: {
+      from: { type: STR, optional: false },
+      images: { type: LIST_STR, optional: false },
+      username: { type: STR, optional: true },
+      password: { type: SECRET, optional: true },
+      tags: tagArgs.tags!,
+      ...commitRef,
+      shaLength: tagArgs.shaLength!,
+      latest: tagArgs.latest!,
+      retries: { type: INT, optional: false, default: 3 },
+      pushTimeout: { type: INT, optional: false, default: 300 },
+    },
+  },
 };
 
 /** Arguments publish and publish-containers share must be declared alike (type, default and help text). */
@@ -262,6 +279,20 @@ describe("module registration", () => {
       expect(Object.keys(containers)).not.toContain(name);
     expect(containers.containers!.description).toMatch(/one per platform/);
     expect(dockyard.methods.publishContainers!.description).toMatch(/dirty is\s+false/);
+  });
+
+  it("promote takes publish's tag, image and retry arguments with publish's help text; credentials also read --from", () => {
+    const publish = dockyard.methods.publish!.arguments;
+    const promote = dockyard.methods.promote!.arguments;
+    for (const name of Object.keys(FUNCTIONS.promote!.args).filter(
+      (a) => !["from", "username", "password"].includes(a),
+    ))
+      expect({ arg: name, description: promote[name]?.description }).toEqual({
+        arg: name,
+        description: publish[name]?.description,
+      });
+    for (const name of ["username", "password"]) expect(promote[name]!.description).toMatch(/--from's host/);
+    expect(promote.from!.description).toMatch(/pinned by digest/);
   });
 
   it("Metadata.apply takes a container and returns it labelled, described", () => {

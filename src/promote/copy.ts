@@ -1,0 +1,160 @@
+/**
+ * Promotion's effects, on src/registry: read the source manifest by digest (an index with every child, each body's
+ * digest checked), bring each target repository the content it lacks (blobs mounted or streamed, then children's
+ * manifests by digest, then the index: a registry refuses an index whose children it does not hold), PUT the same
+ * bytes under each tag, and HEAD each tag back to confirm it names the source's digest.
+ */
+import { PublishError } from "../errors/index.js";
+import { errorMessage } from "../push/retry.js";
+import { pushAll } from "../push/publish.js";
+import { copyBlob, getBlob } from "../registry/blobs.js";
+import { mismatch } from "../registry/digest.js";
+import { RegistrySession } from "../registry/http.js";
+import { getManifest, headManifest, MEDIA_TYPES, putManifest } from "../registry/manifests.js";
+import type { PinnedImage, PromoteTarget } from "./plan.js";
+
+/** One manifest of the source, with what it needs in a repository before it can be PUT there. */
+export interface ManifestNode {
+  digest: string;
+  mediaType: string;
+  bytes: Uint8Array;
+  /** An index's manifests, in its order. */
+  children: ManifestNode[];
+  /** An image manifest's config and layers (and any blob an artifact names). */
+  blobs: string[];
+}
+
+export interface SourceImage {
+  root: ManifestNode;
+  /** `os/arch[/variant]` of each platform image (an index's attestation entries, `unknown/unknown`, left out). */
+  platforms: string[];
+}
+
+interface DescriptorJson {
+  digest?: unknown;
+  platform?: { os?: unknown; architecture?: unknown; variant?: unknown };
+}
+
+interface ManifestJson {
+  mediaType?: unknown;
+  manifests?: DescriptorJson[];
+  config?: DescriptorJson;
+  layers?: DescriptorJson[];
+}
+
+// An index of indexes is rare (nested attestations); a bound keeps a looping registry from recursing forever.
+const MAX_DEPTH = 4;
+const MAX_MANIFESTS = 256;
+
+const isIndexType = (mediaType: string) => mediaType === MEDIA_TYPES.ociIndex || mediaType === MEDIA_TYPES.dockerList;
+
+function parseJson(bytes: Uint8Array, what: string): ManifestJson {
+  try {
+    return JSON.parse(Buffer.from(bytes).toString("utf8")) as ManifestJson;
+  } catch {
+    throw new Error(`${what} is not JSON: promote copies OCI and Docker v2 images only`);
+  }
+}
+
+const digestsOf = (list: DescriptorJson[] | undefined) =>
+  (list ?? []).flatMap((d) => (typeof d.digest === "string" ? [d.digest] : []));
+
+function platformOf(p: DescriptorJson["platform"]): string | undefined {
+  if (typeof p?.os !== "string" || typeof p.architecture !== "string") return undefined;
+  if (p.os === "unknown" && p.architecture === "unknown") return undefined;
+  return [p.os, p.architecture, ...(typeof p.variant === "string" && p.variant ? [p.variant] : [])].join("/");
+}
+
+/** The source image by digest, every child manifest read and checked; its platforms from the index or the config. */
+export async function readSource(s: RegistrySession, from: PinnedImage): Promise<SourceImage> {
+  let count = 0;
+  const read = async (digest: string, depth: number): Promise<{ node: ManifestNode; json: ManifestJson }> => {
+    if (++count > MAX_MANIFESTS || depth > MAX_DEPTH)
+      throw new Error(`${from.name}@${from.digest}: more than ${MAX_MANIFESTS} manifests or ${MAX_DEPTH} levels`);
+    const m = await getManifest(s, from.repository, digest);
+    const json = parseJson(m.bytes, `${from.name}@${digest}`);
+    const index = isIndexType(m.mediaType) || Array.isArray(json.manifests);
+    const children = index
+      ? await Promise.all(digestsOf(json.manifests).map(async (d) => (await read(d, depth + 1)).node))
+      : [];
+    const blobs = index ? [] : [...digestsOf(json.config ? [json.config] : []), ...digestsOf(json.layers)];
+    return { node: { digest: m.digest, mediaType: m.mediaType, bytes: m.bytes, children, blobs }, json };
+  };
+  const { node, json } = await read(from.digest, 0);
+  if (node.children.length > 0 || Array.isArray(json.manifests)) {
+    const platforms = (json.manifests ?? []).flatMap((d) => platformOf(d.platform) ?? []);
+    return { root: node, platforms };
+  }
+  const config = json.config && typeof json.config.digest === "string" ? json.config.digest : undefined;
+  if (!config) return { root: node, platforms: [] };
+  const body = parseJson(await getBlob(s, from.repository, config), `config ${config}`) as DescriptorJson["platform"];
+  return { root: node, platforms: [platformOf(body)].flatMap((p) => p ?? []) };
+}
+
+export interface PromoteEffects {
+  /** The one session for a registry host: source and target on one host share it, so blobs are mounted. */
+  session(host: string): RegistrySession;
+}
+
+/**
+ * Brings `node` (children first, then its blobs, then itself by digest) into `repository` on `target`; a manifest
+ * the repository already holds is skipped with everything below it.
+ */
+async function bring(
+  node: ManifestNode,
+  source: { session: RegistrySession; repository: string },
+  target: { session: RegistrySession; repository: string },
+): Promise<void> {
+  if ((await headManifest(target.session, target.repository, node.digest)) !== undefined) return;
+  for (const child of node.children) await bring(child, source, target);
+  for (const blob of node.blobs)
+    await copyBlob(source.session, source.repository, target.session, target.repository, blob);
+  await putManifest(target.session, target.repository, node.digest, node.bytes, node.mediaType);
+}
+
+/**
+ * Promotes `from` to every target; returns the source (digest, platforms) and each target's ref pinned by the
+ * digest its registry answered. Each repository's first tag goes alone (its content arrives once), the others
+ * follow; a failure throws publish's PublishError, every ref sorted into confirmed, unknown and not pushed.
+ */
+export async function promoteAll(
+  from: PinnedImage,
+  targets: PromoteTarget[],
+  effects: PromoteEffects,
+): Promise<{ source: SourceImage; refs: string[] }> {
+  const sourceSession = effects.session(from.host);
+  const source = await readSource(sourceSession, from).catch((e: unknown) => {
+    throw new PublishError(
+      `promote could not read ${from.name}@${from.digest}, so it pushed nothing: ${errorMessage(e)}`,
+      {
+        confirmed: [],
+        unknown: [],
+        notPushed: targets.map((t) => t.ref),
+      },
+    );
+  });
+  const arrived = new Map<string, Promise<void>>();
+  const refs = await pushAll(
+    targets,
+    async (t) => {
+      const session = effects.session(t.image.host);
+      const repository = t.image.repository;
+      let content = arrived.get(t.image.name);
+      if (!content) {
+        content =
+          t.method === "tag"
+            ? Promise.resolve()
+            : bring(source.root, { session: sourceSession, repository: from.repository }, { session, repository });
+        arrived.set(t.image.name, content);
+      }
+      await content;
+      await putManifest(session, repository, t.tag, source.root.bytes, source.root.mediaType);
+      const head = await headManifest(session, repository, t.tag);
+      if (head?.digest !== source.root.digest)
+        throw new Error(mismatch(`${t.ref} as read back`, source.root.digest, head?.digest ?? "nothing"));
+      return `${t.ref}@${head.digest}`;
+    },
+    "promote",
+  );
+  return { source, refs };
+}

@@ -1,0 +1,14 @@
+// Rung 3 helper: a Publication as a module call returns it (its data and its renderings, all fields).
+import { expect } from "vitest";
+
+import type { PublicationData } from "../../src/push/publication.js";
+
+export type PublicationResult = PublicationData & Record<"json" | "githubOutput" | "markdown" | "dotenv", string>;
+
+/** The Publication's data, once its json rendering is shown to be exactly that data and every rendering names the commit. */
+export function publicationData(result: PublicationResult): PublicationData {
+  const { json, githubOutput, markdown, dotenv, ...data } = result;
+  expect(JSON.parse(json)).toEqual(data);
+  expect([githubOutput, markdown, dotenv].every((r) => r.includes(data.commit))).toBe(true);
+  return data;
+}
