@@ -6,16 +6,16 @@ import {
   lstatSync,
   lutimesSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readlinkSync,
-  rmSync,
   symlinkSync,
   utimesSync,
   type Stats,
 } from "node:fs";
-import { tmpdir } from "node:os";
+
 import { join, posix } from "node:path";
+
+import { processTempDir } from "../infra/tempdirs.js";
 
 /** An error Dagger reports as ENOENT (os.PathError with syscall.ENOENT): `exists` answers false for it. */
 export class NotExistError extends Error {
@@ -25,21 +25,9 @@ export class NotExistError extends Error {
   }
 }
 
-// Scratch folders hold filtered copies and git checkouts; they live as long as the test process.
-const scratch = new Set<string>();
-let cleanupHooked = false;
-
-/** A fresh folder under the OS temp dir, removed when the process exits. */
+/** A fresh scratch folder (filtered copies, git checkouts) that lives as long as the test process. */
 export function scratchDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `dockyard-double-${prefix}-`));
-  scratch.add(dir);
-  if (!cleanupHooked) {
-    cleanupHooked = true;
-    process.on("exit", () => {
-      for (const d of scratch) rmSync(d, { recursive: true, force: true });
-    });
-  }
-  return dir;
+  return processTempDir(`dockyard-double-${prefix}-`);
 }
 
 const lstatOrUndefined = (p: string): Stats | undefined => {

@@ -1,6 +1,6 @@
 // Rung 3 (engine double): shared setup for the docker-backed suites: engine, base images, registries, git fixtures.
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdtempSync, writeFileSync } from "node:fs";
+import { cpSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -9,6 +9,7 @@ import { afterAll, beforeAll, beforeEach } from "vitest";
 import { DockerBackend } from "../engine/docker-backend.js";
 import { startEngineDouble, type EngineDouble } from "../engine/server.js";
 import { ensureBaseImage, ensureBaseImages, ensureDockerEngine } from "../infra/docker.js";
+import { processTempDir } from "../infra/tempdirs.js";
 import { startRegistry, type Registry } from "../infra/registry.js";
 
 export { dockerAvailable } from "../infra/docker.js";
@@ -54,7 +55,7 @@ export interface GitFixture {
 
 /** A fresh git checkout holding a copy of `from` (default examples/hello), committed on branch main. */
 export function gitFixture(from: string = HELLO): GitFixture {
-  const dir = mkdtempSync(join(tmpdir(), "dockyard-git-"));
+  const dir = processTempDir("dockyard-git-");
   cpSync(from, dir, { recursive: true });
   const run = (...args: string[]) => git(dir, ...args);
   run("init", "-q", "-b", "main");

@@ -1,9 +1,11 @@
 // Rung 2 (registration): runs the pinned SDK's own introspector on a module's src/, as `dagger functions` would.
-import { copyFileSync, mkdtempSync, readdirSync, statSync } from "node:fs";
+import { copyFileSync, readdirSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
+
 import { dirname, extname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+
+import { processTempDir } from "../infra/tempdirs.js";
 
 export interface TypeDef {
   kind: string;
@@ -65,7 +67,7 @@ function tsFiles(dir: string): string[] {
 /** The typedefs the SDK registers for the module in `srcDir`, as plain JSON. */
 export async function introspectModule(srcDir: string, moduleName: string): Promise<ModuleDef> {
   // The introspector skips .d.ts files, so the generated client's declarations go in as client.gen.ts.
-  const clientDir = mkdtempSync(join(tmpdir(), "dockyard-client-"));
+  const clientDir = processTempDir("dockyard-client-");
   const client = join(clientDir, "client.gen.ts");
   copyFileSync(join(sdkDist, "api/client.gen.d.ts"), client);
   const { scan } = (await import(pathToFileURL(join(sdkDist, "module/introspector/index.js")).href)) as {
