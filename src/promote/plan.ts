@@ -29,8 +29,8 @@ const EXAMPLE = "ghcr.io/acme/app@sha256:<the digest publish reported>";
  * `--from`: an image name (Docker's grammar, as `--images` takes it) pinned by digest. A tag can move between
  * reading and copying, so a bare tag is refused; `name:tag@digest` is taken, the digest wins (as Docker reads it).
  */
-export function parsePinnedImage(value: string, flag = "--from"): PinnedImage {
-  const g: Grammar = { flag, check: (s) => parsePinnedImage(s, flag) };
+export function parsePinnedImage(value: string, flag = "--from", fn = "promote"): PinnedImage {
+  const g: Grammar = { flag, check: (s) => parsePinnedImage(s, flag, fn) };
   if (value === "") refuse(g, value, "must not be empty", undefined, `name the image by its digest, e.g. "${EXAMPLE}"`);
   checkText(g, value);
   const at = value.lastIndexOf("@");
@@ -38,7 +38,7 @@ export function parsePinnedImage(value: string, flag = "--from"): PinnedImage {
     refuse(
       g,
       value,
-      "is not pinned by digest: a tag can move, so promote copies only an image named by its digest",
+      `is not pinned by digest: a tag can move, so ${fn} copies only an image named by its digest`,
       undefined,
       `add the digest publish reported: "${value}@sha256:<digest>" (publish's digest output, or skopeo inspect)`,
     );
@@ -88,14 +88,18 @@ export function methodFor(from: ImageName, target: ImageName): PromoteMethod {
 }
 
 /**
- * promote pushes with its own client, so no engine login or `docker login` can stand in for a missing credential:
- * every target host needs one (`--from`'s host may be read anonymously).
+ * promote and merge push with their own client, so no engine login or `docker login` can stand in for a missing
+ * credential: every target host needs one (`--from`'s hosts may be read anonymously).
  */
-export function requireTargetCredentials(images: readonly ImageName[], hasCredential: (host: string) => boolean) {
+export function requireTargetCredentials(
+  images: readonly ImageName[],
+  hasCredential: (host: string) => boolean,
+  fn = "promote",
+) {
   const missing = images.find((image) => !hasCredential(image.host));
   if (missing) {
     throw new InvalidInputError(
-      `--images "${missing.name}": no credentials for ${missing.host}, where promote must push (pass --username and --password, or with-registry-auth --address ${missing.host})`,
+      `--images "${missing.name}": no credentials for ${missing.host}, where ${fn} must push (pass --username and --password, or with-registry-auth --address ${missing.host})`,
     );
   }
 }
