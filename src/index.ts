@@ -66,8 +66,8 @@ import {
 import { computeTags, DEFAULT_SHA_LENGTH } from "./tags/tags.js";
 import { mergeAll } from "./merge/merge.js";
 import { stagingTag } from "./merge/plan.js";
-import { promoteAll } from "./promote/copy.js";
-import { planPromotion, requireTargetCredentials } from "./promote/plan.js";
+import { promoteAll, type PromoteEffects } from "./promote/copy.js";
+import { requireTargetCredentials } from "./promote/plan.js";
 import { isLoopbackHost, RegistrySession } from "./registry/index.js";
 import { formatLabels, parseFormattedLabels } from "./tags/labels.js";
 
@@ -547,24 +547,9 @@ export class Dockyard {
       retries,
       pushTimeout,
     });
-    const registered = this.registeredCredentials();
-    const credentialFor = (host: string) => pickCredential(host, registered, req.credentials);
-    requireTargetCredentials(req.images, (host) => credentialFor(host) !== undefined);
-    const git = await this.resolve(req, false);
-    const promotedTags = computeTags(tagInput(req, git));
-    const targets = planPromotion(req.from, req.images, promotedTags);
-    const sessions = await this.registrySessions("promote", [req.from, ...req.images], req, credentialFor);
-    const { source, refs } = await promoteAll(req.from, targets, sessions);
-    return toPublication({
-      refs,
-      digest: source.root.digest,
-      tags: promotedTags,
-      images: req.images.map((i) => i.name),
-      platforms: source.platforms,
-      built: false,
-      pushed: true,
-      commit: git.commit,
-      dirty: false,
+    return this.pushWithOwnClient("promote", req, [req.from], async (targets, sessions) => {
+      const { source, refs } = await promoteAll(req.from, targets, sessions);
+      return { refs, digest: source.root.digest, platforms: source.platforms };
     });
   }
 
@@ -615,25 +600,36 @@ export class Dockyard {
       retries,
       pushTimeout,
     });
+    return this.pushWithOwnClient("merge", req, req.from, async (targets, sessions) => {
+      const { index, refs } = await mergeAll(req.from, targets, sessions);
+      return { refs, digest: index.digest, platforms: index.platforms };
+    });
+  }
+
+  /**
+   * What promote and merge share around their own registry client: a credential for every target host (checked
+   * before any engine call), the tags from git, each image × tag, one logged-in session per host, then the result.
+   */
+  private async pushWithOwnClient(
+    fn: "promote" | "merge",
+    req: TagRequest & PushRequest<Secret>,
+    sources: readonly { host: string }[],
+    push: (
+      targets: PublishTarget[],
+      sessions: PromoteEffects,
+    ) => Promise<{ refs: string[]; digest: string; platforms: string[] }>,
+  ): Promise<Publication> {
     const registered = this.registeredCredentials();
     const credentialFor = (host: string) => pickCredential(host, registered, req.credentials);
-    requireTargetCredentials(req.images, (host) => credentialFor(host) !== undefined, "merge");
+    requireTargetCredentials(req.images, (host) => credentialFor(host) !== undefined, fn);
     const git = await this.resolve(req, false);
-    const mergedTags = computeTags(tagInput(req, git));
-    const targets = planPublish(req.images, mergedTags);
-    const sessions = await this.registrySessions("merge", [...req.from, ...req.images], req, credentialFor);
-    const { index, refs } = await mergeAll(req.from, targets, sessions);
-    return toPublication({
-      refs,
-      digest: index.digest,
-      tags: mergedTags,
-      images: req.images.map((i) => i.name),
-      platforms: index.platforms,
-      built: false,
-      pushed: true,
-      commit: git.commit,
-      dirty: false,
-    });
+    const tags = computeTags(tagInput(req, git));
+    const sessions = await this.registrySessions(fn, [...sources, ...req.images], req, credentialFor);
+    const { refs, digest, platforms } = await push(planPublish(req.images, tags), sessions);
+    const images = req.images.map((i) => i.name);
+    const { commit } = git;
+    // Nothing is built here: what was copied is what its builder made, so neither built nor dirty.
+    return toPublication({ refs, digest, tags, images, platforms, built: false, pushed: true, commit, dirty: false });
   }
 
   /** One session of dockyard's registry client per host, logged in with the host's credential (read only here). */
@@ -642,7 +638,7 @@ export class Dockyard {
     names: readonly { host: string }[],
     req: PushRequest<Secret>,
     credentialFor: (host: string) => Credential<Secret> | undefined,
-  ): Promise<{ session(host: string): RegistrySession }> {
+  ): Promise<PromoteEffects> {
     const policy = retryPolicy(req);
     const sessions = new Map<string, RegistrySession>();
     for (const host of new Set(names.map((n) => n.host))) {

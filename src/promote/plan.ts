@@ -1,13 +1,12 @@
 /**
  * Promotion's plan, pure: the image to promote, pinned by digest (`host/repo@sha256:…`, a tag before the digest
- * allowed and ignored), every target (each image × each tag, as publish plans them) and how its content gets
- * there: a manifest PUT alone in the source's own repository, blob mounts on the same registry, a streamed copy
- * from another registry. Every refusal happens here, before any registry request.
+ * allowed and ignored), how a target gets its content (a manifest PUT alone in the source's own repository, blob
+ * mounts on the same registry, a streamed copy from another registry) and the credential every target host needs.
+ * Every refusal happens here, before any registry request.
  */
 import { InvalidInputError } from "../errors/index.js";
 import { ArgumentError, checkText, refuse, type Grammar } from "../input/argument.js";
 import { parseImageName, type ImageName } from "../input/image.js";
-import { planPublish, type PublishTarget } from "../push/publish.js";
 import { isDigestText } from "../registry/digest.js";
 import { isValidTag } from "../tags/slug.js";
 
@@ -18,10 +17,6 @@ export interface PinnedImage extends ImageName {
 
 /** How a target gets the source's content before its manifest is PUT. */
 export type PromoteMethod = "tag" | "mount" | "copy";
-
-export interface PromoteTarget extends PublishTarget {
-  method: PromoteMethod;
-}
 
 const EXAMPLE = "ghcr.io/acme/app@sha256:<the digest publish reported>";
 
@@ -74,11 +69,6 @@ export function parsePinnedImage(value: string, flag = "--from", fn = "promote")
     const fix = e.fix === undefined ? undefined : `${e.fix}${tag === undefined ? "" : `:${tag}`}@${digest}`;
     return refuse(g, value, e.why, fix, e.hint ?? "");
   }
-}
-
-/** Every image × every tag, each with how its content arrives from `from`. */
-export function planPromotion(from: PinnedImage, images: ImageName[], tags: string[]): PromoteTarget[] {
-  return planPublish(images, tags).map((t) => ({ ...t, method: methodFor(from, t.image) }));
 }
 
 /** A manifest PUT alone in the source's repository; a blob mount on its registry; else a streamed copy. */

@@ -4,11 +4,9 @@
 // merged in the same repository and into another registry with token auth; skopeo reads back the index and each
 // child by digest. The memory backend serves the engine side: merge asks it for nothing but Secret plaintexts.
 import { createHash } from "node:crypto";
-import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
 import { MemoryBackend } from "../engine/memory-backend.js";
@@ -17,22 +15,17 @@ import { startFaultProxy, type FaultProxy } from "../infra/fault-proxy.js";
 import { writeIndexLayout, writeLayout, type LayoutImage, type LayoutIndex } from "../infra/oci-layout.js";
 import { publicationData, type PublicationResult } from "../infra/publication.js";
 import { startRegistry, type Registry } from "../infra/registry.js";
+import { digestRead as skopeoDigest, pushLayout, rawRead as skopeoRaw } from "../infra/skopeo.js";
 
-const run = promisify(execFile);
 const PASSWORD = "ci-pass-4e1a";
 const COMMIT = "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b";
 const SHA = COMMIT.slice(0, 7);
 const sha256 = (b: Uint8Array) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 const RELEASE_TAGS = [SHA, "1.2.3", "1.2", "1", "latest"];
 
-async function skopeo(...args: string[]): Promise<Buffer> {
-  const { stdout } = await run("skopeo", args, { encoding: "buffer", maxBuffer: 1 << 24 });
-  return stdout;
-}
-/** The bytes skopeo reads for `ref` (host/repo:tag or host/repo@digest): our independent reader. */
-const rawRead = (ref: string) =>
-  skopeo("inspect", "--raw", "--tls-verify=false", "--creds", `ci:${PASSWORD}`, `docker://${ref}`);
-const digestRead = async (ref: string) => sha256(await rawRead(ref));
+/** The bytes skopeo reads for `ref` (host/repo:tag or host/repo@digest), and their digest: our independent reader. */
+const rawRead = (ref: string) => skopeoRaw(ref, `ci:${PASSWORD}`);
+const digestRead = (ref: string) => skopeoDigest(ref, `ci:${PASSWORD}`);
 
 let double: EngineDouble;
 let layouts: string[] = [];
@@ -63,16 +56,7 @@ beforeAll(async () => {
     [layouts[2]!, `other-linux-amd64`],
     [layouts[3]!, `multi`],
   ] as const)
-    await skopeo(
-      "copy",
-      "--all",
-      "--preserve-digests",
-      "--dest-tls-verify=false",
-      "--dest-creds",
-      `ci:${PASSWORD}`,
-      `oci:${dir}:v1`,
-      `docker://${htpasswd.host}/acme/app:${tag}`,
-    );
+    await pushLayout(dir, "v1", `${htpasswd.host}/acme/app:${tag}`, `ci:${PASSWORD}`);
 });
 
 afterAll(async () => {

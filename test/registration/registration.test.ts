@@ -41,6 +41,19 @@ const buildArgs: Expected = {
   buildArgs: { type: LIST_STR, optional: false, default: [] },
 };
 
+// promote's and merge's arguments after --from: they copy what is already pushed under dockyard's tags.
+const copyArgs: Expected = {
+  images: { type: LIST_STR, optional: false },
+  username: { type: STR, optional: true },
+  password: { type: SECRET, optional: true },
+  tags: tagArgs.tags!,
+  ...commitRef,
+  shaLength: tagArgs.shaLength!,
+  latest: tagArgs.latest!,
+  retries: { type: INT, optional: false, default: 3 },
+  pushTimeout: { type: INT, optional: false, default: 300 },
+};
+
 const FUNCTIONS: Record<string, { returns: string; cache?: string; args: Expected }> = {
   withRegistryAuth: {
     returns: "OBJECT_KIND:Dockyard",
@@ -118,35 +131,12 @@ const FUNCTIONS: Record<string, { returns: string; cache?: string; args: Expecte
     returns: "OBJECT_KIND:Publication",
     // Pushes like publish; session-cached, so one session's repeat of an identical call pushes once.
     cache: "session",
-    args: {
-      from: { type: STR, optional: false },
-      images: { type: LIST_STR, optional: false },
-      username: { type: STR, optional: true },
-      password: { type: SECRET, optional: true },
-      tags: tagArgs.tags!,
-      ...commitRef,
-      shaLength: tagArgs.shaLength!,
-      latest: tagArgs.latest!,
-      retries: { type: INT, optional: false, default: 3 },
-      pushTimeout: { type: INT, optional: false, default: 300 },
-    },
+    args: { from: { type: STR, optional: false }, ...copyArgs },
   },
   merge: {
     returns: "OBJECT_KIND:Publication",
-    // Pushes like publish; session-cached, so one session's repeat of an identical call pushes once.
     cache: "session",
-    args: {
-      from: { type: LIST_STR, optional: false },
-      images: { type: LIST_STR, optional: false },
-      username: { type: STR, optional: true },
-      password: { type: SECRET, optional: true },
-      tags: tagArgs.tags!,
-      ...commitRef,
-      shaLength: tagArgs.shaLength!,
-      latest: tagArgs.latest!,
-      retries: { type: INT, optional: false, default: 3 },
-      pushTimeout: { type: INT, optional: false, default: 300 },
-    },
+    args: { from: { type: LIST_STR, optional: false }, ...copyArgs },
   },
 };
 
