@@ -42,6 +42,7 @@ import {
 import { describePushFailure, digestOf, pinnedRef, planPublish, pushAll, type PublishTarget } from "./push/publish.js";
 import {
   buildRequest,
+  mergeRequest,
   metadataRequest,
   promoteRequest,
   publishContainersRequest,
@@ -63,8 +64,10 @@ import {
   type RetryPolicy,
 } from "./push/retry.js";
 import { computeTags, DEFAULT_SHA_LENGTH } from "./tags/tags.js";
-import { promoteAll } from "./promote/copy.js";
-import { planPromotion, requireTargetCredentials } from "./promote/plan.js";
+import { mergeAll } from "./merge/merge.js";
+import { stagingTag } from "./merge/plan.js";
+import { promoteAll, type PromoteEffects } from "./promote/copy.js";
+import { requireTargetCredentials } from "./promote/plan.js";
 import { isLoopbackHost, RegistrySession } from "./registry/index.js";
 import { formatLabels, parseFormattedLabels } from "./tags/labels.js";
 
@@ -380,9 +383,12 @@ export class Dockyard {
     retries = DEFAULT_RETRIES,
     /** Seconds one push attempt may take before it counts as a transient failure. */
     pushTimeout = DEFAULT_PUSH_TIMEOUT_SECONDS,
+    /** Push only the staging tag <sha tag>-<os>-<arch>[-<variant>] of the one --platforms, never the final tags: one native runner's part of a multi-platform image, which merge assembles. */
+    staging = false,
   ): Promise<Publication> {
     // Every argument is checked before the first engine call: bad input builds and pushes nothing.
     const req = publishRequest({
+      staging,
       images,
       username,
       password,
@@ -408,7 +414,8 @@ export class Dockyard {
     // A dry run makes every check the real run makes (git, dirty guard, paths); it only stops before building.
     const plan = await this.prepareBuild(req);
     const meta = publishMetadata(req, plan.git, plan.dirty);
-    const planned = planPublication(req, meta, req.platforms);
+    const staged = req.staging ? [stagingTag(meta.commit.slice(0, req.shaLength), req.platforms[0]!)] : meta.tags;
+    const planned = planPublication(req, { ...meta, tags: staged }, req.platforms);
     if (dryRun) return toPublication(planned.result);
 
     const secrets = await this.namedBuildSecrets();
@@ -540,19 +547,101 @@ export class Dockyard {
       retries,
       pushTimeout,
     });
+    return this.pushWithOwnClient("promote", req, [req.from], async (targets, sessions) => {
+      const { source, refs } = await promoteAll(req.from, targets, sessions);
+      return { refs, digest: source.root.digest, platforms: source.platforms };
+    });
+  }
+
+  /**
+   * Assembles one multi-platform image from images pushed one platform each (by native runners with publish
+   * --staging), pinned by digest: an OCI index naming each child by its own digest (children's digests preserved,
+   * the platform read from each child's config), PUT under dockyard's tags to every image. Children held elsewhere
+   * are brought first, as promote brings them (blobs mounted on the same registry, streamed from another). Every
+   * child is read, and an index, a child without a platform or two of one platform refused, before any write. Every
+   * tag is read back and must name the index's digest. Tags, credentials, retries and the result are promote's.
+   */
+  @func({ cache: "session" })
+  async merge(
+    /** The images to merge, one per platform, each pinned by digest, e.g. ghcr.io/acme/app@sha256:… (each runner's publish --staging digest); a tag before a digest is ignored. */
+    from: string[],
+    /** Image names without tag, e.g. ghcr.io/acme/app; every tag goes to each. */
+    images: string[],
+    /** Registry user for --from's hosts and every image's host (with --password); with-registry-auth wins for its host. */
+    username?: string,
+    /** Registry password or token for --from's hosts and every image's host, e.g. env:REGISTRY_TOKEN. */
+    password?: Secret,
+    /** More tags, used as given; each must already be a valid tag. */
+    tags: string[] = [],
+    /** Full commit id (40 hex; 64 only for a --source without .git); default: HEAD of --source's .git. */
+    commit?: string,
+    /** Git ref: refs/heads/<branch>, refs/tags/<tag>, refs/pull/<n>/merge or refs/merge-requests/<n>/head (a bare name is a branch, a bare version is refused); default: from --source's .git. */
+    ref?: string,
+    /** Length of the sha tag, from 4 to the commit's length. */
+    shaLength = DEFAULT_SHA_LENGTH,
+    /** When to add the latest tag. */
+    latest: Latest = Latest.AUTO,
+    /** Further attempts for a push that failed with a rate limit, a transient registry error or a timeout. */
+    retries = DEFAULT_RETRIES,
+    /** Seconds one push attempt may take before it counts as a transient failure. */
+    pushTimeout = DEFAULT_PUSH_TIMEOUT_SECONDS,
+  ): Promise<Publication> {
+    // Every argument, and a credential for every target host, is checked before the first engine or registry call.
+    const req = mergeRequest({
+      from,
+      images,
+      username,
+      password,
+      tags,
+      commit,
+      ref,
+      shaLength,
+      latest,
+      retries,
+      pushTimeout,
+    });
+    return this.pushWithOwnClient("merge", req, req.from, async (targets, sessions) => {
+      const { index, refs } = await mergeAll(req.from, targets, sessions);
+      return { refs, digest: index.digest, platforms: index.platforms };
+    });
+  }
+
+  /**
+   * What promote and merge share around their own registry client: a credential for every target host (checked
+   * before any engine call), the tags from git, each image × tag, one logged-in session per host, then the result.
+   */
+  private async pushWithOwnClient(
+    fn: "promote" | "merge",
+    req: TagRequest & PushRequest<Secret>,
+    sources: readonly { host: string }[],
+    push: (
+      targets: PublishTarget[],
+      sessions: PromoteEffects,
+    ) => Promise<{ refs: string[]; digest: string; platforms: string[] }>,
+  ): Promise<Publication> {
     const registered = this.registeredCredentials();
     const credentialFor = (host: string) => pickCredential(host, registered, req.credentials);
-    requireTargetCredentials(req.images, (host) => credentialFor(host) !== undefined);
+    requireTargetCredentials(req.images, (host) => credentialFor(host) !== undefined, fn);
     const git = await this.resolve(req, false);
-    const promotedTags = computeTags(tagInput(req, git));
-    const targets = planPromotion(req.from, req.images, promotedTags);
-    const policy: RetryPolicy = {
-      ...DEFAULT_RETRY_POLICY,
-      retries: req.retries,
-      attemptTimeoutMs: req.pushTimeoutSeconds * 1000,
-    };
+    const tags = computeTags(tagInput(req, git));
+    const sessions = await this.registrySessions(fn, [...sources, ...req.images], req, credentialFor);
+    const { refs, digest, platforms } = await push(planPublish(req.images, tags), sessions);
+    const images = req.images.map((i) => i.name);
+    const { commit } = git;
+    // Nothing is built here: what was copied is what its builder made, so neither built nor dirty.
+    return toPublication({ refs, digest, tags, images, platforms, built: false, pushed: true, commit, dirty: false });
+  }
+
+  /** One session of dockyard's registry client per host, logged in with the host's credential (read only here). */
+  private async registrySessions(
+    fn: string,
+    names: readonly { host: string }[],
+    req: PushRequest<Secret>,
+    credentialFor: (host: string) => Credential<Secret> | undefined,
+  ): Promise<PromoteEffects> {
+    const policy = retryPolicy(req);
     const sessions = new Map<string, RegistrySession>();
-    for (const host of new Set([req.from.host, ...req.images.map((i) => i.host)])) {
+    for (const host of new Set(names.map((n) => n.host))) {
       const credential = credentialFor(host);
       // The plaintext goes only into the session's Authorization header, never into a message.
       const credentials = credential && {
@@ -568,23 +657,12 @@ export class Dockyard {
           ...(credentials ? { credentials } : {}),
           onRetry: (attempt, delay, message) =>
             console.error(
-              `dockyard: promote: a request to ${host} failed (${maskUrlCredentials(message)}); retry ${attempt}/${policy.retries} in ${delay} ms`,
+              `dockyard: ${fn}: a request to ${host} failed (${maskUrlCredentials(message)}); retry ${attempt}/${policy.retries} in ${delay} ms`,
             ),
         }),
       );
     }
-    const { source, refs } = await promoteAll(req.from, targets, { session: (host) => sessions.get(host)! });
-    return toPublication({
-      refs,
-      digest: source.root.digest,
-      tags: promotedTags,
-      images: req.images.map((i) => i.name),
-      platforms: source.platforms,
-      built: false,
-      pushed: true,
-      commit: git.commit,
-      dirty: false,
-    });
+    return { session: (host) => sessions.get(host)! };
   }
 
   /** Pushes the variants to every target (unless --push=false) with retries; the result says what was pushed. */
@@ -596,11 +674,7 @@ export class Dockyard {
   ): Promise<Publication> {
     const built = { ...planned, built: true };
     if (!req.push) return toPublication(built);
-    const policy: RetryPolicy = {
-      ...DEFAULT_RETRY_POLICY,
-      retries: req.retries,
-      attemptTimeoutMs: req.pushTimeoutSeconds * 1000,
-    };
+    const policy = retryPolicy(req);
     const shared = req.credentials;
     const abandoned = { count: 0 };
     const refs = await pushAll(targets, (t) => this.pushOne(t, variants, shared, policy, abandoned)).finally(() =>
@@ -866,6 +940,11 @@ function planPublication(
     dirty: meta.dirty,
   };
   return { targets, result };
+}
+
+/** The retry policy of --retries and --push-timeout. */
+function retryPolicy(req: PushRequest<unknown>): RetryPolicy {
+  return { ...DEFAULT_RETRY_POLICY, retries: req.retries, attemptTimeoutMs: req.pushTimeoutSeconds * 1000 };
 }
 
 /** What the tag rules take: the commit and refs found, and the tag arguments. */

@@ -23,6 +23,7 @@ import {
   type ImageName,
   type KeyValue,
 } from "./input/index.js";
+import { parsePinnedImages } from "./merge/plan.js";
 import { parsePinnedImage, type PinnedImage } from "./promote/plan.js";
 import { DEFAULT_PUSH_TIMEOUT_SECONDS, DEFAULT_RETRIES } from "./push/retry.js";
 import { DEFAULT_SHA_LENGTH, type LatestMode } from "./tags/tags.js";
@@ -97,9 +98,14 @@ export interface PushRequest<S> {
   pushTimeoutSeconds: number;
 }
 
-export interface PublishArgs<S> extends BuildArgs, TagArgs, PushArgs<S> {}
+export interface PublishArgs<S> extends BuildArgs, TagArgs, PushArgs<S> {
+  staging?: boolean | undefined;
+}
 
-export interface PublishRequest<S> extends BuildRequest, PushRequest<S> {}
+export interface PublishRequest<S> extends BuildRequest, PushRequest<S> {
+  /** Push only the one platform's staging tag (`stagingTag`), for merge; never the tag rules' tags. */
+  staging: boolean;
+}
 
 export interface ContainersPublishArgs<S, C> extends TagArgs, LabelArgs, PushArgs<S> {
   containers: readonly C[];
@@ -175,7 +181,27 @@ export function buildRequest(a: BuildArgs, platformFlag = "--platforms"): BuildR
 export function publishRequest<S>(a: PublishArgs<S>): PublishRequest<S> {
   const images = parseImageList(a.images);
   const build = buildRequest(a);
-  return { ...build, ...pushRequest(a, images) };
+  const staging = a.staging ?? false;
+  if (staging) requireStagingFits(build);
+  return { ...build, ...pushRequest(a, images), staging };
+}
+
+/** --staging names one platform in its tag and pushes no other tag, so it takes one --platforms and no final tags. */
+function requireStagingFits(build: BuildRequest): void {
+  if (build.platforms.length !== 1) {
+    const given = build.platforms.length === 0 ? "none" : build.platforms.join(",");
+    throw new InvalidInputError(
+      `--staging: needs exactly one --platforms, the runner's own (e.g. --platforms=linux/arm64; given: ${given}), since its tag names the platform`,
+    );
+  }
+  if (build.userTags.length > 0)
+    throw new InvalidInputError(
+      `--tags "${build.userTags.join(",")}": --staging pushes only the staging tag (pass --tags to merge, which pushes the final tags)`,
+    );
+  if (build.latest === "always")
+    throw new InvalidInputError(
+      `--latest "always": --staging pushes only the staging tag (pass --latest to merge, which pushes the final tags)`,
+    );
 }
 
 export function publishContainersRequest<S, C>(a: ContainersPublishArgs<S, C>): ContainersPublishRequest<S, C> {
@@ -196,6 +222,21 @@ export interface PromoteRequest<S> extends TagRequest, PushRequest<S> {
 
 export function promoteRequest<S>(a: PromoteArgs<S>): PromoteRequest<S> {
   const from = parsePinnedImage(a.from, "--from");
+  const images = parseImageList(a.images);
+  return { ...tagRequest(a), from, ...pushRequest(a, images) };
+}
+
+export interface MergeArgs<S> extends TagArgs, Omit<PushArgs<S>, "dryRun" | "push"> {
+  from: string[];
+}
+
+/** merge: per-platform images pinned by digest, assembled into one index under dockyard's tags on every image. */
+export interface MergeRequest<S> extends TagRequest, PushRequest<S> {
+  from: PinnedImage[];
+}
+
+export function mergeRequest<S>(a: MergeArgs<S>): MergeRequest<S> {
+  const from = parsePinnedImages(a.from, "--from");
   const images = parseImageList(a.images);
   return { ...tagRequest(a), from, ...pushRequest(a, images) };
 }

@@ -11,7 +11,8 @@ import { copyBlob, getBlob } from "../registry/blobs.js";
 import { mismatch } from "../registry/digest.js";
 import { RegistrySession } from "../registry/http.js";
 import { getManifest, headManifest, MEDIA_TYPES, putManifest } from "../registry/manifests.js";
-import type { PinnedImage, PromoteTarget } from "./plan.js";
+import type { PublishTarget } from "../push/publish.js";
+import { methodFor, type PinnedImage } from "./plan.js";
 
 /** One manifest of the source, with what it needs in a repository before it can be PUT there. */
 export interface ManifestNode {
@@ -24,10 +25,21 @@ export interface ManifestNode {
   blobs: string[];
 }
 
+/** An image's platform as an index descriptor carries it, read from the image's config. */
+export interface ImagePlatform {
+  architecture: string;
+  os: string;
+  "os.version"?: string;
+  "os.features"?: string[];
+  variant?: string;
+}
+
 export interface SourceImage {
   root: ManifestNode;
   /** `os/arch[/variant]` of each platform image (an index's attestation entries, `unknown/unknown`, left out). */
   platforms: string[];
+  /** An image manifest's platform, from its config; undefined for an index or a config without os/architecture. */
+  platform?: ImagePlatform;
 }
 
 interface DescriptorJson {
@@ -46,7 +58,8 @@ interface ManifestJson {
 const MAX_DEPTH = 4;
 const MAX_MANIFESTS = 256;
 
-const isIndexType = (mediaType: string) => mediaType === MEDIA_TYPES.ociIndex || mediaType === MEDIA_TYPES.dockerList;
+export const isIndexType = (mediaType: string) =>
+  mediaType === MEDIA_TYPES.ociIndex || mediaType === MEDIA_TYPES.dockerList;
 
 function parseJson(bytes: Uint8Array, what: string): ManifestJson {
   try {
@@ -59,7 +72,8 @@ function parseJson(bytes: Uint8Array, what: string): ManifestJson {
 const digestsOf = (list: DescriptorJson[] | undefined) =>
   (list ?? []).flatMap((d) => (typeof d.digest === "string" ? [d.digest] : []));
 
-function platformOf(p: DescriptorJson["platform"]): string | undefined {
+/** `os/arch[/variant]`; undefined for none or `unknown/unknown` (an attestation). */
+export function platformOf(p: DescriptorJson["platform"]): string | undefined {
   if (typeof p?.os !== "string" || typeof p.architecture !== "string") return undefined;
   if (p.os === "unknown" && p.architecture === "unknown") return undefined;
   return [p.os, p.architecture, ...(typeof p.variant === "string" && p.variant ? [p.variant] : [])].join("/");
@@ -87,8 +101,30 @@ export async function readSource(s: RegistrySession, from: PinnedImage): Promise
   }
   const config = json.config && typeof json.config.digest === "string" ? json.config.digest : undefined;
   if (!config) return { root: node, platforms: [] };
-  const body = parseJson(await getBlob(s, from.repository, config), `config ${config}`) as DescriptorJson["platform"];
-  return { root: node, platforms: [platformOf(body)].flatMap((p) => p ?? []) };
+  const body = parseJson(await getBlob(s, from.repository, config), `config ${config}`) as Record<string, unknown>;
+  const platform = imagePlatform(body);
+  return { root: node, platforms: [platformOf(platform)].flatMap((p) => p ?? []), ...(platform ? { platform } : {}) };
+}
+
+/** The platform fields of an image config (os, architecture, variant, os.version, os.features), as an index names them. */
+export function imagePlatform(config: Record<string, unknown>): ImagePlatform | undefined {
+  const text = (key: string) =>
+    typeof config[key] === "string" && config[key] !== "" ? (config[key] as string) : undefined;
+  const os = text("os");
+  const architecture = text("architecture");
+  if (os === undefined || architecture === undefined) return undefined;
+  const version = text("os.version");
+  const variant = text("variant");
+  const features = config["os.features"];
+  return {
+    architecture,
+    os,
+    ...(version !== undefined ? { "os.version": version } : {}),
+    ...(Array.isArray(features) && features.length > 0 && features.every((f) => typeof f === "string")
+      ? { "os.features": features as string[] }
+      : {}),
+    ...(variant !== undefined ? { variant } : {}),
+  };
 }
 
 export interface PromoteEffects {
@@ -112,49 +148,91 @@ async function bring(
   await putManifest(target.session, target.repository, node.digest, node.bytes, node.mediaType);
 }
 
+/** Content a target repository must hold before the manifest is PUT: a manifest (and what it names) in `from`'s. */
+export interface Content {
+  from: PinnedImage;
+  node: ManifestNode;
+}
+
 /**
- * Promotes `from` to every target; returns the source (digest, platforms) and each target's ref pinned by the
- * digest its registry answered. Each repository's first tag goes alone (its content arrives once), the others
- * follow; a failure throws publish's PublishError, every ref sorted into confirmed, unknown and not pushed.
+ * PUTs `manifest` under every target's tag after bringing each target repository the content it lacks (once per
+ * repository, from each content's own repository; nothing from the target's own), then HEADs the tag back: it must
+ * name the manifest's digest. Returns each ref pinned by that digest; a failure throws publish's PublishError,
+ * every ref sorted into confirmed, unknown and not pushed. `name` is the function reported.
  */
-export async function promoteAll(
-  from: PinnedImage,
-  targets: PromoteTarget[],
+export async function pushToTargets(
+  name: string,
+  manifest: Pick<ManifestNode, "digest" | "bytes" | "mediaType">,
+  contents: Content[],
+  targets: PublishTarget[],
   effects: PromoteEffects,
-): Promise<{ source: SourceImage; refs: string[] }> {
-  const sourceSession = effects.session(from.host);
-  const source = await readSource(sourceSession, from).catch((e: unknown) => {
-    throw new PublishError(
-      `promote could not read ${from.name}@${from.digest}, so it pushed nothing: ${errorMessage(e)}`,
-      {
-        confirmed: [],
-        unknown: [],
-        notPushed: targets.map((t) => t.ref),
-      },
-    );
-  });
+): Promise<string[]> {
   const arrived = new Map<string, Promise<void>>();
-  const refs = await pushAll(
+  return pushAll(
     targets,
     async (t) => {
       const session = effects.session(t.image.host);
       const repository = t.image.repository;
       let content = arrived.get(t.image.name);
       if (!content) {
-        content =
-          t.method === "tag"
-            ? Promise.resolve()
-            : bring(source.root, { session: sourceSession, repository: from.repository }, { session, repository });
+        content = (async () => {
+          for (const c of contents.filter((c) => methodFor(c.from, t.image) !== "tag"))
+            await bring(
+              c.node,
+              { session: effects.session(c.from.host), repository: c.from.repository },
+              {
+                session,
+                repository,
+              },
+            );
+        })();
         arrived.set(t.image.name, content);
       }
       await content;
-      await putManifest(session, repository, t.tag, source.root.bytes, source.root.mediaType);
+      await putManifest(session, repository, t.tag, manifest.bytes, manifest.mediaType);
       const head = await headManifest(session, repository, t.tag);
-      if (head?.digest !== source.root.digest)
-        throw new Error(mismatch(`${t.ref} as read back`, source.root.digest, head?.digest ?? "nothing"));
+      if (head?.digest !== manifest.digest)
+        throw new Error(mismatch(`${t.ref} as read back`, manifest.digest, head?.digest ?? "nothing"));
       return `${t.ref}@${head.digest}`;
     },
-    "promote",
+    name,
   );
-  return { source, refs };
+}
+
+/** Reads every image in `from` (each by digest); any failure throws publish's PublishError: nothing was pushed. */
+export async function readSources(
+  name: string,
+  from: PinnedImage[],
+  targets: PublishTarget[],
+  effects: PromoteEffects,
+): Promise<SourceImage[]> {
+  return Promise.all(
+    from.map((f) =>
+      readSource(effects.session(f.host), f).catch((e: unknown) => {
+        throw new PublishError(
+          `${name} could not read ${f.name}@${f.digest}, so it pushed nothing: ${errorMessage(e)}`,
+          {
+            confirmed: [],
+            unknown: [],
+            notPushed: targets.map((t) => t.ref),
+          },
+        );
+      }),
+    ),
+  );
+}
+
+/**
+ * Promotes `from` to every target; returns the source (digest, platforms) and each target's ref pinned by the
+ * digest its registry answered. Each repository's first tag goes alone (its content arrives once), the others
+ * follow.
+ */
+export async function promoteAll(
+  from: PinnedImage,
+  targets: PublishTarget[],
+  effects: PromoteEffects,
+): Promise<{ source: SourceImage; refs: string[] }> {
+  const [source] = await readSources("promote", [from], targets, effects);
+  const refs = await pushToTargets("promote", source!.root, [{ from, node: source!.root }], targets, effects);
+  return { source: source!, refs };
 }

@@ -1,13 +1,12 @@
 /**
  * Promotion's plan, pure: the image to promote, pinned by digest (`host/repo@sha256:…`, a tag before the digest
- * allowed and ignored), every target (each image × each tag, as publish plans them) and how its content gets
- * there: a manifest PUT alone in the source's own repository, blob mounts on the same registry, a streamed copy
- * from another registry. Every refusal happens here, before any registry request.
+ * allowed and ignored), how a target gets its content (a manifest PUT alone in the source's own repository, blob
+ * mounts on the same registry, a streamed copy from another registry) and the credential every target host needs.
+ * Every refusal happens here, before any registry request.
  */
 import { InvalidInputError } from "../errors/index.js";
 import { ArgumentError, checkText, refuse, type Grammar } from "../input/argument.js";
 import { parseImageName, type ImageName } from "../input/image.js";
-import { planPublish, type PublishTarget } from "../push/publish.js";
 import { isDigestText } from "../registry/digest.js";
 import { isValidTag } from "../tags/slug.js";
 
@@ -19,18 +18,14 @@ export interface PinnedImage extends ImageName {
 /** How a target gets the source's content before its manifest is PUT. */
 export type PromoteMethod = "tag" | "mount" | "copy";
 
-export interface PromoteTarget extends PublishTarget {
-  method: PromoteMethod;
-}
-
 const EXAMPLE = "ghcr.io/acme/app@sha256:<the digest publish reported>";
 
 /**
  * `--from`: an image name (Docker's grammar, as `--images` takes it) pinned by digest. A tag can move between
  * reading and copying, so a bare tag is refused; `name:tag@digest` is taken, the digest wins (as Docker reads it).
  */
-export function parsePinnedImage(value: string, flag = "--from"): PinnedImage {
-  const g: Grammar = { flag, check: (s) => parsePinnedImage(s, flag) };
+export function parsePinnedImage(value: string, flag = "--from", fn = "promote"): PinnedImage {
+  const g: Grammar = { flag, check: (s) => parsePinnedImage(s, flag, fn) };
   if (value === "") refuse(g, value, "must not be empty", undefined, `name the image by its digest, e.g. "${EXAMPLE}"`);
   checkText(g, value);
   const at = value.lastIndexOf("@");
@@ -38,7 +33,7 @@ export function parsePinnedImage(value: string, flag = "--from"): PinnedImage {
     refuse(
       g,
       value,
-      "is not pinned by digest: a tag can move, so promote copies only an image named by its digest",
+      `is not pinned by digest: a tag can move, so ${fn} copies only an image named by its digest`,
       undefined,
       `add the digest publish reported: "${value}@sha256:<digest>" (publish's digest output, or skopeo inspect)`,
     );
@@ -76,11 +71,6 @@ export function parsePinnedImage(value: string, flag = "--from"): PinnedImage {
   }
 }
 
-/** Every image × every tag, each with how its content arrives from `from`. */
-export function planPromotion(from: PinnedImage, images: ImageName[], tags: string[]): PromoteTarget[] {
-  return planPublish(images, tags).map((t) => ({ ...t, method: methodFor(from, t.image) }));
-}
-
 /** A manifest PUT alone in the source's repository; a blob mount on its registry; else a streamed copy. */
 export function methodFor(from: ImageName, target: ImageName): PromoteMethod {
   if (target.name === from.name) return "tag";
@@ -88,14 +78,18 @@ export function methodFor(from: ImageName, target: ImageName): PromoteMethod {
 }
 
 /**
- * promote pushes with its own client, so no engine login or `docker login` can stand in for a missing credential:
- * every target host needs one (`--from`'s host may be read anonymously).
+ * promote and merge push with their own client, so no engine login or `docker login` can stand in for a missing
+ * credential: every target host needs one (`--from`'s hosts may be read anonymously).
  */
-export function requireTargetCredentials(images: readonly ImageName[], hasCredential: (host: string) => boolean) {
+export function requireTargetCredentials(
+  images: readonly ImageName[],
+  hasCredential: (host: string) => boolean,
+  fn = "promote",
+) {
   const missing = images.find((image) => !hasCredential(image.host));
   if (missing) {
     throw new InvalidInputError(
-      `--images "${missing.name}": no credentials for ${missing.host}, where promote must push (pass --username and --password, or with-registry-auth --address ${missing.host})`,
+      `--images "${missing.name}": no credentials for ${missing.host}, where ${fn} must push (pass --username and --password, or with-registry-auth --address ${missing.host})`,
     );
   }
 }

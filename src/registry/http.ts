@@ -94,9 +94,10 @@ export class RegistrySession {
 
   private async attempt<T>(req: RegistryRequest, url: string, read: (res: Response) => Promise<T>): Promise<T> {
     const signal = AbortSignal.timeout(this.policy.attemptTimeoutMs);
-    let res = await this.fetchOnce(req, url, signal, this.authorization(req.scope));
+    const sent = this.authorization(req.scope);
+    let res = await this.fetchOnce(req, url, signal, sent);
     if (res.status === 401 && !(req.body instanceof ReadableStream)) {
-      const authorization = await this.answerChallenge(res, req.scope, signal);
+      const authorization = await this.answerChallenge(res, req.scope, signal, sent?.startsWith("Basic ") ?? false);
       if (authorization) {
         await this.guard(req.method, url, () => res.arrayBuffer());
         res = await this.fetchOnce(req, url, signal, authorization);
@@ -116,12 +117,18 @@ export class RegistrySession {
   }
 
   /** The Authorization header the 401's challenge asks for; undefined when none can be given (the 401 stands). */
-  private async answerChallenge(res: Response, scope: string, signal: AbortSignal): Promise<string | undefined> {
+  private async answerChallenge(
+    res: Response,
+    scope: string,
+    signal: AbortSignal,
+    sentBasic: boolean,
+  ): Promise<string | undefined> {
     const challenges = parseChallenges(res.headers.get("www-authenticate") ?? "");
     const bearer = challenges.find((c) => c.scheme === "bearer");
     const credentials = this.options.credentials;
     if (!bearer) {
-      if (!challenges.some((c) => c.scheme === "basic") || !credentials || this.basic) return undefined;
+      // Refused only when this request carried Basic: a concurrent first request may have switched it on meanwhile.
+      if (!challenges.some((c) => c.scheme === "basic") || !credentials || sentBasic) return undefined;
       this.basic = true;
       return basicAuthorization(credentials);
     }

@@ -36,8 +36,13 @@ function tarOf(name: string, content: string): Buffer {
   return Buffer.concat([header, padded, Buffer.alloc(1024)]);
 }
 
-/** Writes an OCI layout at `dir` whose index names one linux/amd64 image `tag`, with a file holding `content`. */
-export async function writeLayout(dir: string, tag: string, content: string): Promise<LayoutImage> {
+/** Writes an OCI layout at `dir` whose index names one linux/`architecture` image `tag`, with a file holding `content`. */
+export async function writeLayout(
+  dir: string,
+  tag: string,
+  content: string,
+  architecture = "amd64",
+): Promise<LayoutImage> {
   const blobs = path.join(dir, "blobs", "sha256");
   await mkdir(blobs, { recursive: true });
   const put = async (b: Buffer) => (await writeFile(path.join(blobs, sha256(b).slice(7)), b), sha256(b));
@@ -45,7 +50,7 @@ export async function writeLayout(dir: string, tag: string, content: string): Pr
   const layer = gzipSync(tar);
   const config = Buffer.from(
     JSON.stringify({
-      architecture: "amd64",
+      architecture,
       os: "linux",
       config: {},
       rootfs: { type: "layers", diff_ids: [sha256(tar)] },

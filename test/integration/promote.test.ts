@@ -2,12 +2,9 @@
 // Secret.plaintext), copying images that skopeo seeded into Debian's docker-registry 2.8.2 on loopback, one with
 // htpasswd and one with token auth, and skopeo reading every target back. The memory backend serves the engine
 // side: promote asks the engine for nothing but Secret plaintexts (and git, given here as --commit and --ref).
-import { createHash } from "node:crypto";
-import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
 import { MemoryBackend } from "../engine/memory-backend.js";
@@ -16,23 +13,17 @@ import { startFaultProxy, type FaultProxy } from "../infra/fault-proxy.js";
 import { writeIndexLayout, writeLayout, type LayoutImage, type LayoutIndex } from "../infra/oci-layout.js";
 import { publicationData, type PublicationResult } from "../infra/publication.js";
 import { startRegistry, type Registry } from "../infra/registry.js";
+import { digestRead as skopeoDigest, pushLayout } from "../infra/skopeo.js";
 
-const run = promisify(execFile);
 const PASSWORD = "ci-pass-7c3d";
 const COMMIT = "3f4e5d6c7b8a99a8b7c6d5e4f3a2b1c0d9e8f7a6";
 const SHA = COMMIT.slice(0, 7);
-const sha256 = (b: Uint8Array) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 // The registry's challenge lists scopes, and a scope's actions, in Go map order: sorted, so one order is seen.
 const sorted = (scopes: string[]) =>
   scopes.map((s) => s.replace(/[^:]*$/, (a) => a.split(",").sort().join(","))).sort();
 
-async function skopeo(...args: string[]): Promise<Buffer> {
-  const { stdout } = await run("skopeo", args, { encoding: "buffer", maxBuffer: 1 << 24 });
-  return stdout;
-}
 /** The digest of the bytes skopeo reads for `ref` (host/repo:tag or host/repo@digest): our independent reader. */
-const digestRead = async (ref: string) =>
-  sha256(await skopeo("inspect", "--raw", "--tls-verify=false", "--creds", `ci:${PASSWORD}`, `docker://${ref}`));
+const digestRead = (ref: string) => skopeoDigest(ref, `ci:${PASSWORD}`);
 
 let double: EngineDouble;
 let layouts: string[] = [];
@@ -56,16 +47,7 @@ beforeAll(async () => {
       [layouts[0]!, "acme/app"],
       [layouts[1]!, "acme/multi"],
     ] as const)
-      await skopeo(
-        "copy",
-        "--all",
-        "--preserve-digests",
-        "--dest-tls-verify=false",
-        "--dest-creds",
-        `ci:${PASSWORD}`,
-        `oci:${dir}:v1`,
-        `docker://${r.host}/${repo}:v1`,
-      );
+      await pushLayout(dir, "v1", `${r.host}/${repo}:v1`, `ci:${PASSWORD}`);
   }
 });
 

@@ -1,5 +1,5 @@
-// Rung 3 (engine double): publish's result object and its renderings for the next CI step, and --push=false,
-// on real Docker builds and a real registry whose manifests are read back.
+// Rung 3 (engine double): publish's result object and its renderings for the next CI step, --push=false, and
+// --staging on two native runners then merge, on real Docker builds and a real registry whose manifests are read back.
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
@@ -62,6 +62,59 @@ describe.skipIf(!docker)("the publish result, end to end on the docker backend",
     expect(pub.digest).toBe(index.digest);
     expect(pub.refs.every((r) => r.endsWith(`@${index.digest}`))).toBe(true);
     expect(pub.platforms).toEqual(["linux/amd64", "linux/arm64"]);
+  });
+
+  it("--staging on each native runner pushes one platform under its staging tag only; merge assembles them", async () => {
+    const g = gitFixture(join(REPO_ROOT, "test/fixtures/multiarch"));
+    const sha = g.head().slice(0, 7);
+    const host = suite.registry.host;
+    const client = suite.registry.client("ci");
+    const staged: { digest: string }[] = [];
+    for (const platform of ["linux/amd64", "linux/arm64"]) {
+      const pub = await chain(g.dir, { images: [`${host}/acme/native`], platforms: [platform], staging: true }).result<
+        Record<string, unknown>
+      >();
+      const tag = `${sha}-${platform.replace("/", "-")}`;
+      const manifest = await client.getManifest("acme/native", tag);
+      // One platform: the pushed manifest is that platform's image manifest, not an index.
+      expect(manifest.body.config).toBeDefined();
+      expect(manifest.body.manifests).toBeUndefined();
+      expect((await client.imageConfig("acme/native", tag)).architecture).toBe(platform.split("/")[1]);
+      expect(pub).toMatchObject({
+        refs: [`${host}/acme/native:${tag}@${manifest.digest}`],
+        digest: manifest.digest,
+        tags: [tag],
+        platforms: [platform],
+        built: true,
+        pushed: true,
+      });
+      staged.push({ digest: manifest.digest });
+    }
+    // No runner touched a final tag.
+    expect((await client.listTags("acme/native")).sort()).toEqual([`${sha}-linux-amd64`, `${sha}-linux-arm64`]);
+    const merged = await suite.world.double
+      .module()
+      .call(
+        "merge",
+        {
+          from: staged.map((s) => `${host}/acme/native@${s.digest}`),
+          images: [`${host}/acme/native`],
+          commit: g.head(),
+          ref: "refs/heads/main",
+          username: "ci",
+          password: suite.world.double.cliSecret(PASSWORD),
+        },
+        { returns: "Publication" },
+      )
+      .result<{ digest: string; refs: string[]; platforms: string[] }>();
+    const index = await client.getManifest("acme/native", "main");
+    expect(index.digest).toBe(merged.digest);
+    expect(index.body.manifests?.map((m) => [m.digest, m.platform?.architecture])).toEqual([
+      [staged[0]!.digest, "amd64"],
+      [staged[1]!.digest, "arm64"],
+    ]);
+    expect(merged.refs).toEqual([sha, "main"].map((t) => `${host}/acme/native:${t}@${merged.digest}`));
+    expect(merged.platforms).toEqual(["linux/amd64", "linux/arm64"]);
   });
 
   it("--push=false builds every platform and pushes nothing", async () => {

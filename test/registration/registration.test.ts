@@ -41,6 +41,19 @@ const buildArgs: Expected = {
   buildArgs: { type: LIST_STR, optional: false, default: [] },
 };
 
+// promote's and merge's arguments after --from: they copy what is already pushed under dockyard's tags.
+const copyArgs: Expected = {
+  images: { type: LIST_STR, optional: false },
+  username: { type: STR, optional: true },
+  password: { type: SECRET, optional: true },
+  tags: tagArgs.tags!,
+  ...commitRef,
+  shaLength: tagArgs.shaLength!,
+  latest: tagArgs.latest!,
+  retries: { type: INT, optional: false, default: 3 },
+  pushTimeout: { type: INT, optional: false, default: 300 },
+};
+
 const FUNCTIONS: Record<string, { returns: string; cache?: string; args: Expected }> = {
   withRegistryAuth: {
     returns: "OBJECT_KIND:Dockyard",
@@ -89,6 +102,7 @@ const FUNCTIONS: Record<string, { returns: string; cache?: string; args: Expecte
       created: labelArgs.created!,
       retries: { type: INT, optional: false, default: 3 },
       pushTimeout: { type: INT, optional: false, default: 300 },
+      staging: { type: BOOL, optional: false, default: false },
     },
   },
   publishContainers: {
@@ -117,18 +131,12 @@ const FUNCTIONS: Record<string, { returns: string; cache?: string; args: Expecte
     returns: "OBJECT_KIND:Publication",
     // Pushes like publish; session-cached, so one session's repeat of an identical call pushes once.
     cache: "session",
-    args: {
-      from: { type: STR, optional: false },
-      images: { type: LIST_STR, optional: false },
-      username: { type: STR, optional: true },
-      password: { type: SECRET, optional: true },
-      tags: tagArgs.tags!,
-      ...commitRef,
-      shaLength: tagArgs.shaLength!,
-      latest: tagArgs.latest!,
-      retries: { type: INT, optional: false, default: 3 },
-      pushTimeout: { type: INT, optional: false, default: 300 },
-    },
+    args: { from: { type: STR, optional: false }, ...copyArgs },
+  },
+  merge: {
+    returns: "OBJECT_KIND:Publication",
+    cache: "session",
+    args: { from: { type: LIST_STR, optional: false }, ...copyArgs },
   },
 };
 
@@ -275,7 +283,7 @@ describe("module registration", () => {
         description: name === "dryRun" || name === "push" ? expect.any(String) : publish[name]?.description,
       });
     }
-    for (const name of ["dockerfile", "context", "target", "buildArgs", "platforms", "allowDirty"])
+    for (const name of ["dockerfile", "context", "target", "buildArgs", "platforms", "allowDirty", "staging"])
       expect(Object.keys(containers)).not.toContain(name);
     expect(containers.containers!.description).toMatch(/one per platform/);
     expect(dockyard.methods.publishContainers!.description).toMatch(/dirty is\s+false/);
@@ -293,6 +301,27 @@ describe("module registration", () => {
       });
     for (const name of ["username", "password"]) expect(promote[name]!.description).toMatch(/--from's host/);
     expect(promote.from!.description).toMatch(/pinned by digest/);
+  });
+
+  it("merge takes promote's arguments with promote's help text, --from a list of images pinned by digest", () => {
+    const promote = dockyard.methods.promote!.arguments;
+    const merge = dockyard.methods.merge!.arguments;
+    for (const name of Object.keys(FUNCTIONS.merge!.args).filter((a) => !["from", "username", "password"].includes(a)))
+      expect({ arg: name, description: merge[name]?.description }).toEqual({
+        arg: name,
+        description: promote[name]?.description,
+      });
+    for (const name of ["username", "password"]) expect(merge[name]!.description).toMatch(/--from's hosts/);
+    expect(merge.from!.description).toMatch(/one per platform, each pinned by digest/);
+    expect(merge.from!.description).toMatch(/publish --staging/);
+    expect(dockyard.methods.merge!.description).toMatch(/digests preserved/);
+  });
+
+  it("publish's --staging names the staging tag, its one platform and merge", () => {
+    const staging = dockyard.methods.publish!.arguments.staging!;
+    expect(staging.description).toMatch(/<sha tag>-<os>-<arch>\[-<variant>\]/);
+    expect(staging.description).toMatch(/one --platforms/);
+    expect(staging.description).toMatch(/merge assembles/);
   });
 
   it("Metadata.apply takes a container and returns it labelled, described", () => {

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 
 import { InvalidInputError } from "../../src/errors/index.js";
 import { parseImageName } from "../../src/input/image.js";
-import { methodFor, parsePinnedImage, planPromotion, requireTargetCredentials } from "../../src/promote/plan.js";
+import { methodFor, parsePinnedImage, requireTargetCredentials } from "../../src/promote/plan.js";
 import { isLoopbackHost } from "../../src/registry/index.js";
 import { promoteRequest } from "../../src/request.js";
 import { expectRefusal, refusalOf, type Refusal } from "./refusal.js";
@@ -84,7 +84,7 @@ describe("parsePinnedImage: --from is an image pinned by digest", () => {
   });
 });
 
-describe("planPromotion: every image × every tag, and how its content arrives", () => {
+describe("methodFor: how a target's content arrives from --from", () => {
   const from = parsePinnedImage(`ghcr.io/acme/app@${D}`);
   it.each([
     { rule: "the source's own repository: a manifest PUT per tag", image: "ghcr.io/acme/app", method: "tag" },
@@ -93,20 +93,6 @@ describe("planPromotion: every image × every tag, and how its content arrives",
     { rule: "the same path on another port is another registry", image: "ghcr.io:443/acme/app", method: "copy" },
   ])("$rule", ({ image, method }) => {
     expect(methodFor(from, parseImageName(image))).toBe(method);
-  });
-
-  it("orders targets as publish does (images, then tags) and pins nothing yet", () => {
-    const targets = planPromotion(
-      from,
-      [parseImageName("ghcr.io/acme/app"), parseImageName("docker.io/acme/app")],
-      ["1.2.3", "latest"],
-    );
-    expect(targets.map((t) => [t.ref, t.method])).toEqual([
-      ["ghcr.io/acme/app:1.2.3", "tag"],
-      ["ghcr.io/acme/app:latest", "tag"],
-      ["docker.io/acme/app:1.2.3", "copy"],
-      ["docker.io/acme/app:latest", "copy"],
-    ]);
   });
 });
 

@@ -261,3 +261,34 @@ describe("bad input is refused before any request", () => {
     );
   });
 });
+
+describe("Basic auth on a registry's challenge, for concurrent first requests", () => {
+  const D = `sha256:${"a".repeat(64)}`;
+  const good = `Basic ${Buffer.from("ci:pw").toString("base64")}`;
+  /** A registry that answers 200 to the right Basic header, else 401 with a Basic challenge; it counts requests. */
+  const registry = () => {
+    const seen: (string | undefined)[] = [];
+    const fetch = (_url: string | URL | Request, init?: RequestInit) => {
+      const auth = (init?.headers as Record<string, string> | undefined)?.Authorization;
+      seen.push(auth);
+      return Promise.resolve(
+        auth === good
+          ? new Response(null, { status: 200, headers: { "Content-Length": "7" } })
+          : new Response(null, { status: 401, headers: { "WWW-Authenticate": 'Basic realm="registry"' } }),
+      );
+    };
+    return { seen, fetch: fetch as typeof globalThis.fetch };
+  };
+  it.each([
+    { rule: "the right credentials: both answered, each after one challenge", password: "pw", sizes: [7, 7] },
+    { rule: "wrong credentials: each refused after one Basic try, no loop", password: "no", sizes: [] },
+  ])("$rule", async ({ password, sizes }) => {
+    const r = registry();
+    const session = new RegistrySession({ host: "r.test", credentials: { username: "ci", password }, fetch: r.fetch });
+    const heads = await Promise.allSettled([headBlob(session, "acme/a", D), headBlob(session, "acme/b", D)]);
+    expect(heads.flatMap((h) => (h.status === "fulfilled" ? [h.value] : []))).toEqual(sizes);
+    // Two unauthenticated first requests, then one Basic try each: a concurrent switch to Basic refuses neither.
+    expect(r.seen).toHaveLength(4);
+    expect(r.seen.filter((a) => a === undefined)).toHaveLength(2);
+  });
+});
