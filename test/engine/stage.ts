@@ -8,7 +8,6 @@ import {
   existsSync,
   lstatSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   readlinkSync,
@@ -17,9 +16,10 @@ import {
   symlinkSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+
+import { processTempDir } from "../infra/tempdirs.js";
 
 /** tsdistconsts/consts.go:22: the version the runtime writes and the fast path looks for. */
 export const DEFAULT_TYPESCRIPT_VERSION = "5.9.3";
@@ -431,37 +431,12 @@ async function npmInstall(root: string, stage: string, files: ReadonlySet<string
   }
 }
 
-/** Stage folders carry the pid that made them: removed when it exits, or by a later process if it was killed. */
-const STAGE_PREFIX = `dockyard-stage-${process.pid}-`;
-const created: string[] = [];
 const cache = new Map<string, Promise<StagedModule>>();
-process.on("exit", () => {
-  for (const d of created) rmSync(d, { recursive: true, force: true });
-});
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-/** Test workers are often killed rather than exited; their stages are swept by the next process that stages. */
-function sweepDeadStages(): void {
-  for (const name of readdirSync(tmpdir())) {
-    const pid = /^dockyard-stage-(\d+)-/.exec(name)?.[1];
-    if (pid && Number(pid) !== process.pid && !alive(Number(pid)))
-      rmSync(join(tmpdir(), name), { recursive: true, force: true });
-  }
-}
 
 async function stage(root: string, files: readonly string[], hash: string): Promise<StagedModule> {
   const started = performance.now();
-  if (created.length === 0) sweepDeadStages();
-  const dir = mkdtempSync(join(tmpdir(), STAGE_PREFIX));
-  created.push(dir);
+  // Stage folders carry the pid that made them: removed when it exits, or by a later process if it was killed.
+  const dir = processTempDir("dockyard-stage-");
   assertNoOuterNodeModules(dir);
   const listed = new Set(files);
   for (const f of files.filter(isWrappedSource)) copyEntry(join(root, f), join(dir, f));

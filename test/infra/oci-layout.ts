@@ -67,21 +67,7 @@ export async function writeLayout(
     }),
   );
   await put(manifest);
-  await writeFile(path.join(dir, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
-  await writeFile(
-    path.join(dir, "index.json"),
-    JSON.stringify({
-      schemaVersion: 2,
-      manifests: [
-        {
-          mediaType: "application/vnd.oci.image.manifest.v1+json",
-          digest: sha256(manifest),
-          size: manifest.length,
-          annotations: { "org.opencontainers.image.ref.name": tag },
-        },
-      ],
-    }),
-  );
+  await writeLayoutEntry(dir, tag, "application/vnd.oci.image.manifest.v1+json", manifest);
   return {
     manifest,
     manifestDigest: sha256(manifest),
@@ -151,20 +137,18 @@ export async function writeIndexLayout(dir: string, tag: string, architectures: 
     }),
   );
   await put(index);
-  await writeFile(path.join(dir, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
-  await writeFile(
-    path.join(dir, "index.json"),
-    JSON.stringify({
-      schemaVersion: 2,
-      manifests: [
-        {
-          mediaType: "application/vnd.oci.image.index.v1+json",
-          digest: sha256(index),
-          size: index.length,
-          annotations: { "org.opencontainers.image.ref.name": tag },
-        },
-      ],
-    }),
-  );
+  await writeLayoutEntry(dir, tag, "application/vnd.oci.image.index.v1+json", index);
   return { index, indexDigest: sha256(index), images };
+}
+
+/** The layout's marker and its index.json, naming one manifest or index under `tag`. */
+async function writeLayoutEntry(dir: string, tag: string, mediaType: string, body: Buffer): Promise<void> {
+  await writeFile(path.join(dir, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
+  const entry = {
+    mediaType,
+    digest: sha256(body),
+    size: body.length,
+    annotations: { "org.opencontainers.image.ref.name": tag },
+  };
+  await writeFile(path.join(dir, "index.json"), JSON.stringify({ schemaVersion: 2, manifests: [entry] }));
 }
