@@ -134,7 +134,8 @@ async function runCall(
   // Each dagger call is a session of its own: no registry credential or cached build of an earlier call is left.
   double.reset();
   const pushedFrom = backend.pushed.length;
-  const [ctor, ...fns] = call.steps;
+  // The constructor's arguments go to double.module; every later step is a chained call.
+  const fns = call.steps.slice(1);
   let chain = double.module({ args: resolved.args[0] ?? {} });
   fns.forEach((s, i) => {
     chain = chain.call(
@@ -181,7 +182,6 @@ async function runCall(
     replayed: false,
     ms: performance.now() - started,
   };
-  void ctor;
   if (resolved.memoKey !== undefined) memo.set(resolved.memoKey, record);
   return withOutputFile(call, record);
 }
