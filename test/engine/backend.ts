@@ -55,6 +55,11 @@ export interface Backend {
    * session has no withRegistryAuth credential for. Empty by default (anonymous).
    */
   readonly hostDockerConfig: Readonly<Record<string, RegistryCredential>>;
+  /**
+   * The module container's network: registry host -> loopback "127.0.0.1:<port>" serving it. The module's own
+   * registry client reaches these hosts (and loopback) only; any other name fails as an unknown host.
+   */
+  moduleNetwork(): Promise<Readonly<Record<string, string>>>;
   build(req: BuildRequest): Promise<BuiltImage>;
   /** Returns the pushed manifest (or index) digest "sha256:...". Errors carry containerd's texts. */
   push(req: PushRequest): Promise<string>;

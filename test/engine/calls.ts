@@ -7,6 +7,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import type { CallContext, CallOutcome } from "./resolvers.js";
 import { introspectModule, type ArgDef, type ModuleDef } from "../registration/introspect.js";
 import { stageModule, type StagedModule } from "./stage.js";
+import { MODULE_NETWORK_ENV } from "./network-env.js";
 
 export interface ModuleOptions {
   /** Module root (holds src/, package.json, maybe tsconfig.json); default: this repository. Always run staged. */
@@ -30,6 +31,8 @@ export interface ModuleChain {
 export interface CallHost {
   readonly port: number;
   openCall(call: CallContext): { token: string; outcome(): CallOutcome | undefined; close(): void };
+  /** Registry hosts the module's container reaches, to their loopback addresses (Backend.moduleNetwork). */
+  moduleNetwork(): Promise<Readonly<Record<string, string>>>;
 }
 
 /** A function's error as the module returned it, with what the child printed. */
@@ -60,6 +63,9 @@ const TSX_LOADER = pathToFileURL(
   join(dirname(createRequire(import.meta.url).resolve("tsx/package.json")), "dist/loader.mjs"),
 ).href;
 
+// The module container's network as the double models it: preloaded before the SDK entrypoint.
+const MODULE_NETWORK = pathToFileURL(join(HERE, "module-network.ts")).href;
+
 export const pascalCase = (name: string): string =>
   name
     .split(/[^A-Za-z0-9]+/)
@@ -83,7 +89,12 @@ function runtimeNode(): string {
 }
 
 /** The SDK reads nothing but the session variables; OTEL_* would make it try to export traces. */
-function childEnv(port: number, token: string, staged: StagedModule): NodeJS.ProcessEnv {
+function childEnv(
+  port: number,
+  token: string,
+  staged: StagedModule,
+  network: Readonly<Record<string, string>>,
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("OTEL_")) env[k] = v;
   // rt:runtime_node.go:33: node uses the system's CA store (the engine's custom CAs).
@@ -94,6 +105,8 @@ function childEnv(port: number, token: string, staged: StagedModule): NodeJS.Pro
   env.TSX_TSCONFIG_PATH = staged.tsconfig;
   // Only V8's code cache (not the runtime's, and no change in behaviour): about a fifth off each step's start.
   env.NODE_COMPILE_CACHE = join(tmpdir(), "dockyard-node-compile-cache");
+  // Read and removed by the network preload before the module loads (module-network.ts).
+  env[MODULE_NETWORK_ENV] = JSON.stringify(network);
   return env;
 }
 
@@ -107,7 +120,7 @@ interface ChildResult {
 /** `tsx --no-deprecation --tsconfig … src/__dagger.entrypoint.ts` in the stage (runtime_node.go:105-107). */
 function runChild(staged: StagedModule, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<ChildResult> {
   return new Promise((res, rej) => {
-    const args = ["--no-deprecation", "--import", TSX_LOADER, staged.entrypoint];
+    const args = ["--no-deprecation", "--import", TSX_LOADER, "--import", MODULE_NETWORK, staged.entrypoint];
     const child = spawn(runtimeNode(), args, { cwd: staged.dir, env });
     let stdout = "";
     let stderr = "";
@@ -135,7 +148,8 @@ async function runStep(
 ): Promise<string> {
   const session = host.openCall(call);
   try {
-    const child = await runChild(staged, childEnv(host.port, session.token, staged), opts.timeoutMs);
+    const network = await host.moduleNetwork();
+    const child = await runChild(staged, childEnv(host.port, session.token, staged, network), opts.timeoutMs);
     const settled = session.outcome();
     const label = `${call.parentName}.${call.name || "constructor"}`;
     if (settled?.error) {

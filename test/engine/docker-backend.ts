@@ -606,5 +606,10 @@ export class DockerBackend implements Backend {
     }
   }
 
+  /** Its registries are real ones on loopback, which the module reaches as they are. */
+  async moduleNetwork(): Promise<Readonly<Record<string, string>>> {
+    return {};
+  }
+
   async close(): Promise<void> {}
 }

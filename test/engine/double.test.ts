@@ -1,11 +1,13 @@
 // Rung 3 (engine double): tests of the double itself — protocol, IDs, journal, git, builds, publish, and a real SDK call.
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { RegistryCredential } from "./backend.js";
 import { BASE_IMAGE, dockerAvailable, ensureBaseImage, ensureDockerEngine } from "../infra/docker.js";
+import { skopeo } from "../infra/skopeo.js";
 import { FunctionCallError, RUNTIME_NODE_VERSION } from "./calls.js";
 import { DockerBackend } from "./docker-backend.js";
 import { MemoryBackend } from "./memory-backend.js";
@@ -305,7 +307,7 @@ describe("builds and publish", () => {
         variants: 1,
       },
     ]);
-    expect(backend.pushed.at(-1)?.manifest).toMatchObject({ labels: { l: "v" } });
+    expect(backend.pushed.at(-1)?.labels).toEqual([{ l: "v" }]);
   });
 
   it.each([
@@ -435,6 +437,50 @@ describe("function calls through the real SDK entrypoint", () => {
     expect(err).toBeInstanceOf(FunctionCallError);
     expect((err as FunctionCallError).message).toBe("boom: bad input");
     expect(double.journal.some((j) => j.field === "FunctionCall.returnError")).toBe(true);
+  });
+});
+
+describe("R27 the module's container reaches the backend's registries by name (core/container_exec.go:341-371)", () => {
+  const echo = () => double.module({ dir: ECHO, name: "echo-module" });
+  let digest: string;
+  beforeAll(async () => {
+    const ctx = double.hostDirectory(makeRepo("network").dir);
+    const got = await data<{ node: { dockerBuild: { withLabel: { publish: string } } } }>(
+      `{ node(id: "${ctx}") { ... on Directory { dockerBuild { withLabel(name: "l", value: "v") { publish(address: "open.local:5001/acme/app:t1") } } } } }`,
+    );
+    digest = got.node.dockerBuild.withLabel.publish.split("@")[1] ?? "";
+  });
+
+  it.each([
+    { url: "https://open.local:5001/v2/acme/app/tags/list", want: '200 {"name":"acme/app","tags":["t1"]}' },
+    { url: "https://registry-1.docker.io/v2/", want: "200 {}" },
+    { url: "https://reg.local:5000/v2/", want: /^401 .*"UNAUTHORIZED"/ },
+    { url: "https://open.local:5001/v2/acme/none/manifests/t1", want: /^404 .*"NAME_UNKNOWN"/ },
+    { url: "https://ghcr.io/v2/", want: "fetch failed: getaddrinfo ENOTFOUND ghcr.io" },
+  ])("GET $url from the module answers $want", async ({ url, want }) => {
+    const got = await echo().call("get", { url }).result<string>();
+    if (typeof want === "string") expect(got).toBe(want);
+    else expect(got).toMatch(want);
+  });
+
+  it("serves the pushed bytes: the manifest hashes to publish's digest and its config holds the labels", async () => {
+    const manifest = await echo()
+      .call("get", { url: `https://open.local:5001/v2/acme/app/manifests/${digest}` })
+      .result<string>();
+    expect(manifest.startsWith("200 ")).toBe(true);
+    const body = manifest.slice(4);
+    expect(`sha256:${createHash("sha256").update(body).digest("hex")}`).toBe(digest);
+    const config = (JSON.parse(body) as { config: { digest: string } }).config.digest;
+    const blob = await echo()
+      .call("get", { url: `https://open.local:5001/v2/acme/app/blobs/${config}` })
+      .result<string>();
+    expect(JSON.parse(blob.slice(4))).toMatchObject({ os: "linux", config: { Labels: { l: "v" } } });
+  });
+
+  it("is read by skopeo as a registry: the same manifest bytes", async () => {
+    const address = (await double.moduleNetwork())["open.local:5001"] ?? "";
+    const raw = await skopeo("inspect", "--raw", "--tls-verify=false", `docker://${address}/acme/app:t1`);
+    expect(`sha256:${createHash("sha256").update(raw).digest("hex")}`).toBe(digest);
   });
 });
 

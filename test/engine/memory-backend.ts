@@ -1,8 +1,10 @@
-// Rung 3 (engine double): a Backend in memory: content-addressed builds, registries with optional users.
+// Rung 3 (engine double): a Backend in memory: content-addressed builds, registries with optional users, each
+// served on loopback HTTP (memory-registry.ts) so the module's own registry client reads what the engine pushed.
 import { createHash } from "node:crypto";
 import { lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join, relative } from "node:path";
-import type { Backend, BuildRequest, BuiltImage, PushRequest, RegistryCredential } from "./backend.js";
+import type { Backend, BuildRequest, BuiltImage, PushRequest, PushVariant, RegistryCredential } from "./backend.js";
+import { MemoryRegistry } from "./memory-registry.js";
 import { parseImageRef } from "./refs.js";
 
 export interface MemoryRegistryConfig {
@@ -24,9 +26,24 @@ export interface PushedManifest {
   repository: string;
   tag?: string;
   digest: string;
-  /** Canonical manifest: one image, or an index over several. */
+  /** The pushed manifest as stored: one image, or an index over several. */
   manifest: unknown;
+  /** Each platform's image config labels, in the manifest's order. */
+  labels: Record<string, string>[];
   username?: string;
+}
+
+const MT = {
+  manifest: "application/vnd.oci.image.manifest.v1+json",
+  index: "application/vnd.oci.image.index.v1+json",
+  config: "application/vnd.oci.image.config.v1+json",
+  layer: "application/vnd.oci.image.layer.v1.tar",
+} as const;
+
+interface PushedImage {
+  platform: string;
+  manifest: Buffer;
+  digest: string;
 }
 
 const sha256 = (data: string | Buffer): string => createHash("sha256").update(data).digest("hex");
@@ -69,9 +86,12 @@ export class MemoryBackend implements Backend {
   readonly defaultPlatform: string;
   readonly hostDockerConfig: Readonly<Record<string, RegistryCredential>>;
   private readonly registries: Record<string, MemoryRegistryConfig>;
+  private readonly served = new Map<string, MemoryRegistry>();
 
   constructor(opts: MemoryBackendOptions = {}) {
     this.registries = opts.registries ?? {};
+    for (const [host, config] of Object.entries(this.registries))
+      this.served.set(host, new MemoryRegistry(host, config.users));
     this.defaultPlatform = opts.hostPlatform ?? "linux/amd64";
     this.hostDockerConfig = opts.hostDockerConfig ?? {};
   }
@@ -101,20 +121,60 @@ export class MemoryBackend implements Backend {
       throw new Error(`failed to do request: Head "${firstBlob}": dial tcp: lookup ${ref.host}: no such host`);
     }
     this.checkAuth(registry, req.auth, firstBlob);
-    const manifest = this.manifestFor(req);
-    const digest = `sha256:${sha256(canonical(manifest))}`;
+    const served = this.registry(ref.host);
+    // Dagger pushes the platforms sorted (engine/engineutil/containerimage.go:67-69): blobs, children by digest, root by tag.
+    const variants = [...req.variants].sort((a, b) => (a.platform < b.platform ? -1 : a.platform > b.platform ? 1 : 0));
+    const images = variants.map((v) => this.pushImage(served, ref.repository, v));
+    const tag = ref.tag ?? "latest";
+    let root: Buffer;
+    if (images.length === 1) root = images[0]!.manifest;
+    else {
+      for (const image of images) served.putManifest(ref.repository, image.digest, MT.manifest, image.manifest);
+      const manifests = images.map((i) => ({
+        mediaType: MT.manifest,
+        digest: i.digest,
+        size: i.manifest.length,
+        platform: platformParts(i.platform),
+      }));
+      root = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MT.index, manifests }));
+    }
+    const digest = served.putManifest(ref.repository, tag, images.length === 1 ? MT.manifest : MT.index, root);
     this.pushed.push({
       host: ref.host,
       repository: ref.repository,
       ...(ref.tag !== undefined ? { tag: ref.tag } : {}),
       digest,
-      manifest,
+      manifest: JSON.parse(root.toString("utf8")) as unknown,
+      labels: variants.map((v) => v.labels),
       ...(req.auth ? { username: req.auth.username } : {}),
     });
     return digest;
   }
 
-  async close(): Promise<void> {}
+  /** The registry served for a host given in the options. */
+  registry(host: string): MemoryRegistry {
+    const served = this.served.get(host);
+    if (!served) throw new Error(`engine double: no memory registry for ${host}`);
+    return served;
+  }
+
+  /**
+   * What the module's container reaches by name: each registry's host (and Docker Hub's API host for docker.io,
+   * src/registry/reference.ts) to its loopback address. Starts the servers on first use.
+   */
+  async moduleNetwork(): Promise<Record<string, string>> {
+    const network: Record<string, string> = {};
+    for (const [host, served] of this.served) {
+      const address = await served.listen();
+      network[host] = address;
+      if (host === "docker.io") network["registry-1.docker.io"] = address;
+    }
+    return network;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.served.values()].map((r) => r.close()));
+  }
 
   /** Tags pushed to host/repository, in push order, deduplicated. */
   tags(host: string, repository: string): string[] {
@@ -137,11 +197,36 @@ export class MemoryBackend implements Backend {
     }
   }
 
-  /** One variant: an image manifest; several: an index over them, as an OCI push would produce. */
-  private manifestFor(req: PushRequest): unknown {
-    const images = req.variants.map((v) => ({ image: v.image, platform: v.platform, labels: v.labels }));
-    if (images.length === 1) return { mediaType: "application/vnd.oci.image.manifest.v1+json", ...images[0] };
-    const sorted = [...images].sort((a, b) => (a.platform < b.platform ? -1 : 1));
-    return { mediaType: "application/vnd.oci.image.index.v1+json", manifests: sorted };
+  /**
+   * One platform's blobs and image manifest: a config holding the labels, as Dagger writes them into the image
+   * config at publish, and one layer standing for the built filesystem (its bytes name the build, not a real tar).
+   */
+  private pushImage(served: MemoryRegistry, repository: string, v: PushVariant): PushedImage {
+    const layer = Buffer.from(`memory backend layer of ${v.image}\n`);
+    const parts = platformParts(v.platform);
+    const config = Buffer.from(
+      JSON.stringify({
+        ...parts,
+        config: Object.keys(v.labels).length > 0 ? { Labels: v.labels } : {},
+        rootfs: { type: "layers", diff_ids: [`sha256:${sha256(layer)}`] },
+      }),
+    );
+    const layerDigest = served.putBlob(repository, layer);
+    const configDigest = served.putBlob(repository, config);
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MT.manifest,
+        config: { mediaType: MT.config, digest: configDigest, size: config.length },
+        layers: [{ mediaType: MT.layer, digest: layerDigest, size: layer.length }],
+      }),
+    );
+    return { platform: v.platform, manifest, digest: `sha256:${sha256(manifest)}` };
   }
+}
+
+/** "os/arch[/variant]" as an OCI platform object. */
+function platformParts(platform: string): { os: string; architecture: string; variant?: string } {
+  const [os = "linux", architecture = "amd64", variant] = platform.split("/");
+  return variant ? { os, architecture, variant } : { os, architecture };
 }

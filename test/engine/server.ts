@@ -75,6 +75,8 @@ export interface EngineDouble {
   query(query: string, token?: string): Promise<{ status: number; body: ExecutionResult }>;
   /** Binds a fresh token to a function call's context. */
   openCall(call: CallContext): CallSession;
+  /** Registry hosts the module's container reaches, to their loopback addresses (Backend.moduleNetwork). */
+  moduleNetwork(): Promise<Readonly<Record<string, string>>>;
   /** Function calls clients asked of served modules, and whether each ran or came from the function cache. */
   readonly functionRuns: readonly FunctionRun[];
   /**
@@ -86,6 +88,7 @@ export interface EngineDouble {
   module(opts?: ModuleOptions): ModuleChain;
   /** Clears journal, publishes, build count, function runs and the build and function caches; IDs stay valid. */
   reset(): void;
+  /** Stops serving, then closes the backend (its registries' servers). */
   close(): Promise<void>;
 }
 
@@ -171,6 +174,7 @@ class Double implements EngineDouble {
       port: this.port,
       state: this.state,
       openCall: (call: CallContext) => this.openCall(call),
+      moduleNetwork: () => this.backend.moduleNetwork(),
       recordRun: (run: FunctionRun) => void this.runs.push(run),
     };
     const moduleFields = Object.assign(
@@ -209,6 +213,10 @@ class Double implements EngineDouble {
     return { token, outcome: () => outcome, close: () => void this.sessions.delete(token) };
   }
 
+  moduleNetwork(): Promise<Readonly<Record<string, string>>> {
+    return this.backend.moduleNetwork();
+  }
+
   module(opts: ModuleOptions = {}): ModuleChain {
     return moduleChain(this, opts);
   }
@@ -241,6 +249,7 @@ class Double implements EngineDouble {
   async close(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((res, rej) => this.server.close((e) => (e ? rej(e) : res())));
+    await this.backend.close();
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
