@@ -64,6 +64,7 @@ import {
   type RetryPolicy,
 } from "./push/retry.js";
 import { computeTags, DEFAULT_SHA_LENGTH } from "./tags/tags.js";
+import { ManifestFanOut, UnreachableRegistry } from "./push/fanout.js";
 import { mergeAll } from "./merge/merge.js";
 import { stagingTag } from "./merge/plan.js";
 import { promoteAll, type PromoteEffects } from "./promote/copy.js";
@@ -677,10 +678,50 @@ export class Dockyard {
     const policy = retryPolicy(req);
     const shared = req.credentials;
     const abandoned = { count: 0 };
-    const refs = await pushAll(targets, (t) => this.pushOne(t, variants, shared, policy, abandoned)).finally(() =>
-      endAfterAbandonedPushes(abandoned.count),
-    );
+    const push = (t: PublishTarget) => this.pushOne(t, variants, shared, policy, abandoned);
+    const tag = await this.manifestTagger(req, targets, push);
+    const refs = await pushAll(targets, push, "publish", tag).finally(() => endAfterAbandonedPushes(abandoned.count));
     return toPublication({ ...built, refs, digest: digestOf(refs[0] ?? ""), pushed: true });
+  }
+
+  /**
+   * Tags after a repository's first by a PUT of its manifest (src/push/fanout.ts); where the module's container
+   * cannot reach the registry, by a Dagger push each, said once per host.
+   */
+  private async manifestTagger(
+    req: PushRequest<Secret>,
+    targets: PublishTarget[],
+    push: (target: PublishTarget) => Promise<string>,
+  ): Promise<(target: PublishTarget, firstPinned: string) => Promise<string>> {
+    const registered = this.registeredCredentials();
+    const credentialFor = (host: string) => pickCredential(host, registered, req.credentials);
+    const tagged = targets.filter((t, i) => targets.findIndex((o) => o.image.name === t.image.name) !== i);
+    const sessions = await this.registrySessions(
+      "publish",
+      tagged.map((t) => t.image),
+      req,
+      credentialFor,
+    );
+    const fanOut = new ManifestFanOut(sessions.session);
+    const warned = new Set<string>();
+    return async (target, firstPinned) => {
+      try {
+        return await fanOut.tag(target, firstPinned);
+      } catch (e) {
+        const message = errorMessage(e);
+        const { host } = target.image;
+        if (e instanceof UnreachableRegistry) {
+          if (!warned.has(host))
+            console.error(
+              `dockyard: publish: the module's container cannot reach ${host} (${maskUrlCredentials(message)}); its other tags go by a Dagger push each`,
+            );
+          warned.add(host);
+          return push(target);
+        }
+        const given = credentialFor(host) ? "given" : "none";
+        throw new Error(describePushFailure(target, classifyPushError(message), message, given));
+      }
+    };
   }
 
   private async pushOne(

@@ -34,28 +34,32 @@ export interface PushReport {
 const NOT_TRIED = "not tried: the first push to this repository did not succeed";
 
 /**
- * Pushes every target. Each repository gets its first tag alone, then its other tags at once: the first push
- * uploads the blobs, the others only add manifests (concurrent first pushes upload every layer again and race
- * in the registry). Repositories go concurrently. Returns the digest-pinned refs in target order; when any push
- * fails, throws a PublishError that sorts every ref into confirmed, unknown and not pushed.
+ * Pushes every target. Each repository's first tag goes alone (repositories side by side): it uploads the blobs.
+ * Once every first push has settled, all other tags go in one burst, each by `tag` given its repository's
+ * first pinned ref (by default another push): a publish's moving tags land together, after every upload, so two
+ * concurrent publishes rarely leave a mixed tag set. Returns the digest-pinned refs in target order; when any
+ * push fails, throws a PublishError that sorts every ref into confirmed, unknown and not pushed.
  */
 export async function pushAll<T extends PublishTarget>(
   targets: T[],
   push: (target: T) => Promise<string>,
   /** The function the report names: "publish", "promote". */
   what = "publish",
+  tag: (target: T, firstPinned: string) => Promise<string> = push,
 ): Promise<string[]> {
   const outcomes = new Map<T, PushOutcome>();
-  const settle = (t: T) =>
-    push(t).then(
+  const settle = (t: T, step: () => Promise<string>) =>
+    step().then(
       (pinned) => void outcomes.set(t, { state: "confirmed", pinned }),
       (e: unknown) => void outcomes.set(t, failedOutcome(errorMessage(e))),
     );
+  const groups = groupByRepository(targets);
+  await Promise.all(groups.map(([first]) => first && settle(first, () => push(first))));
   await Promise.all(
-    groupByRepository(targets).map(async ([first, ...rest]) => {
-      if (!first) return;
-      await settle(first);
-      if (outcomes.get(first)?.state === "confirmed") await Promise.all(rest.map(settle));
+    groups.flatMap(([first, ...rest]) => {
+      const outcome = first && outcomes.get(first);
+      if (outcome?.state !== "confirmed") return [];
+      return rest.map((t) => settle(t, () => tag(t, outcome.pinned)));
     }),
   );
   const all = targets.map((t) => ({

@@ -28,9 +28,11 @@ export interface PushedManifest {
   digest: string;
   /** The pushed manifest as stored: one image, or an index over several. */
   manifest: unknown;
-  /** Each platform's image config labels, in the manifest's order. */
+  /** Each platform's image config labels, in the manifest's order (empty for a tag written over HTTP). */
   labels: Record<string, string>[];
   username?: string;
+  /** "engine": Container.publish; "http": a manifest PUT by tag from the module's own registry client. */
+  via: "engine" | "http";
 }
 
 const MT = {
@@ -81,6 +83,7 @@ function canonical(value: unknown): string {
 
 export class MemoryBackend implements Backend {
   readonly name = "memory" as const;
+  /** Every tag written, by the engine's pushes or over HTTP, in order. */
   readonly pushed: PushedManifest[] = [];
   readonly builtRequests: Omit<BuildRequest, "secrets">[] = [];
   readonly defaultPlatform: string;
@@ -90,8 +93,19 @@ export class MemoryBackend implements Backend {
 
   constructor(opts: MemoryBackendOptions = {}) {
     this.registries = opts.registries ?? {};
-    for (const [host, config] of Object.entries(this.registries))
-      this.served.set(host, new MemoryRegistry(host, config.users));
+    for (const [host, config] of Object.entries(this.registries)) {
+      const served = new MemoryRegistry(host, config.users, (w) => {
+        const manifest = served.manifest(w.repository, w.digest);
+        this.pushed.push({
+          host,
+          ...w,
+          manifest: manifest ? (JSON.parse(manifest.bytes.toString("utf8")) as unknown) : undefined,
+          labels: [],
+          via: "http",
+        });
+      });
+      this.served.set(host, served);
+    }
     this.defaultPlatform = opts.hostPlatform ?? "linux/amd64";
     this.hostDockerConfig = opts.hostDockerConfig ?? {};
   }
@@ -147,6 +161,7 @@ export class MemoryBackend implements Backend {
       manifest: JSON.parse(root.toString("utf8")) as unknown,
       labels: variants.map((v) => v.labels),
       ...(req.auth ? { username: req.auth.username } : {}),
+      via: "engine",
     });
     return digest;
   }

@@ -7,6 +7,14 @@ import { createHash, randomUUID } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 
+/** A tag written over HTTP (by the module's own client), with the Basic-auth user that wrote it. */
+export interface HttpTagWrite {
+  repository: string;
+  tag: string;
+  digest: string;
+  username?: string;
+}
+
 export interface StoredManifest {
   mediaType: string;
   bytes: Buffer;
@@ -50,6 +58,7 @@ export class MemoryRegistry {
     /** The host image references name it by ("ghcr.io", "reg.local:5000"). */
     readonly host: string,
     private readonly users?: Readonly<Record<string, string>>,
+    private readonly onHttpTag: (write: HttpTagWrite) => void = () => undefined,
   ) {}
 
   /** Stores a blob in a repository, as a finished upload does. */
@@ -143,13 +152,19 @@ export class MemoryRegistry {
     return this.linked.has(repository) || this.manifests.has(repository);
   }
 
-  private authorized(req: http.IncomingMessage): boolean {
-    if (!this.users) return true;
+  /** The Basic-auth user of a request, when it sent one. */
+  private basicUser(req: http.IncomingMessage): { username: string; password: string } | undefined {
     const header = req.headers.authorization ?? "";
-    if (!header.startsWith("Basic ")) return false;
+    if (!header.startsWith("Basic ")) return undefined;
     const plain = Buffer.from(header.slice(6), "base64").toString("utf8");
     const colon = plain.indexOf(":");
-    return colon > 0 && this.users[plain.slice(0, colon)] === plain.slice(colon + 1);
+    return colon > 0 ? { username: plain.slice(0, colon), password: plain.slice(colon + 1) } : undefined;
+  }
+
+  private authorized(req: http.IncomingMessage): boolean {
+    if (!this.users) return true;
+    const user = this.basicUser(req);
+    return user !== undefined && this.users[user.username] === user.password;
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -165,6 +180,16 @@ export class MemoryRegistry {
           "WWW-Authenticate": `Basic realm="${this.host}"`,
         });
       const answer = this.route(method, url, body, req.headers["content-type"] ?? "");
+      const tagged = method === "PUT" ? /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(url.pathname) : null;
+      if (tagged && !DIGEST.test(decodeURIComponent(tagged[2]!))) {
+        const username = this.basicUser(req)?.username;
+        this.onHttpTag({
+          repository: tagged[1]!,
+          tag: decodeURIComponent(tagged[2]!),
+          digest: answer.headers["Docker-Content-Digest"] ?? "",
+          ...(username !== undefined ? { username } : {}),
+        });
+      }
       res.writeHead(answer.status, answer.headers);
       res.end(method === "HEAD" ? undefined : answer.body);
     } catch (e) {

@@ -59,7 +59,8 @@ describe.skipIf(!docker)("composition: another module reads a Publication field 
     expect(afterFirst).toBeGreaterThan(before);
     expect(manifestRequests()).toBe(afterFirst);
     expect(proxy.count(match.manifestPut)).toBe(refs.length);
-    expect(double.publishes.map((p) => p.address)).toEqual([`${image}:${sha}`, `${image}:main`]);
+    // The engine pushes the first tag; main is a PUT of the same manifest by dockyard's own client.
+    expect(double.publishes.map((p) => p.address)).toEqual([`${image}:${sha}`]);
     const runs = () => double.functionRuns.filter((r) => r.name === "publish").map((r) => r.ran);
     expect(runs()).toEqual([true, false, false, false]);
     expect(double.functionRuns.find((r) => r.name === "publish")?.policy).toBe("PerSession");
@@ -68,7 +69,7 @@ describe.skipIf(!docker)("composition: another module reads a Publication field 
     const next = await double.session({ modules: [{}] });
     expect(await read<string>(next, source, password, image, "digest")).toBe(digest);
     expect(runs()).toEqual([true, false, false, false, true]);
-    expect(double.publishes).toHaveLength(2 * refs.length);
+    expect(double.publishes).toHaveLength(2);
     expect(manifestRequests()).toBeGreaterThan(afterFirst);
   });
 

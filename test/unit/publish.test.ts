@@ -95,18 +95,44 @@ describe("pushAll", () => {
     if (state === "unknown") expect(pe.message).toMatch(/1 unknown: the registry may hold them/);
   });
 
-  it("each repository's first tag is pushed alone, then its other tags together; repositories side by side", async () => {
+  it("first tags side by side, then every other tag in one burst once all first pushes settled", async () => {
     const events: string[] = [];
-    await pushAll(targets, async (t) => {
-      events.push(`start ${t.ref}`);
+    const step = (kind: string) => async (t: PublishTarget) => {
+      events.push(`start ${kind} ${t.ref}`);
       await Promise.resolve();
-      events.push(`end ${t.ref}`);
+      events.push(`end ${kind} ${t.ref}`);
       return pinned(t);
-    });
-    for (const host of ["r1.local", "r2.local"]) {
-      expect(events.indexOf(`end ${host}/app:t1`)).toBeLessThan(events.indexOf(`start ${host}/app:t2`));
-    }
-    expect(events.indexOf("start r2.local/app:t1")).toBeLessThan(events.indexOf("end r1.local/app:t1"));
+    };
+    await pushAll(targets, step("push"), "publish", step("tag"));
+    const lastFirstEnd = Math.max(...["r1", "r2"].map((h) => events.indexOf(`end push ${h}.local/app:t1`)));
+    const firstTagStart = Math.min(...["r1", "r2"].map((h) => events.indexOf(`start tag ${h}.local/app:t2`)));
+    expect(lastFirstEnd).toBeLessThan(firstTagStart);
+    expect(events.indexOf("start push r2.local/app:t1")).toBeLessThan(events.indexOf("end push r1.local/app:t1"));
+    expect(events.filter((e) => e.startsWith("start tag"))).toEqual([
+      "start tag r1.local/app:t2",
+      "start tag r2.local/app:t2",
+    ]);
+  });
+
+  it("each other tag is given its repository's first pinned ref; a failed first leaves its repository untried", async () => {
+    const given: string[] = [];
+    const err = await pushAll(
+      targets,
+      async (t) => {
+        if (t.image.host === "r2.local") throw new Error(BLOB_503(t));
+        return `${t.ref}@${DIGEST}`;
+      },
+      "publish",
+      async (t, first) => {
+        given.push(`${t.ref} <- ${first}`);
+        return pinnedRef(t.ref, digestOf(first));
+      },
+    ).then(
+      () => undefined,
+      (e: unknown) => e as PublishError,
+    );
+    expect(given).toEqual([`r1.local/app:t2 <- r1.local/app:t1@${DIGEST}`]);
+    expect(err?.message).toMatch(/not tried: r2\.local\/app:t2: not tried: the first push/);
   });
 
   it("a reason that carries URL credentials is reported with them masked", async () => {

@@ -1,0 +1,50 @@
+/**
+ * Every tag of a repository but its first, as a manifest PUT of the exact bytes the first push stored: all tags
+ * carry one digest and each costs one request, where a Dagger push per tag re-sends the whole image
+ * (`Container.publish` always re-assembles manifests). It runs in the module's container, which may not reach a
+ * registry the engine reaches (the engine's mirrors, insecure hosts and its own localhost do not apply here):
+ * then the caller pushes those tags with Dagger instead.
+ */
+import { getManifest, putManifest, type Manifest } from "../registry/manifests.js";
+import type { RegistrySession } from "../registry/http.js";
+import { digestOf, pinnedRef, type PublishTarget } from "./publish.js";
+
+/** A failure with no HTTP answer (name lookup, connection, TLS, timeout): the module cannot reach the registry. */
+export function isUnreachable(message: string): boolean {
+  return /failed to do request:/.test(message) && !/unexpected status from/.test(message);
+}
+
+/** Thrown when the first push's manifest cannot be read because the registry is out of the module's reach. */
+export class UnreachableRegistry extends Error {
+  override readonly name = "UnreachableRegistry";
+}
+
+export class ManifestFanOut {
+  private readonly read = new Map<string, Promise<Manifest>>();
+
+  constructor(private readonly session: (host: string) => RegistrySession) {}
+
+  /** Tags `target` with the manifest its repository's first push (`firstPinned`) stored; returns the pinned ref. */
+  async tag(target: PublishTarget, firstPinned: string): Promise<string> {
+    const digest = digestOf(firstPinned);
+    const manifest = await this.manifest(target, digest);
+    const { host, repository } = target.image;
+    await putManifest(this.session(host), repository, target.tag, manifest.bytes, manifest.mediaType);
+    return pinnedRef(target.ref, digest);
+  }
+
+  /** The first push's manifest, read once per repository by its digest (the body's digest checked). */
+  private manifest(target: PublishTarget, digest: string): Promise<Manifest> {
+    const key = `${target.image.name}@${digest}`;
+    let manifest = this.read.get(key);
+    if (!manifest) {
+      const { host, repository } = target.image;
+      manifest = getManifest(this.session(host), repository, digest).catch((e: unknown) => {
+        const message = e instanceof Error ? e.message : String(e);
+        throw isUnreachable(message) ? new UnreachableRegistry(message) : e;
+      });
+      this.read.set(key, manifest);
+    }
+    return manifest;
+  }
+}

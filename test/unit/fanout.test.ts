@@ -1,0 +1,74 @@
+// Unit: tags after a repository's first by a PUT of the first push's manifest (src/push/fanout.ts), against a
+// recorded-shape fetch double; what counts as a registry out of the module's reach.
+import { createHash } from "node:crypto";
+import { describe, expect, it } from "vitest";
+
+import { isUnreachable, ManifestFanOut, UnreachableRegistry } from "../../src/push/fanout.js";
+import { planPublish } from "../../src/push/publish.js";
+import { RegistrySession } from "../../src/registry/http.js";
+
+const INDEX = Buffer.from('{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}');
+const DIGEST = `sha256:${createHash("sha256").update(INDEX).digest("hex")}`;
+const image = { host: "ghcr.io", repository: "acme/app", name: "ghcr.io/acme/app" };
+
+describe("isUnreachable", () => {
+  it.each([
+    { message: 'failed to do request: GET "https://ghcr.io/v2/acme/app/manifests/x": ENOTFOUND', want: true },
+    { message: 'failed to do request: GET "https://r.local/v2/": ECONNREFUSED', want: true },
+    { message: 'failed to do request: GET "https://r.local/v2/": request timed out after 300 s', want: true },
+    {
+      message: "unexpected status from GET request to https://ghcr.io/v2/acme/app/manifests/x: 401 Unauthorized",
+      want: false,
+    },
+    { message: "unexpected status from PUT request to https://ghcr.io/v2/a/manifests/t: 503", want: false },
+  ])("$message: $want", ({ message, want }) => expect(isUnreachable(message)).toBe(want));
+});
+
+describe("ManifestFanOut", () => {
+  const [first, ...rest] = planPublish([image], ["1a2b3c4", "main", "latest"]);
+  const firstPinned = `${first!.ref}@${DIGEST}`;
+
+  function registry(answer: (method: string, url: string) => Response | Error) {
+    const requests: string[] = [];
+    const fetch = (async (url: string, init: RequestInit) => {
+      const method = init.method ?? "GET";
+      requests.push(`${method} ${new URL(url).pathname}`);
+      const a = answer(method, url);
+      if (a instanceof Error) throw a;
+      return a;
+    }) as unknown as typeof globalThis.fetch;
+    const session = new RegistrySession({
+      host: "ghcr.io",
+      fetch,
+      policy: { retries: 0, baseDelayMs: 0, maxDelayMs: 0, attemptTimeoutMs: 1000 },
+    });
+    return { requests, fanOut: new ManifestFanOut(() => session) };
+  }
+
+  it("reads the first push's manifest once by digest, then PUTs the same bytes and media type to each tag", async () => {
+    const { requests, fanOut } = registry((method) => {
+      if (method === "GET")
+        return new Response(INDEX, {
+          headers: { "Content-Type": "application/vnd.oci.image.index.v1+json", "Docker-Content-Digest": DIGEST },
+        });
+      return new Response(null, { status: 201, headers: { "Docker-Content-Digest": DIGEST } });
+    });
+    const pinned = await Promise.all(rest.map((t) => fanOut.tag(t, firstPinned)));
+    expect(pinned).toEqual([`ghcr.io/acme/app:main@${DIGEST}`, `ghcr.io/acme/app:latest@${DIGEST}`]);
+    expect(requests).toEqual([
+      `GET /v2/acme/app/manifests/${DIGEST}`,
+      "PUT /v2/acme/app/manifests/main",
+      "PUT /v2/acme/app/manifests/latest",
+    ]);
+  });
+
+  it("a registry out of reach is an UnreachableRegistry (the caller pushes instead); a refusal is not", async () => {
+    const cause = Object.assign(new Error("getaddrinfo ENOTFOUND ghcr.io"), { code: "ENOTFOUND" });
+    const away = registry(() => new TypeError("fetch failed", { cause }));
+    await expect(away.fanOut.tag(rest[0]!, firstPinned)).rejects.toBeInstanceOf(UnreachableRegistry);
+    const refused = registry(() => new Response('{"errors":[{"code":"DENIED","message":"denied"}]}', { status: 403 }));
+    const e = await refused.fanOut.tag(rest[0]!, firstPinned).catch((x: unknown) => x);
+    expect(e).not.toBeInstanceOf(UnreachableRegistry);
+    expect(String(e)).toMatch(/403/);
+  });
+});
