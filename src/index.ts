@@ -183,7 +183,7 @@ export class Publication {
   @func()
   githubOutput = "";
 
-  /** A Markdown summary for $GITHUB_STEP_SUMMARY. */
+  /** A Markdown summary for $GITHUB_STEP_SUMMARY; it says why --latest=auto left latest where it was. */
   @func()
   markdown = "";
 
