@@ -63,8 +63,10 @@ import {
   withPushRetry,
   type RetryPolicy,
 } from "./push/retry.js";
-import { computeTags, DEFAULT_SHA_LENGTH } from "./tags/tags.js";
+import { computeTags, DEFAULT_SHA_LENGTH, type LatestMode } from "./tags/tags.js";
 import { ManifestFanOut, UnreachableRegistry } from "./push/fanout.js";
+import { autoLatestRelease, describeVerdict } from "./tags/latest.js";
+import { registryLatestVerdict } from "./push/latest.js";
 import { mergeAll } from "./merge/merge.js";
 import { stagingTag } from "./merge/plan.js";
 import { promoteAll, type PromoteEffects } from "./promote/copy.js";
@@ -74,7 +76,7 @@ import { formatLabels, parseFormattedLabels } from "./tags/labels.js";
 
 /** When to add the latest tag. */
 export enum Latest {
-  /** For a semver release tag (v1.2.3, not v1.2.3-rc.1). */
+  /** For a semver release tag (v1.2.3, not v1.2.3-rc.1); publish, publish-containers, promote and merge add it only when no target repository holds a higher release (read with tags/list). */
   AUTO = "auto",
   /** On every publish. */
   ALWAYS = "always",
@@ -182,7 +184,7 @@ export class Publication {
   @func()
   githubOutput = "";
 
-  /** A Markdown summary for $GITHUB_STEP_SUMMARY. */
+  /** A Markdown summary for $GITHUB_STEP_SUMMARY; it says why --latest=auto left latest where it was. */
   @func()
   markdown = "";
 
@@ -252,7 +254,7 @@ export class Dockyard {
     ref?: string,
     /** Length of the sha tag, from 4 to the commit's length. */
     shaLength = DEFAULT_SHA_LENGTH,
-    /** When to add the latest tag. */
+    /** When to add the latest tag; auto here looks at the release tag alone (no registry is read: publish also checks each repository's releases). */
     latest: Latest = Latest.AUTO,
     /** More tags, used as given; each must already be a valid tag. */
     tags: string[] = [],
@@ -271,7 +273,7 @@ export class Dockyard {
     ref?: string,
     /** Length of the sha tag, from 4 to the commit's length. */
     shaLength = DEFAULT_SHA_LENGTH,
-    /** When to add the latest tag. */
+    /** When to add the latest tag; auto here looks at the release tag alone (no registry is read: publish also checks each repository's releases). */
     latest: Latest = Latest.AUTO,
     /** More tags, used as given; each must already be a valid tag. */
     tags: string[] = [],
@@ -414,9 +416,11 @@ export class Dockyard {
     });
     // A dry run makes every check the real run makes (git, dirty guard, paths); it only stops before building.
     const plan = await this.prepareBuild(req);
-    const meta = publishMetadata(req, plan.git, plan.dirty);
+    // --staging pushes no latest, so it reads no registry for it.
+    const decided = req.staging ? unchangedLatest(req) : await this.autoLatest("publish", req, plan.git.refs);
+    const meta = publishMetadata({ ...req, latest: decided.latest }, plan.git, plan.dirty);
     const staged = req.staging ? [stagingTag(meta.commit.slice(0, req.shaLength), req.platforms[0]!)] : meta.tags;
-    const planned = planPublication(req, { ...meta, tags: staged }, req.platforms);
+    const planned = planPublication(req, { ...meta, tags: staged }, req.platforms, decided.latestNote);
     if (dryRun) return toPublication(planned.result);
 
     const secrets = await this.namedBuildSecrets();
@@ -491,10 +495,11 @@ export class Dockyard {
       pushTimeout,
     });
     const git = await this.resolve(req, false);
-    const meta = publishMetadata(req, git, false);
     // Our own check, before any push: Dagger's publish would refuse the same platform twice only when it exports.
     const platforms = requireOnePerPlatform(await Promise.all(req.containers.map((c) => c.platform())));
-    const planned = planPublication(req, meta, platforms);
+    const decided = await this.autoLatest("publish-containers", req, git.refs);
+    const meta = publishMetadata({ ...req, latest: decided.latest }, git, false);
+    const planned = planPublication(req, meta, platforms, decided.latestNote);
     if (req.dryRun) return toPublication(planned.result);
     const variants = req.containers.map((c) => withLabels(c, meta.labels));
     return this.pushVariants(req, planned.targets, variants, planned.result);
@@ -624,13 +629,46 @@ export class Dockyard {
     const credentialFor = (host: string) => pickCredential(host, registered, req.credentials);
     requireTargetCredentials(req.images, (host) => credentialFor(host) !== undefined, fn);
     const git = await this.resolve(req, false);
-    const tags = computeTags(tagInput(req, git));
     const sessions = await this.registrySessions(fn, [...sources, ...req.images], req, credentialFor);
+    const { latest, latestNote } = await this.autoLatest(fn, req, git.refs, sessions);
+    const tags = computeTags(tagInput({ ...req, latest }, git));
     const { refs, digest, platforms } = await push(planPublish(req.images, tags), sessions);
     const images = req.images.map((i) => i.name);
     const { commit } = git;
     // Nothing is built here: what was copied is what its builder made, so neither built nor dirty.
-    return toPublication({ refs, digest, tags, images, platforms, built: false, pushed: true, commit, dirty: false });
+    return toPublication({
+      refs,
+      digest,
+      tags,
+      images,
+      platforms,
+      built: false,
+      pushed: true,
+      commit,
+      dirty: false,
+      latestNote,
+    });
+  }
+
+  /**
+   * --latest=auto on a release reads each target repository's tags (read only, dry runs and --push=false too, so
+   * they show the tags a push would make) and withholds latest when one holds a higher release, saying why.
+   */
+  private async autoLatest(
+    fn: string,
+    req: TagRequest & PushRequest<Secret>,
+    refs: readonly string[],
+    effects?: PromoteEffects,
+  ): Promise<{ latest: LatestMode; latestNote: string }> {
+    const release = autoLatestRelease(req.latest, refs);
+    if (!release) return unchangedLatest(req);
+    const registered = this.registeredCredentials();
+    const credentialFor = (host: string) => pickCredential(host, registered, req.credentials);
+    const sessions = effects ?? (await this.registrySessions(fn, req.images, req, credentialFor));
+    const verdict = await registryLatestVerdict(release, req.images, sessions.session);
+    const latestNote = describeVerdict(verdict);
+    if (latestNote) console.error(`dockyard: ${fn}: ${latestNote}`);
+    return { latest: verdict.move ? req.latest : "never", latestNote };
   }
 
   /** One session of dockyard's registry client per host, logged in with the host's credential (read only here). */
@@ -967,6 +1005,7 @@ function planPublication(
   req: PushRequest<Secret>,
   meta: ImageMetadata,
   platforms: string[],
+  latestNote: string,
 ): { targets: PublishTarget[]; result: PublicationData } {
   const targets = planPublish(req.images, meta.tags);
   const result: PublicationData = {
@@ -979,8 +1018,14 @@ function planPublication(
     pushed: false,
     commit: meta.commit,
     dirty: meta.dirty,
+    latestNote,
   };
   return { targets, result };
+}
+
+/** --latest as given, with nothing to say about it. */
+function unchangedLatest(req: TagRequest): { latest: LatestMode; latestNote: string } {
+  return { latest: req.latest, latestNote: "" };
 }
 
 /** The retry policy of --retries and --push-timeout. */
@@ -1004,7 +1049,8 @@ function toPublication(p: PublicationData): Publication {
   return Object.assign(new Publication(), data, {
     json: renderJson(data),
     githubOutput: renderGithubOutput(data),
-    markdown: renderMarkdown(data),
+    // Only the summary says why latest was withheld: the other renderings' tags already show it is not there.
+    markdown: renderMarkdown({ ...data, latestNote: p.latestNote ?? "" }),
     dotenv: renderDotenv(data),
   });
 }

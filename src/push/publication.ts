@@ -17,6 +17,8 @@ export interface PublicationData {
   commit: string;
   /** Built from a working folder that differs from the commit (--allow-dirty). */
   dirty: boolean;
+  /** Why --latest=auto withheld latest (`latest not moved: 1.5.0 < 2.0.0 in …`); only the Markdown shows it. */
+  latestNote?: string;
 }
 
 /** All fields as one JSON object, keys in a fixed order. */
@@ -76,6 +78,7 @@ export function renderMarkdown(p: PublicationData): string {
     ["digest", p.digest ? code(p.digest) : "none (nothing pushed)"],
     ["platforms", p.platforms.length ? p.platforms.map(code).join(", ") : "the engine's"],
     ["tags", p.tags.map(code).join(", ")],
+    ...(p.latestNote ? [["latest", p.latestNote.replace(/^latest /, "")] as [string, string]] : []),
   ];
   return [
     `### dockyard: ${p.images.map(code).join(", ")} ${title}`,
