@@ -69,6 +69,7 @@ import { stagingTag } from "./merge/plan.js";
 import { promoteAll, type PromoteEffects } from "./promote/copy.js";
 import { requireTargetCredentials } from "./promote/plan.js";
 import { isLoopbackHost, RegistrySession } from "./registry/index.js";
+import { verifyPushed } from "./verify/read.js";
 import { formatLabels, parseFormattedLabels } from "./tags/labels.js";
 
 /** When to add the latest tag. */
@@ -157,6 +158,10 @@ export class Publication {
   @func()
   platforms: string[] = [];
 
+  /** Each platform image's manifest digest as os/arch=sha256:… (the digest's image), read back from the registry; empty when nothing was read back. */
+  @func()
+  platformDigests: string[] = [];
+
   /** True when the image was built; false for --dry-run, which builds nothing. */
   @func()
   built = false;
@@ -164,6 +169,10 @@ export class Publication {
   /** True when every ref was pushed. */
   @func()
   pushed = false;
+
+  /** True only when every ref was read back from its registry after the push and matched: the tag names the digest, every body hashes to its digest and (publish, publish-containers) each platform's config carries the commit as its revision label. False for --dry-run, --push=false and --verify=false. */
+  @func()
+  verified = false;
 
   /** The commit the image is tagged with. */
   @func()
@@ -177,7 +186,7 @@ export class Publication {
   @func()
   json = "";
 
-  /** Lines for $GITHUB_OUTPUT: digest, built, pushed, ref, image, commit, dirty, platforms, and multi-line refs, tags, images. */
+  /** Lines for $GITHUB_OUTPUT: digest, built, pushed, verified, ref, image, commit, dirty, platforms, and multi-line refs, tags, images, platform-digests. */
   @func()
   githubOutput = "";
 
@@ -185,7 +194,7 @@ export class Publication {
   @func()
   markdown = "";
 
-  /** A GitLab dotenv report: IMAGE_DIGEST, IMAGE_REF, IMAGE_REFS, IMAGE_TAGS, IMAGE_NAMES, IMAGE_PLATFORMS, IMAGE_COMMIT, IMAGE_DIRTY, IMAGE_BUILT, IMAGE_PUSHED. */
+  /** A GitLab dotenv report: IMAGE_DIGEST, IMAGE_REF, IMAGE_REFS, IMAGE_TAGS, IMAGE_NAMES, IMAGE_PLATFORMS, IMAGE_PLATFORM_DIGESTS, IMAGE_COMMIT, IMAGE_DIRTY, IMAGE_BUILT, IMAGE_PUSHED, IMAGE_VERIFIED. */
   @func()
   dotenv = "";
 }
@@ -373,6 +382,8 @@ export class Dockyard {
     dryRun = false,
     /** Push the image; false builds every platform and pushes nothing (pull requests, forks). */
     push = true,
+    /** Read every pushed ref back from its registry (from the module's container): the tag must name the pushed digest, every body hash to its digest and each platform's config carry the commit as org.opencontainers.image.revision; a mismatch fails the call. False skips the read. */
+    verify = true,
     /** Build the working folder as it is (never a .git), even with uncommitted changes; dirty unless it equals the commit. */
     allowDirty = false,
     /** URL of the source repository (http or https, no credentials), for org.opencontainers.image.source. */
@@ -405,6 +416,7 @@ export class Dockyard {
       latest,
       dryRun,
       push,
+      verify,
       allowDirty,
       sourceUrl,
       created,
@@ -425,7 +437,10 @@ export class Dockyard {
       ),
     );
     const platformsBuilt = req.platforms.length ? req.platforms : [await variants[0]!.platform()];
-    return this.pushVariants(req, planned.targets, variants, { ...planned.result, platforms: platformsBuilt });
+    return this.pushVariants("publish", req, planned.targets, variants, {
+      ...planned.result,
+      platforms: platformsBuilt,
+    });
   }
 
   /**
@@ -461,6 +476,8 @@ export class Dockyard {
     dryRun = false,
     /** Push the image; false checks and labels every container and pushes nothing (pull requests, forks). */
     push = true,
+    /** Read every pushed ref back from its registry (from the module's container): the tag must name the pushed digest, every body hash to its digest and each platform's config carry the commit as org.opencontainers.image.revision; a mismatch fails the call. False skips the read. */
+    verify = true,
     /** URL of the source repository (http or https, no credentials), for org.opencontainers.image.source. */
     sourceUrl?: string,
     /** Creation time (RFC 3339) for org.opencontainers.image.created; omitted when not given. */
@@ -484,6 +501,7 @@ export class Dockyard {
       latest,
       dryRun,
       push,
+      verify,
       sourceUrl,
       created,
       retries,
@@ -496,7 +514,7 @@ export class Dockyard {
     const planned = planPublication(req, meta, platforms);
     if (req.dryRun) return toPublication(planned.result);
     const variants = req.containers.map((c) => withLabels(c, meta.labels));
-    return this.pushVariants(req, planned.targets, variants, planned.result);
+    return this.pushVariants("publish-containers", req, planned.targets, variants, planned.result);
   }
 
   /**
@@ -549,7 +567,7 @@ export class Dockyard {
     });
     return this.pushWithOwnClient("promote", req, [req.from], async (targets, sessions) => {
       const { source, refs } = await promoteAll(req.from, targets, sessions);
-      return { refs, digest: source.root.digest, platforms: source.platforms };
+      return { refs, digest: source.root.digest, platforms: source.platforms, platformDigests: source.platformDigests };
     });
   }
 
@@ -601,8 +619,8 @@ export class Dockyard {
       pushTimeout,
     });
     return this.pushWithOwnClient("merge", req, req.from, async (targets, sessions) => {
-      const { index, refs } = await mergeAll(req.from, targets, sessions);
-      return { refs, digest: index.digest, platforms: index.platforms };
+      const { index, refs, platformDigests } = await mergeAll(req.from, targets, sessions);
+      return { refs, digest: index.digest, platforms: index.platforms, platformDigests };
     });
   }
 
@@ -617,7 +635,7 @@ export class Dockyard {
     push: (
       targets: PublishTarget[],
       sessions: PromoteEffects,
-    ) => Promise<{ refs: string[]; digest: string; platforms: string[] }>,
+    ) => Promise<{ refs: string[]; digest: string; platforms: string[]; platformDigests: string[] }>,
   ): Promise<Publication> {
     const registered = this.registeredCredentials();
     const credentialFor = (host: string) => pickCredential(host, registered, req.credentials);
@@ -625,11 +643,24 @@ export class Dockyard {
     const git = await this.resolve(req, false);
     const tags = computeTags(tagInput(req, git));
     const sessions = await this.registrySessions(fn, [...sources, ...req.images], req, credentialFor);
-    const { refs, digest, platforms } = await push(planPublish(req.images, tags), sessions);
+    const { refs, digest, platforms, platformDigests } = await push(planPublish(req.images, tags), sessions);
     const images = req.images.map((i) => i.name);
     const { commit } = git;
-    // Nothing is built here: what was copied is what its builder made, so neither built nor dirty.
-    return toPublication({ refs, digest, tags, images, platforms, built: false, pushed: true, commit, dirty: false });
+    // Nothing is built here: what was copied is what its builder made, so neither built nor dirty. Every tag was
+    // HEADed back at the digest and every body read was hashed (pushToTargets), so it is verified.
+    return toPublication({
+      refs,
+      digest,
+      tags,
+      images,
+      platforms,
+      platformDigests,
+      built: false,
+      pushed: true,
+      verified: true,
+      commit,
+      dirty: false,
+    });
   }
 
   /** One session of dockyard's registry client per host, logged in with the host's credential (read only here). */
@@ -665,8 +696,12 @@ export class Dockyard {
     return { session: (host) => sessions.get(host)! };
   }
 
-  /** Pushes the variants to every target (unless --push=false) with retries; the result says what was pushed. */
+  /**
+   * Pushes the variants to every target (unless --push=false) with retries, then (unless --verify=false) reads
+   * every ref back with dockyard's own registry client; the result says what was pushed and verified.
+   */
   private async pushVariants(
+    fn: "publish" | "publish-containers",
     req: PushRequest<Secret>,
     targets: PublishTarget[],
     variants: Container[],
@@ -680,7 +715,13 @@ export class Dockyard {
     const refs = await pushAll(targets, (t) => this.pushOne(t, variants, shared, policy, abandoned)).finally(() =>
       endAfterAbandonedPushes(abandoned.count),
     );
-    return toPublication({ ...built, refs, digest: digestOf(refs[0] ?? ""), pushed: true });
+    const pushed = { ...built, refs, digest: digestOf(refs[0] ?? ""), pushed: true };
+    if (!req.verify) return toPublication(pushed);
+    const registered = this.registeredCredentials();
+    const credentialFor = (host: string) => pickCredential(host, registered, shared);
+    const sessions = await this.registrySessions(fn, req.images, req, credentialFor);
+    const { platformDigests } = await verifyPushed(fn, targets, refs, planned.commit, sessions);
+    return toPublication({ ...pushed, verified: true, platformDigests });
   }
 
   private async pushOne(
@@ -934,8 +975,10 @@ function planPublication(
     tags: meta.tags,
     images: req.images.map((i) => i.name),
     platforms,
+    platformDigests: [],
     built: false,
     pushed: false,
+    verified: false,
     commit: meta.commit,
     dirty: meta.dirty,
   };
@@ -958,8 +1001,20 @@ function toMetadata(m: ImageMetadata): Metadata {
 
 /** The renderings are fields filled here, so reading one is a field read: no module run (core/object.go:1344-1380). */
 function toPublication(p: PublicationData): Publication {
-  const { refs, digest, tags, images, platforms, built, pushed, commit, dirty } = p;
-  const data: PublicationData = { refs, digest, tags, images, platforms, built, pushed, commit, dirty };
+  const { refs, digest, tags, images, platforms, platformDigests, built, pushed, verified, commit, dirty } = p;
+  const data: PublicationData = {
+    refs,
+    digest,
+    tags,
+    images,
+    platforms,
+    platformDigests,
+    built,
+    pushed,
+    verified,
+    commit,
+    dirty,
+  };
   return Object.assign(new Publication(), data, {
     json: renderJson(data),
     githubOutput: renderGithubOutput(data),
