@@ -78,7 +78,7 @@ export interface PushedRef {
   digest: string;
 }
 
-export type ProblemKind = "tag" | "revision";
+export type ProblemKind = "tag" | "content" | "revision";
 
 export type Verdict =
   | { ref: string; digest: string; state: "verified" }
@@ -92,7 +92,11 @@ export const platformDigest = (image: Pick<PlatformImage, "platform" | "digest">
 /** Whether what the registry holds for `pushed` is what was pushed, each difference said plainly. */
 export function judge(pushed: PushedRef, readback: Readback, commit: string): Verdict {
   const { ref, digest } = pushed;
-  if (!readback.read) return { ref, digest, state: "unread", reason: readback.reason };
+  if (!readback.read)
+    // A body that does not hash to its digest was read: the registry serves other content, which is a mismatch.
+    return /digest mismatch/.test(readback.reason)
+      ? { ref, digest, state: "mismatch", problems: [{ kind: "content", text: readback.reason }] }
+      : { ref, digest, state: "unread", reason: readback.reason };
   const problems: { kind: ProblemKind; text: string }[] = [];
   if (readback.tagDigest === undefined)
     problems.push({ kind: "tag", text: `the registry has no such tag now (the push put it at ${digest})` });
@@ -120,6 +124,8 @@ export function judge(pushed: PushedRef, readback: Readback, commit: string): Ve
 const FIX: Record<ProblemKind | "unread", (what: string, flag: string) => string> = {
   tag: (what) =>
     `a tag that names another digest was moved after this push (another ${what} of the same image, or a registry or proxy that rewrites manifests): run publishes of one image in one concurrency group and run again; promote --from <image>@<the pushed digest> puts the pushed image back under its tags without a rebuild`,
+  content: () =>
+    `the registry (or a proxy in front of it) serves other bytes than their digest names: do not use these refs; check the registry, then run again`,
   revision: () =>
     `an image whose config lacks the commit is not the image this run labelled: do not use the pushed digest; run again, and report it as a dockyard bug if it repeats`,
   unread: (_, flag) =>
@@ -140,7 +146,9 @@ export function verifyReport(what: string, verdicts: readonly Verdict[], flag = 
   const kinds = new Set(
     failed.flatMap((v) => (v.state === "mismatch" ? v.problems.map((p) => p.kind) : ["unread" as const])),
   );
-  const fixes = (["tag", "revision", "unread"] as const).filter((k) => kinds.has(k)).map((k) => FIX[k](what, flag));
+  const fixes = (["tag", "content", "revision", "unread"] as const)
+    .filter((k) => kinds.has(k))
+    .map((k) => FIX[k](what, flag));
   return [
     `${what} pushed every ref, but ${failed.length} of ${verdicts.length} did not read back as pushed, so nothing is verified`,
     ...lines,

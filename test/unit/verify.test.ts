@@ -160,6 +160,16 @@ describe("judge: one pushed ref against what its registry holds", () => {
       },
     },
     {
+      rule: "a body that does not hash to its digest: a content mismatch, the client's text kept",
+      readback: { read: false, reason: `GET manifest acme/app:${PUSHED} on ghcr.io: digest mismatch: …` },
+      want: {
+        ref: REF,
+        digest: PUSHED,
+        state: "mismatch",
+        problems: [{ kind: "content", text: `GET manifest acme/app:${PUSHED} on ghcr.io: digest mismatch: …` }],
+      },
+    },
+    {
       rule: "not read: the reason is kept",
       readback: { read: false, reason: "GET manifest acme/app:main on ghcr.io: 401 (check the token)" },
       want: {
@@ -197,6 +207,16 @@ describe("verifyReport: every ref, what the registry holds, and the fix", () => 
         "promote --from <image>@<the pushed digest>",
       ],
       hasNot: ["--verify=false", "dockyard bug"],
+    },
+    {
+      what: "a registry serving other bytes",
+      verdicts: [judge({ ref: REF, digest: PUSHED }, { read: false, reason: "digest mismatch: x" }, COMMIT)],
+      has: [
+        "1 of 1 did not read back",
+        `  mismatch: ${REF} (pushed ${PUSHED}):\n    digest mismatch: x`,
+        "fix: the registry (or a proxy in front of it) serves other bytes than their digest names",
+      ],
+      hasNot: ["--verify=false", "concurrency group"],
     },
     {
       what: "a wrong revision and an unread ref",
