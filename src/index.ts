@@ -158,7 +158,7 @@ export class Publication {
   @func()
   platforms: string[] = [];
 
-  /** Each platform image's manifest digest as os/arch=sha256:… (the digest's image), read back from the registry; empty when nothing was read back. */
+  /** Each platform image's manifest digest, os/arch=sha256:… (of the image digest names), as read from the registry; empty when nothing was read (--dry-run, --push=false, --verify=false). */
   @func()
   platformDigests: string[] = [];
 
@@ -646,8 +646,7 @@ export class Dockyard {
     const { refs, digest, platforms, platformDigests } = await push(planPublish(req.images, tags), sessions);
     const images = req.images.map((i) => i.name);
     const { commit } = git;
-    // Nothing is built here: what was copied is what its builder made, so neither built nor dirty. Every tag was
-    // HEADed back at the digest and every body read was hashed (pushToTargets), so it is verified.
+    // Nothing built (so neither built nor dirty); verified, since pushToTargets read every tag back at the digest.
     return toPublication({
       refs,
       digest,
