@@ -72,6 +72,7 @@ import { stagingTag } from "./merge/plan.js";
 import { promoteAll, type PromoteEffects } from "./promote/copy.js";
 import { requireTargetCredentials } from "./promote/plan.js";
 import { isLoopbackHost, RegistrySession } from "./registry/index.js";
+import { verifyPushed } from "./verify/read.js";
 import { formatLabels, parseFormattedLabels } from "./tags/labels.js";
 
 /** When to add the latest tag. */
@@ -160,6 +161,10 @@ export class Publication {
   @func()
   platforms: string[] = [];
 
+  /** Each platform image's manifest digest, os/arch=sha256:… (of the image digest names), as read from the registry; empty when nothing was read (--dry-run, --push=false, --verify=false). */
+  @func()
+  platformDigests: string[] = [];
+
   /** True when the image was built; false for --dry-run, which builds nothing. */
   @func()
   built = false;
@@ -167,6 +172,10 @@ export class Publication {
   /** True when every ref was pushed. */
   @func()
   pushed = false;
+
+  /** True only when every ref was read back from its registry after the push and matched: the tag names the digest, every body hashes to its digest and (publish, publish-containers) each platform's config carries the commit as its revision label. False for --dry-run, --push=false and --verify=false. */
+  @func()
+  verified = false;
 
   /** The commit the image is tagged with. */
   @func()
@@ -180,7 +189,7 @@ export class Publication {
   @func()
   json = "";
 
-  /** Lines for $GITHUB_OUTPUT: digest, built, pushed, ref, image, commit, dirty, platforms, and multi-line refs, tags, images. */
+  /** Lines for $GITHUB_OUTPUT: digest, built, pushed, verified, ref, image, commit, dirty, platforms, and multi-line refs, tags, images, platform-digests. */
   @func()
   githubOutput = "";
 
@@ -188,7 +197,7 @@ export class Publication {
   @func()
   markdown = "";
 
-  /** A GitLab dotenv report: IMAGE_DIGEST, IMAGE_REF, IMAGE_REFS, IMAGE_TAGS, IMAGE_NAMES, IMAGE_PLATFORMS, IMAGE_COMMIT, IMAGE_DIRTY, IMAGE_BUILT, IMAGE_PUSHED. */
+  /** A GitLab dotenv report: IMAGE_DIGEST, IMAGE_REF, IMAGE_REFS, IMAGE_TAGS, IMAGE_NAMES, IMAGE_PLATFORMS, IMAGE_PLATFORM_DIGESTS, IMAGE_COMMIT, IMAGE_DIRTY, IMAGE_BUILT, IMAGE_PUSHED, IMAGE_VERIFIED. */
   @func()
   dotenv = "";
 }
@@ -376,6 +385,8 @@ export class Dockyard {
     dryRun = false,
     /** Push the image; false builds every platform and pushes nothing (pull requests, forks). */
     push = true,
+    /** Read every pushed ref back from its registry (from the module's container): the tag must name the pushed digest, every body hash to its digest and each platform's config carry the commit as org.opencontainers.image.revision; a mismatch fails the call. False skips the read. */
+    verify = true,
     /** Build the working folder as it is (never a .git), even with uncommitted changes; dirty unless it equals the commit. */
     allowDirty = false,
     /** URL of the source repository (http or https, no credentials), for org.opencontainers.image.source. */
@@ -408,6 +419,7 @@ export class Dockyard {
       latest,
       dryRun,
       push,
+      verify,
       allowDirty,
       sourceUrl,
       created,
@@ -430,7 +442,10 @@ export class Dockyard {
       ),
     );
     const platformsBuilt = req.platforms.length ? req.platforms : [await variants[0]!.platform()];
-    return this.pushVariants(req, planned.targets, variants, { ...planned.result, platforms: platformsBuilt });
+    return this.pushVariants("publish", req, planned.targets, variants, {
+      ...planned.result,
+      platforms: platformsBuilt,
+    });
   }
 
   /**
@@ -466,6 +481,8 @@ export class Dockyard {
     dryRun = false,
     /** Push the image; false checks and labels every container and pushes nothing (pull requests, forks). */
     push = true,
+    /** Read every pushed ref back from its registry (from the module's container): the tag must name the pushed digest, every body hash to its digest and each platform's config carry the commit as org.opencontainers.image.revision; a mismatch fails the call. False skips the read. */
+    verify = true,
     /** URL of the source repository (http or https, no credentials), for org.opencontainers.image.source. */
     sourceUrl?: string,
     /** Creation time (RFC 3339) for org.opencontainers.image.created; omitted when not given. */
@@ -489,6 +506,7 @@ export class Dockyard {
       latest,
       dryRun,
       push,
+      verify,
       sourceUrl,
       created,
       retries,
@@ -502,7 +520,7 @@ export class Dockyard {
     const planned = planPublication(req, meta, platforms, decided.latestNote);
     if (req.dryRun) return toPublication(planned.result);
     const variants = req.containers.map((c) => withLabels(c, meta.labels));
-    return this.pushVariants(req, planned.targets, variants, planned.result);
+    return this.pushVariants("publish-containers", req, planned.targets, variants, planned.result);
   }
 
   /**
@@ -555,7 +573,7 @@ export class Dockyard {
     });
     return this.pushWithOwnClient("promote", req, [req.from], async (targets, sessions) => {
       const { source, refs } = await promoteAll(req.from, targets, sessions);
-      return { refs, digest: source.root.digest, platforms: source.platforms };
+      return { refs, digest: source.root.digest, platforms: source.platforms, platformDigests: source.platformDigests };
     });
   }
 
@@ -607,8 +625,8 @@ export class Dockyard {
       pushTimeout,
     });
     return this.pushWithOwnClient("merge", req, req.from, async (targets, sessions) => {
-      const { index, refs } = await mergeAll(req.from, targets, sessions);
-      return { refs, digest: index.digest, platforms: index.platforms };
+      const { index, refs, platformDigests } = await mergeAll(req.from, targets, sessions);
+      return { refs, digest: index.digest, platforms: index.platforms, platformDigests };
     });
   }
 
@@ -623,7 +641,7 @@ export class Dockyard {
     push: (
       targets: PublishTarget[],
       sessions: PromoteEffects,
-    ) => Promise<{ refs: string[]; digest: string; platforms: string[] }>,
+    ) => Promise<{ refs: string[]; digest: string; platforms: string[]; platformDigests: string[] }>,
   ): Promise<Publication> {
     const registered = this.registeredCredentials();
     const credentialFor = (host: string) => pickCredential(host, registered, req.credentials);
@@ -632,18 +650,20 @@ export class Dockyard {
     const sessions = await this.registrySessions(fn, [...sources, ...req.images], req, credentialFor);
     const { latest, latestNote } = await this.autoLatest(fn, req, git.refs, sessions);
     const tags = computeTags(tagInput({ ...req, latest }, git));
-    const { refs, digest, platforms } = await push(planPublish(req.images, tags), sessions);
+    const { refs, digest, platforms, platformDigests } = await push(planPublish(req.images, tags), sessions);
     const images = req.images.map((i) => i.name);
     const { commit } = git;
-    // Nothing is built here: what was copied is what its builder made, so neither built nor dirty.
+    // Nothing built (so neither built nor dirty); verified, since pushToTargets read every tag back at the digest.
     return toPublication({
       refs,
       digest,
       tags,
       images,
       platforms,
+      platformDigests,
       built: false,
       pushed: true,
+      verified: true,
       commit,
       dirty: false,
       latestNote,
@@ -704,8 +724,12 @@ export class Dockyard {
     return { session: (host) => sessions.get(host)! };
   }
 
-  /** Pushes the variants to every target (unless --push=false) with retries; the result says what was pushed. */
+  /**
+   * Pushes the variants to every target (unless --push=false) with retries, then (unless --verify=false) reads
+   * every ref back with dockyard's own registry client; the result says what was pushed and verified.
+   */
   private async pushVariants(
+    fn: "publish" | "publish-containers",
     req: PushRequest<Secret>,
     targets: PublishTarget[],
     variants: Container[],
@@ -717,29 +741,29 @@ export class Dockyard {
     const shared = req.credentials;
     const abandoned = { count: 0 };
     const push = (t: PublishTarget) => this.pushOne(t, variants, shared, policy, abandoned);
-    const tag = await this.manifestTagger(req, targets, push);
-    const refs = await pushAll(targets, push, "publish", tag).finally(() => endAfterAbandonedPushes(abandoned.count));
-    return toPublication({ ...built, refs, digest: digestOf(refs[0] ?? ""), pushed: true });
+    const registered = this.registeredCredentials();
+    const credentialFor = (host: string) => pickCredential(host, registered, shared);
+    // One client session per host, for the tags after each image's first and the read-back, when either happens.
+    const needsClient = req.verify || targets.length > req.images.length;
+    const sessions = needsClient ? await this.registrySessions(fn, req.images, req, credentialFor) : undefined;
+    const tag = sessions ? this.manifestTagger(fn, sessions, credentialFor, push) : push;
+    const refs = await pushAll(targets, push, fn, tag).finally(() => endAfterAbandonedPushes(abandoned.count));
+    const pushed = { ...built, refs, digest: digestOf(refs[0] ?? ""), pushed: true };
+    if (!req.verify || !sessions) return toPublication(pushed);
+    const { platformDigests } = await verifyPushed(fn, targets, refs, planned.commit, sessions);
+    return toPublication({ ...pushed, verified: true, platformDigests });
   }
 
   /**
    * Tags after a repository's first by a PUT of its manifest (src/push/fanout.ts); where the module's container
    * cannot reach the registry, by a Dagger push each, said once per host.
    */
-  private async manifestTagger(
-    req: PushRequest<Secret>,
-    targets: PublishTarget[],
+  private manifestTagger(
+    fn: string,
+    sessions: PromoteEffects,
+    credentialFor: (host: string) => Credential<Secret> | undefined,
     push: (target: PublishTarget) => Promise<string>,
-  ): Promise<(target: PublishTarget, firstPinned: string) => Promise<string>> {
-    const registered = this.registeredCredentials();
-    const credentialFor = (host: string) => pickCredential(host, registered, req.credentials);
-    const tagged = targets.filter((t, i) => targets.findIndex((o) => o.image.name === t.image.name) !== i);
-    const sessions = await this.registrySessions(
-      "publish",
-      tagged.map((t) => t.image),
-      req,
-      credentialFor,
-    );
+  ): (target: PublishTarget, firstPinned: string) => Promise<string> {
     const fanOut = new ManifestFanOut(sessions.session);
     const warned = new Set<string>();
     return async (target, firstPinned) => {
@@ -751,7 +775,7 @@ export class Dockyard {
         if (e instanceof UnreachableRegistry) {
           if (!warned.has(host))
             console.error(
-              `dockyard: publish: the module's container cannot reach ${host} (${maskUrlCredentials(message)}); its other tags go by a Dagger push each`,
+              `dockyard: ${fn}: the module's container cannot reach ${host} (${maskUrlCredentials(message)}); its other tags go by a Dagger push each`,
             );
           warned.add(host);
           return push(target);
@@ -1014,8 +1038,10 @@ function planPublication(
     tags: meta.tags,
     images: req.images.map((i) => i.name),
     platforms,
+    platformDigests: [],
     built: false,
     pushed: false,
+    verified: false,
     commit: meta.commit,
     dirty: meta.dirty,
     latestNote,
@@ -1044,8 +1070,20 @@ function toMetadata(m: ImageMetadata): Metadata {
 
 /** The renderings are fields filled here, so reading one is a field read: no module run (core/object.go:1344-1380). */
 function toPublication(p: PublicationData): Publication {
-  const { refs, digest, tags, images, platforms, built, pushed, commit, dirty } = p;
-  const data: PublicationData = { refs, digest, tags, images, platforms, built, pushed, commit, dirty };
+  const { refs, digest, tags, images, platforms, platformDigests, built, pushed, verified, commit, dirty } = p;
+  const data: PublicationData = {
+    refs,
+    digest,
+    tags,
+    images,
+    platforms,
+    platformDigests,
+    built,
+    pushed,
+    verified,
+    commit,
+    dirty,
+  };
   return Object.assign(new Publication(), data, {
     json: renderJson(data),
     githubOutput: renderGithubOutput(data),

@@ -84,6 +84,7 @@ export interface PushArgs<S> {
   password?: S | undefined | null;
   dryRun?: boolean | undefined;
   push?: boolean | undefined;
+  verify?: boolean | undefined;
   retries?: number | undefined;
   pushTimeout?: number | undefined;
 }
@@ -94,6 +95,8 @@ export interface PushRequest<S> {
   credentials?: { username: string; password: S };
   dryRun: boolean;
   push: boolean;
+  /** Read every pushed ref back (publish, publish-containers; promote and merge always read their tags back). */
+  verify: boolean;
   retries: number;
   pushTimeoutSeconds: number;
 }
@@ -211,7 +214,7 @@ export function publishContainersRequest<S, C>(a: ContainersPublishArgs<S, C>): 
   return { ...meta, containers, ...pushRequest(a, images) };
 }
 
-export interface PromoteArgs<S> extends TagArgs, Omit<PushArgs<S>, "dryRun" | "push"> {
+export interface PromoteArgs<S> extends TagArgs, Omit<PushArgs<S>, "dryRun" | "push" | "verify"> {
   from: string;
 }
 
@@ -226,7 +229,7 @@ export function promoteRequest<S>(a: PromoteArgs<S>): PromoteRequest<S> {
   return { ...tagRequest(a), from, ...pushRequest(a, images) };
 }
 
-export interface MergeArgs<S> extends TagArgs, Omit<PushArgs<S>, "dryRun" | "push"> {
+export interface MergeArgs<S> extends TagArgs, Omit<PushArgs<S>, "dryRun" | "push" | "verify"> {
   from: string[];
 }
 
@@ -263,6 +266,7 @@ function pushRequest<S>(a: PushArgs<S>, images: ImageName[]): PushRequest<S> {
     ...(username !== undefined && hasPassword ? { credentials: { username, password: a.password as S } } : {}),
     dryRun: a.dryRun ?? false,
     push: a.push ?? true,
+    verify: a.verify ?? true,
     retries: parseRetries(a.retries ?? DEFAULT_RETRIES),
     pushTimeoutSeconds: parsePushTimeout(a.pushTimeout ?? DEFAULT_PUSH_TIMEOUT_SECONDS),
   };

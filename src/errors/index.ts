@@ -3,3 +3,4 @@ export { GitSourceError } from "./GitSourceError.js";
 export { PublishError } from "./PublishError.js";
 export { TagCollisionError } from "./TagCollisionError.js";
 export { RegistryError } from "./RegistryError.js";
+export { VerifyError } from "./VerifyError.js";

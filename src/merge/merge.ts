@@ -12,10 +12,12 @@ export async function mergeAll(
   from: PinnedImage[],
   targets: PublishTarget[],
   effects: PromoteEffects,
-): Promise<{ index: AssembledIndex; refs: string[] }> {
+): Promise<{ index: AssembledIndex; refs: string[]; platformDigests: string[] }> {
   const sources = await readSources("merge", from, targets, effects);
   const index = assembleIndex(from.map((f, i) => ({ from: f, source: sources[i]! })));
   const contents = from.map((f, i) => ({ from: f, node: sources[i]!.root }));
   const refs = await pushToTargets("merge", index, contents, targets, effects);
-  return { index, refs };
+  // Each child's platform (from its config) and its own digest, as the index names them.
+  const platformDigests = index.platforms.map((p, i) => `${p}=${sources[i]!.root.digest}`);
+  return { index, refs, platformDigests };
 }

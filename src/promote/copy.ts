@@ -38,6 +38,8 @@ export interface SourceImage {
   root: ManifestNode;
   /** `os/arch[/variant]` of each platform image (an index's attestation entries, `unknown/unknown`, left out). */
   platforms: string[];
+  /** `os/arch[/variant]=<digest>` of each platform image (an index's children as it names them, or the image). */
+  platformDigests: string[];
   /** An image manifest's platform, from its config; undefined for an index or a config without os/architecture. */
   platform?: ImagePlatform;
 }
@@ -96,14 +98,24 @@ export async function readSource(s: RegistrySession, from: PinnedImage): Promise
   };
   const { node, json } = await read(from.digest, 0);
   if (node.children.length > 0 || Array.isArray(json.manifests)) {
-    const platforms = (json.manifests ?? []).flatMap((d) => platformOf(d.platform) ?? []);
-    return { root: node, platforms };
+    const named = (json.manifests ?? []).flatMap((d) => {
+      const platform = platformOf(d.platform);
+      return platform !== undefined && typeof d.digest === "string" ? [{ platform, digest: d.digest }] : [];
+    });
+    const platforms = named.map((n) => n.platform);
+    return { root: node, platforms, platformDigests: named.map((n) => `${n.platform}=${n.digest}`) };
   }
   const config = json.config && typeof json.config.digest === "string" ? json.config.digest : undefined;
-  if (!config) return { root: node, platforms: [] };
+  if (!config) return { root: node, platforms: [], platformDigests: [] };
   const body = parseJson(await getBlob(s, from.repository, config), `config ${config}`) as Record<string, unknown>;
   const platform = imagePlatform(body);
-  return { root: node, platforms: [platformOf(platform)].flatMap((p) => p ?? []), ...(platform ? { platform } : {}) };
+  const platforms = [platformOf(platform)].flatMap((p) => p ?? []);
+  return {
+    root: node,
+    platforms,
+    platformDigests: platforms.map((p) => `${p}=${node.digest}`),
+    ...(platform ? { platform } : {}),
+  };
 }
 
 /** The platform fields of an image config (os, architecture, variant, os.version, os.features), as an index names them. */

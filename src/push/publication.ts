@@ -11,9 +11,13 @@ export interface PublicationData {
   images: string[];
   /** The platforms published (each container's for publish-containers); empty for a dry run without --platforms. */
   platforms: string[];
+  /** `os/arch[/variant]=sha256:…`: each platform image's manifest digest, as read back; empty when not read. */
+  platformDigests: string[];
   /** False for a dry run, which builds nothing. */
   built: boolean;
   pushed: boolean;
+  /** Every ref was read back from its registry after the push and matched what was pushed. */
+  verified: boolean;
   commit: string;
   /** Built from a working folder that differs from the commit (--allow-dirty). */
   dirty: boolean;
@@ -23,8 +27,12 @@ export interface PublicationData {
 
 /** All fields as one JSON object, keys in a fixed order. */
 export function renderJson(p: PublicationData): string {
-  const { refs, digest, tags, images, platforms, built, pushed, commit, dirty } = p;
-  return JSON.stringify({ refs, digest, tags, images, platforms, built, pushed, commit, dirty }, null, 2);
+  const { refs, digest, tags, images, platforms, platformDigests, built, pushed, verified, commit, dirty } = p;
+  return JSON.stringify(
+    { refs, digest, tags, images, platforms, platformDigests, built, pushed, verified, commit, dirty },
+    null,
+    2,
+  );
 }
 
 /**
@@ -38,6 +46,7 @@ export function renderGithubOutput(p: PublicationData): string {
     `digest=${p.digest}`,
     `built=${p.built}`,
     `pushed=${p.pushed}`,
+    `verified=${p.verified}`,
     `ref=${p.refs[0] ?? ""}`,
     `image=${p.images[0] ?? ""}`,
     `commit=${p.commit}`,
@@ -46,6 +55,7 @@ export function renderGithubOutput(p: PublicationData): string {
     ...multi("refs", p.refs),
     ...multi("tags", p.tags),
     ...multi("images", p.images),
+    ...multi("platform-digests", p.platformDigests),
   ]
     .map((line) => `${line}\n`)
     .join("");
@@ -60,10 +70,12 @@ export function renderDotenv(p: PublicationData): string {
     `IMAGE_TAGS=${p.tags.join(",")}`,
     `IMAGE_NAMES=${p.images.join(",")}`,
     `IMAGE_PLATFORMS=${p.platforms.join(",")}`,
+    `IMAGE_PLATFORM_DIGESTS=${p.platformDigests.join(",")}`,
     `IMAGE_COMMIT=${p.commit}`,
     `IMAGE_DIRTY=${p.dirty}`,
     `IMAGE_BUILT=${p.built}`,
     `IMAGE_PUSHED=${p.pushed}`,
+    `IMAGE_VERIFIED=${p.verified}`,
   ]
     .map((line) => `${line}\n`)
     .join("");
@@ -79,6 +91,14 @@ export function renderMarkdown(p: PublicationData): string {
     ["platforms", p.platforms.length ? p.platforms.map(code).join(", ") : "the engine's"],
     ["tags", p.tags.map(code).join(", ")],
     ...(p.latestNote ? [["latest", p.latestNote.replace(/^latest /, "")] as [string, string]] : []),
+    ...(p.pushed
+      ? ([
+          ["verified", p.verified ? "yes: every ref read back from its registry and matched" : "no: not read back"],
+        ] as [string, string][])
+      : []),
+    ...(p.platformDigests.length
+      ? ([["platform digests", p.platformDigests.map(code).join(", ")]] as [string, string][])
+      : []),
   ];
   return [
     `### dockyard: ${p.images.map(code).join(", ")} ${title}`,

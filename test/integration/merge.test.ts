@@ -121,8 +121,10 @@ describe("merge two staging images", () => {
       tags: RELEASE_TAGS,
       images: [`${proxy.host}/acme/app`],
       platforms: ["linux/amd64", "linux/arm64"],
+      platformDigests: [`linux/amd64=${amd64.manifestDigest}`, `linux/arm64=${arm64.manifestDigest}`],
       built: false,
       pushed: true,
+      verified: true,
       commit: COMMIT,
       dirty: false,
     });

@@ -96,8 +96,10 @@ describe.each(["htpasswd", "token"] as const)("on one registry with %s auth", (a
       tags: RELEASE_TAGS,
       images: [`${host}/acme/app`],
       platforms: ["linux/amd64"],
+      platformDigests: [`linux/amd64=${image.manifestDigest}`],
       built: false,
       pushed: true,
+      verified: true,
       commit: COMMIT,
       dirty: false,
     });
@@ -131,7 +133,9 @@ describe.each(["htpasswd", "token"] as const)("on one registry with %s auth", (a
       refs: tags.map((t) => `${host}/acme/release:${t}@${multi.indexDigest}`),
       digest: multi.indexDigest,
       platforms: ["linux/amd64", "linux/arm64"],
+      platformDigests: multi.images.map((i, n) => `linux/${["amd64", "arm64"][n]}=${i.manifestDigest}`),
       pushed: true,
+      verified: true,
     });
     if (auth === "htpasswd") {
       // Every blob arrives by one mount (201), none by an upload; each child's manifest is PUT before the index.

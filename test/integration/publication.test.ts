@@ -34,19 +34,22 @@ describe.skipIf(!docker)("the publish result, end to end on the docker backend",
       tags: [sha, "main", "edge"],
       images: [`${suite.registry.host}/acme/out`],
       platforms: [expect.stringMatching(/^linux\/(amd64|arm64)$/)],
+      // One platform: its image manifest is the pushed manifest itself, read back.
+      platformDigests: [`${String((data.platforms as unknown as string[])[0])}=${manifest.digest}`],
       built: true,
       pushed: true,
+      verified: true,
       commit: g.head(),
       dirty: false,
     });
 
     expect(output).toContain(`digest=${manifest.digest}\n`);
-    expect(output).toContain("built=true\npushed=true\n");
+    expect(output).toContain("built=true\npushed=true\nverified=true\n");
     expect(output).toContain("dirty=false\n");
     expect(output).toMatch(new RegExp(`^refs<<(DOCKYARD_EOF_[0-9a-f]{16})\\n(?:.+\\n){3}\\1$`, "m"));
     expect(env).toContain(`IMAGE_DIGEST=${manifest.digest}\n`);
     expect(env).toContain(`IMAGE_REF=${suite.registry.host}/acme/out:${sha}@${manifest.digest}\n`);
-    expect(env).toContain("IMAGE_DIRTY=false\nIMAGE_BUILT=true\nIMAGE_PUSHED=true\n");
+    expect(env).toContain("IMAGE_DIRTY=false\nIMAGE_BUILT=true\nIMAGE_PUSHED=true\nIMAGE_VERIFIED=true\n");
     expect(JSON.parse(json ?? "")).toEqual(data);
     expect(markdown).toContain(manifest.digest);
   });

@@ -90,8 +90,13 @@ describe.skipIf(!docker)("publish-containers and Metadata.apply, end to end on t
         tags: tags(sha),
         images: [`${suite.registry.host}/${repo}`],
         platforms,
+        // Each platform's image manifest: the index's children, or the one image manifest.
+        platformDigests: top.body.manifests
+          ? top.body.manifests.map((m) => `${m.platform?.os}/${m.platform?.architecture}=${m.digest}`)
+          : [`${platforms[0]}=${top.digest}`],
         built: true,
         pushed: true,
+        verified: true,
         commit: g.head(),
         dirty: false,
       });

@@ -113,8 +113,10 @@ describe("the Markdown summary says why latest stayed", () => {
     tags: ["1.5.0"],
     images: [APP],
     platforms: [],
+    platformDigests: [],
     built: false,
     pushed: false,
+    verified: false,
     commit: COMMIT,
     dirty: false,
   };

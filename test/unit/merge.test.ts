@@ -149,7 +149,12 @@ function child(digestOf: string, platform: ImagePlatform | undefined, over: Part
   const name = platform ? [platform.os, platform.architecture, platform.variant].filter(Boolean).join("/") : "";
   return {
     from: parsePinnedImage(`ghcr.io/acme/app@${root.digest}`),
-    source: { root, platforms: name ? [name] : [], ...(platform ? { platform } : {}) },
+    source: {
+      root,
+      platforms: name ? [name] : [],
+      platformDigests: name ? [`${name}=${root.digest}`] : [],
+      ...(platform ? { platform } : {}),
+    },
   };
 }
 

@@ -10,6 +10,7 @@ import {
 } from "../../src/push/publication.js";
 
 const DIGEST = `sha256:${"ab".repeat(32)}`;
+const PLATFORM_DIGESTS = [`linux/amd64=sha256:${"a1".repeat(32)}`, `linux/arm64=sha256:${"a2".repeat(32)}`];
 
 const PUSHED: PublicationData = {
   refs: [
@@ -21,8 +22,10 @@ const PUSHED: PublicationData = {
   tags: ["1a2b3c4", "main"],
   images: ["ghcr.io/acme/app", "docker.io/acme/app"],
   platforms: ["linux/amd64", "linux/arm64"],
+  platformDigests: PLATFORM_DIGESTS,
   built: true,
   pushed: true,
+  verified: true,
   commit: "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d",
   dirty: false,
 };
@@ -33,7 +36,9 @@ const BUILT: PublicationData = {
   digest: "",
   tags: ["pr-7"],
   images: ["ghcr.io/acme/app"],
+  platformDigests: [],
   pushed: false,
+  verified: false,
 };
 
 const PLANNED: PublicationData = { ...BUILT, platforms: [], built: false };
@@ -84,6 +89,7 @@ describe("renderGithubOutput", () => {
         digest: DIGEST,
         built: "true",
         pushed: "true",
+        verified: "true",
         ref: PUSHED.refs[0],
         image: "ghcr.io/acme/app",
         commit: PUSHED.commit,
@@ -92,12 +98,26 @@ describe("renderGithubOutput", () => {
         refs: PUSHED.refs.join("\n"),
         tags: "1a2b3c4\nmain",
         images: "ghcr.io/acme/app\ndocker.io/acme/app",
+        "platform-digests": PLATFORM_DIGESTS.join("\n"),
       },
     },
     {
       what: "a pull request build (--push=false)",
       p: BUILT,
-      want: { digest: "", pushed: "false", ref: "ghcr.io/acme/app:pr-7", refs: "ghcr.io/acme/app:pr-7", tags: "pr-7" },
+      want: {
+        digest: "",
+        pushed: "false",
+        verified: "false",
+        ref: "ghcr.io/acme/app:pr-7",
+        refs: "ghcr.io/acme/app:pr-7",
+        tags: "pr-7",
+        "platform-digests": "",
+      },
+    },
+    {
+      what: "pushed with --verify=false",
+      p: { ...PUSHED, verified: false, platformDigests: [] },
+      want: { verified: "false" },
     },
     { what: "a dry run", p: PLANNED, want: { built: "false", pushed: "false", platforms: "" } },
     { what: "a dirty build", p: { ...PUSHED, dirty: true }, want: { dirty: "true" } },
@@ -129,16 +149,24 @@ describe("renderDotenv", () => {
         IMAGE_TAGS: "1a2b3c4,main",
         IMAGE_NAMES: "ghcr.io/acme/app,docker.io/acme/app",
         IMAGE_PLATFORMS: "linux/amd64,linux/arm64",
+        IMAGE_PLATFORM_DIGESTS: PLATFORM_DIGESTS.join(","),
         IMAGE_COMMIT: PUSHED.commit,
         IMAGE_DIRTY: "false",
         IMAGE_BUILT: "true",
         IMAGE_PUSHED: "true",
+        IMAGE_VERIFIED: "true",
       },
     },
     {
       what: "not pushed",
       p: BUILT,
-      want: { IMAGE_DIGEST: "", IMAGE_PUSHED: "false", IMAGE_REFS: "ghcr.io/acme/app:pr-7" },
+      want: {
+        IMAGE_DIGEST: "",
+        IMAGE_PUSHED: "false",
+        IMAGE_VERIFIED: "false",
+        IMAGE_PLATFORM_DIGESTS: "",
+        IMAGE_REFS: "ghcr.io/acme/app:pr-7",
+      },
     },
     { what: "a dry run", p: PLANNED, want: { IMAGE_BUILT: "false", IMAGE_PUSHED: "false" } },
     { what: "a dirty build", p: { ...PUSHED, dirty: true }, want: { IMAGE_DIRTY: "true" } },
@@ -153,7 +181,16 @@ describe("renderJson and renderMarkdown", () => {
   });
 
   it.each([
-    { what: "pushed", p: PUSHED, has: ["published", DIGEST, "Refs:", "`linux/arm64`"] },
+    {
+      what: "pushed",
+      p: PUSHED,
+      has: ["published", DIGEST, "Refs:", "`linux/arm64`", "| verified | yes", `\`${PLATFORM_DIGESTS[1]}\``],
+    },
+    {
+      what: "pushed, not read back",
+      p: { ...PUSHED, verified: false, platformDigests: [] },
+      has: ["| verified | no: not read back"],
+    },
     { what: "not pushed", p: BUILT, has: ["built, not pushed", "none (nothing pushed)", "Refs it would push:"] },
     { what: "a dry run", p: PLANNED, has: ["planned (dry run): nothing built or pushed", "the engine's"] },
     { what: "dirty", p: { ...PUSHED, dirty: true }, has: ["working folder with uncommitted changes"] },

@@ -109,7 +109,9 @@ export class Tests {
     const image = `${registry}/dockyard/once`;
     const publication = dag
       .dockyard({ source: this.hello })
-      .publish([image], { commit: COMMIT, ref: "refs/heads/main" });
+      // The module's container cannot reach the engine's localhost: main goes by a second Dagger push (the fan-out's
+      // fallback), and nothing can be read back from there.
+      .publish([image], { commit: COMMIT, ref: "refs/heads/main", verify: false });
     const digest = await publication.digest();
     const refs = await publication.refs();
     const json = JSON.parse(await publication.json()) as { refs: string[]; digest: string };
