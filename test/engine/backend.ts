@@ -30,6 +30,8 @@ export interface PushVariant {
   platform: string;
   /** Labels added with Container.withLabel, merged into the image config at push time. */
   labels: Record<string, string>;
+  /** Annotations added with Container.withAnnotation: on the platform manifest and on its descriptor in the index. */
+  annotations?: Record<string, string>;
 }
 
 export interface RegistryCredential {
@@ -64,4 +66,13 @@ export interface Backend {
   /** Returns the pushed manifest (or index) digest "sha256:...". Errors carry containerd's texts. */
   push(req: PushRequest): Promise<string>;
   close(): Promise<void>;
+}
+
+/**
+ * A manifest's or descriptor's `annotations`, in Go's field order (after size, before platform) and left out
+ * when empty (`omitempty`): Dagger writes a container's on its manifest and its index descriptor, none on the
+ * index (engine/engineutil/containerimage.go:38-44, 62-63; imageexport/writer.go:150-152, 258-260, 286-291).
+ */
+export function annotationsField(annotations: Record<string, string> = {}): { annotations?: Record<string, string> } {
+  return Object.keys(annotations).length > 0 ? { annotations: { ...annotations } } : {};
 }

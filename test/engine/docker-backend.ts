@@ -22,7 +22,15 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
-import type { Backend, BuildRequest, BuiltImage, PushRequest, PushVariant, RegistryCredential } from "./backend.js";
+import {
+  annotationsField,
+  type Backend,
+  type BuildRequest,
+  type BuiltImage,
+  type PushRequest,
+  type PushVariant,
+  type RegistryCredential,
+} from "./backend.js";
 import { withoutSyntaxDirective } from "./directory.js";
 import { DOCKER, hostArch, mustRun, run } from "../infra/docker.js";
 
@@ -478,7 +486,13 @@ async function exportImage(image: string): Promise<ExportedImage> {
 function manifestOf(v: PushVariant, exported: ExportedImage): { manifest: Blob; blobs: Blob[] } {
   const config = blobOf("config", MT.config, daggerConfig(exported.config, v.labels));
   const desc = (b: Blob) => ({ mediaType: b.mediaType, digest: b.digest, size: b.size });
-  const body = { schemaVersion: 2, mediaType: MT.manifest, config: desc(config), layers: exported.layers.map(desc) };
+  const body = {
+    schemaVersion: 2,
+    mediaType: MT.manifest,
+    config: desc(config),
+    layers: exported.layers.map(desc),
+    ...annotationsField(v.annotations),
+  };
   return {
     manifest: blobOf("manifest", MT.manifest, Buffer.from(JSON.stringify(body))),
     blobs: [...exported.layers, config],
@@ -490,6 +504,7 @@ function indexOf(variants: PushVariant[], manifests: Blob[]): Blob {
     mediaType: m.mediaType,
     digest: m.digest,
     size: m.size,
+    ...annotationsField(variants[i]?.annotations),
     platform: platformParts(variants[i]?.platform ?? ""),
   }));
   const body = { schemaVersion: 2, mediaType: MT.index, manifests: entries };

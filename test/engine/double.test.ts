@@ -350,6 +350,36 @@ describe("builds and publish", () => {
     expect(double.publishes[0]?.username).toBeUndefined();
   });
 
+  it("R28 withAnnotation builds nothing; publish writes each container's on its manifest and index descriptor, none on the index", async () => {
+    type Annotated = { withAnnotation: { withAnnotation: { withAnnotation: { id: string } } } };
+    const ids = await data<{ a: { dockerBuild: Annotated }; b: { dockerBuild: { id: string } } }>(
+      `{ a: node(id: "${ctx}") { ... on Directory { dockerBuild(platform: "linux/amd64") { withAnnotation(name: "k", value: "old") { withAnnotation(name: "k", value: "new") { withAnnotation(name: "only.amd64", value: "1") { id } } } } } }
+         b: node(id: "${ctx}") { ... on Directory { dockerBuild(platform: "linux/arm64") { id } } } }`,
+    );
+    expect(double.builds).toBe(0);
+    const amd64 = ids.a.dockerBuild.withAnnotation.withAnnotation.withAnnotation.id;
+    const variants = `["${amd64}", "${ids.b.dockerBuild.id}"]`;
+    const got = await data<{ container: { publish: string } }>(
+      `{ container { publish(address: "open.local:5001/acme/annotated:1", platformVariants: ${variants}) } }`,
+    );
+    const index = backend.pushed.at(-1)?.manifest as {
+      annotations?: unknown;
+      manifests: { digest: string; annotations?: Record<string, string>; platform: { architecture: string } }[];
+    };
+    expect(index.annotations).toBeUndefined();
+    // A later value of one name wins, as the export's map does; a container without any gets none.
+    expect(index.manifests.map((m) => [m.platform.architecture, m.annotations])).toEqual([
+      ["amd64", { k: "new", "only.amd64": "1" }],
+      ["arm64", undefined],
+    ]);
+    const registry = backend.registry("open.local:5001");
+    const child = (digest: string) =>
+      JSON.parse(registry.manifest("acme/annotated", digest)!.bytes.toString("utf8")) as { annotations?: unknown };
+    expect(child(index.manifests[0]!.digest).annotations).toEqual({ k: "new", "only.amd64": "1" });
+    expect(child(index.manifests[1]!.digest).annotations).toBeUndefined();
+    expect(got.container.publish).toMatch(/@sha256:/);
+  });
+
   it("publish of a container with no filesystem and no variants fails as Dagger does (R11)", async () => {
     expect(await firstError('{ container { publish(address: "open.local:5001/acme/empty:1") } }')).toBe(
       "no containers to export",

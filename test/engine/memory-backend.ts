@@ -3,7 +3,15 @@
 import { createHash } from "node:crypto";
 import { lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join, relative } from "node:path";
-import type { Backend, BuildRequest, BuiltImage, PushRequest, PushVariant, RegistryCredential } from "./backend.js";
+import {
+  annotationsField,
+  type Backend,
+  type BuildRequest,
+  type BuiltImage,
+  type PushRequest,
+  type PushVariant,
+  type RegistryCredential,
+} from "./backend.js";
 import { MemoryRegistry } from "./memory-registry.js";
 import { parseImageRef } from "./refs.js";
 
@@ -44,6 +52,7 @@ const MT = {
 
 interface PushedImage {
   platform: string;
+  annotations: Record<string, string>;
   manifest: Buffer;
   digest: string;
 }
@@ -148,6 +157,7 @@ export class MemoryBackend implements Backend {
         mediaType: MT.manifest,
         digest: i.digest,
         size: i.manifest.length,
+        ...annotationsField(i.annotations),
         platform: platformParts(i.platform),
       }));
       root = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MT.index, manifests }));
@@ -234,9 +244,10 @@ export class MemoryBackend implements Backend {
         mediaType: MT.manifest,
         config: { mediaType: MT.config, digest: configDigest, size: config.length },
         layers: [{ mediaType: MT.layer, digest: layerDigest, size: layer.length }],
+        ...annotationsField(v.annotations),
       }),
     );
-    return { platform: v.platform, manifest, digest: `sha256:${sha256(manifest)}` };
+    return { platform: v.platform, annotations: v.annotations ?? {}, manifest, digest: `sha256:${sha256(manifest)}` };
   }
 }
 

@@ -197,6 +197,7 @@ function dockerBuild(r: Ref, a: Args, state: DoubleState) {
       secretIds,
     },
     labels: {},
+    annotations: [],
     platform: platform ?? state.backend.defaultPlatform,
   });
 }
@@ -335,7 +336,12 @@ async function publish(r: Ref, a: Args, state: DoubleState): Promise<string> {
   const withFs = containers.filter((x) => x.build !== undefined);
   if (withFs.length === 0) throw new Error("no containers to export");
   const variants = await Promise.all(
-    withFs.map(async (x) => ({ ...(await state.build(x.build!)), labels: { ...x.labels } })),
+    withFs.map(async (x) => ({
+      ...(await state.build(x.build!)),
+      labels: { ...x.labels },
+      // One map per platform, a later value of a name winning (engine/engineutil/containerimage.go:38-44).
+      annotations: Object.fromEntries(x.annotations.map((an) => [an.name, an.value])),
+    })),
   );
   const seen = new Set<string>();
   for (const v of variants) {
@@ -377,6 +383,11 @@ function containerHandlers(): Record<string, Handler> {
     "Container.withLabel": (r, a, { state }) => {
       const c = self(r, "Container");
       return state.mint({ ...c, labels: { ...c.labels, [str(a.name)]: str(a.value) } });
+    },
+    // Appends, builds nothing; publish writes them on the manifest and its index descriptor (R28).
+    "Container.withAnnotation": (r, a, { state }) => {
+      const c = self(r, "Container");
+      return state.mint({ ...c, annotations: [...c.annotations, { name: str(a.name), value: str(a.value) }] });
     },
     // Session-wide (core/schema/container.go:3999-4028): the plaintext goes into the session's map, the parent comes back.
     "Container.withRegistryAuth": (r, a, { state }) => {
@@ -450,7 +461,7 @@ function queryHandlers(): Record<string, Handler> {
     // An empty container, as dag.container() gives: only useful to publish platformVariants.
     "Query.container": (_r, a, { state }) => {
       if (a.platform != null) notModelled("argument Query.container(platform:)");
-      return state.mint({ kind: "Container", labels: {}, platform: state.backend.defaultPlatform });
+      return state.mint({ kind: "Container", labels: {}, annotations: [], platform: state.backend.defaultPlatform });
     },
     // The engine answers its own release: the module pins v0.21.9 (dagger.json engineVersion).
     "Query.version": () => "v0.21.9",

@@ -49,7 +49,14 @@ export type Model =
   /** ref is the ref name Dagger resolved ("" for commit() and commonAncestor(): ref() then answers the sha). */
   | { kind: "GitRef"; commit: string; ref: string; repo: GitRepoModel }
   | { kind: "Changeset"; addedPaths: string[]; modifiedPaths: string[]; removedPaths: string[]; empty: boolean }
-  | { kind: "Container"; build?: PendingBuild; labels: Record<string, string>; platform: string }
+  /** annotations: withAnnotation's list in call order, a name repeated as given (core/container.go:6340-6350). */
+  | {
+      kind: "Container";
+      build?: PendingBuild;
+      labels: Record<string, string>;
+      annotations: { name: string; value: string }[];
+      platform: string;
+    }
   | { kind: "FunctionCallArgValue"; name: string; value: string }
   | { kind: "Error"; message: string; values: { name: string; value: string }[] }
   | { kind: "FunctionCall"; token: string }
