@@ -74,6 +74,8 @@ import { requireTargetCredentials } from "./promote/plan.js";
 import { isLoopbackHost, RegistrySession } from "./registry/index.js";
 import { verifyPushed } from "./verify/read.js";
 import { formatLabels, parseFormattedLabels } from "./tags/labels.js";
+import { planAnnotations, type PlannedAnnotations } from "./tags/annotations.js";
+import { IndexAnnotator } from "./push/annotate.js";
 
 /** When to add the latest tag. */
 export enum Latest {
@@ -373,6 +375,8 @@ export class Dockyard {
     buildArgs: string[] = [],
     /** Labels as key=value; they override the OCI labels. */
     labels: string[] = [],
+    /** OCI annotations as [level:]key=value, level manifest (the default: each platform manifest) or index (a multi-platform image's index; a single platform's manifest), e.g. index:org.opencontainers.image.description=Acme web app; they add to or override the org.opencontainers.image.* labels, which are set at both levels by default. */
+    annotations: string[] = [],
     /** Full commit id (40 hex; 64 only for a --source without .git); default: HEAD of --source's .git. */
     commit?: string,
     /** Git ref: refs/heads/<branch>, refs/tags/<tag>, refs/pull/<n>/merge or refs/merge-requests/<n>/head (a bare name is a branch, a bare version is refused); default: from --source's .git. */
@@ -413,6 +417,7 @@ export class Dockyard {
       target,
       buildArgs,
       labels,
+      annotations,
       commit,
       ref,
       shaLength,
@@ -435,6 +440,7 @@ export class Dockyard {
     const planned = planPublication(req, { ...meta, tags: staged }, req.platforms, decided.latestNote);
     if (dryRun) return toPublication(planned.result);
 
+    const annotated = planAnnotations(meta.labels, req.annotations, req.platforms.length || 1);
     const secrets = await this.namedBuildSecrets();
     const variants = await Promise.all(
       (req.platforms.length ? req.platforms : [undefined]).map((platform) =>
@@ -442,7 +448,8 @@ export class Dockyard {
       ),
     );
     const platformsBuilt = req.platforms.length ? req.platforms : [await variants[0]!.platform()];
-    return this.pushVariants("publish", req, planned.targets, variants, {
+    const annotatedVariants = variants.map((v) => withAnnotations(v, annotated.manifest));
+    return this.pushVariants("publish", req, planned.targets, annotatedVariants, annotated, {
       ...planned.result,
       platforms: platformsBuilt,
     });
@@ -469,6 +476,8 @@ export class Dockyard {
     tags: string[] = [],
     /** Labels as key=value; they override the OCI labels. */
     labels: string[] = [],
+    /** OCI annotations as [level:]key=value, level manifest (the default: each platform manifest) or index (a multi-platform image's index; a single platform's manifest), e.g. index:org.opencontainers.image.description=Acme web app; they add to or override the org.opencontainers.image.* labels, which are set at both levels by default. */
+    annotations: string[] = [],
     /** Full commit id (40 hex; 64 only for a --source without .git); default: HEAD of --source's .git. */
     commit?: string,
     /** Git ref: refs/heads/<branch>, refs/tags/<tag>, refs/pull/<n>/merge or refs/merge-requests/<n>/head (a bare name is a branch, a bare version is refused); default: from --source's .git. */
@@ -500,6 +509,7 @@ export class Dockyard {
       password,
       tags,
       labels,
+      annotations,
       commit,
       ref,
       shaLength,
@@ -519,8 +529,9 @@ export class Dockyard {
     const meta = publishMetadata({ ...req, latest: decided.latest }, git, false);
     const planned = planPublication(req, meta, platforms, decided.latestNote);
     if (req.dryRun) return toPublication(planned.result);
-    const variants = req.containers.map((c) => withLabels(c, meta.labels));
-    return this.pushVariants("publish-containers", req, planned.targets, variants, planned.result);
+    const annotated = planAnnotations(meta.labels, req.annotations, req.containers.length);
+    const variants = req.containers.map((c) => withAnnotations(withLabels(c, meta.labels), annotated.manifest));
+    return this.pushVariants("publish-containers", req, planned.targets, variants, annotated, planned.result);
   }
 
   /**
@@ -725,14 +736,16 @@ export class Dockyard {
   }
 
   /**
-   * Pushes the variants to every target (unless --push=false) with retries, then (unless --verify=false) reads
-   * every ref back with dockyard's own registry client; the result says what was pushed and verified.
+   * Pushes the variants to every target (unless --push=false) with retries, writes the index annotations into each
+   * image's index after its first push, then (unless --verify=false) reads every ref back with dockyard's own
+   * registry client; the result says what was pushed and verified.
    */
   private async pushVariants(
     fn: "publish" | "publish-containers",
     req: PushRequest<Secret>,
     targets: PublishTarget[],
     variants: Container[],
+    annotations: PlannedAnnotations,
     planned: PublicationData,
   ): Promise<Publication> {
     const built = { ...planned, built: true };
@@ -743,11 +756,14 @@ export class Dockyard {
     const push = (t: PublishTarget) => this.pushOne(t, variants, shared, policy, abandoned);
     const registered = this.registeredCredentials();
     const credentialFor = (host: string) => pickCredential(host, registered, shared);
-    // One client session per host, for the tags after each image's first and the read-back, when either happens.
-    const needsClient = req.verify || targets.length > req.images.length;
+    // One client session per host, for the index annotations, the tags after each image's first and the read-back.
+    const rewritesIndex = annotations.index.length > 0;
+    const needsClient = req.verify || targets.length > req.images.length || rewritesIndex;
     const sessions = needsClient ? await this.registrySessions(fn, req.images, req, credentialFor) : undefined;
     const tag = sessions ? this.manifestTagger(fn, sessions, credentialFor, push) : push;
-    const refs = await pushAll(targets, push, fn, tag).finally(() => endAfterAbandonedPushes(abandoned.count));
+    const first =
+      sessions && rewritesIndex ? this.indexAnnotator(fn, sessions, annotations, credentialFor, push) : push;
+    const refs = await pushAll(targets, first, fn, tag).finally(() => endAfterAbandonedPushes(abandoned.count));
     const pushed = { ...built, refs, digest: digestOf(refs[0] ?? ""), pushed: true };
     if (!req.verify || !sessions) return toPublication(pushed);
     const { platformDigests } = await verifyPushed(fn, targets, refs, planned.commit, sessions);
@@ -782,6 +798,47 @@ export class Dockyard {
         }
         const given = credentialFor(host) ? "given" : "none";
         throw new Error(describePushFailure(target, classifyPushError(message), message, given));
+      }
+    };
+  }
+
+  /**
+   * Each image's first push, then its index rewritten with the index annotations under that tag (src/push/annotate.ts).
+   * Where the module's container cannot reach the registry, the default annotations stay on the manifests alone
+   * (said once per host), and annotations given at index level fail the push.
+   */
+  private indexAnnotator(
+    fn: string,
+    sessions: PromoteEffects,
+    annotations: PlannedAnnotations,
+    credentialFor: (host: string) => Credential<Secret> | undefined,
+    push: (target: PublishTarget) => Promise<string>,
+  ): (target: PublishTarget) => Promise<string> {
+    const annotator = new IndexAnnotator(sessions.session, annotations.index);
+    const warned = new Set<string>();
+    return async (target) => {
+      const pinned = await push(target);
+      try {
+        return await annotator.annotate(target, pinned);
+      } catch (e) {
+        const message = maskUrlCredentials(errorMessage(e));
+        const { host } = target.image;
+        if (e instanceof UnreachableRegistry && !annotations.indexGiven) {
+          if (!warned.has(host))
+            console.error(
+              `dockyard: ${fn}: the module's container cannot reach ${host} (${message}); the index keeps no annotations (each platform manifest has them)`,
+            );
+          warned.add(host);
+          return pinned;
+        }
+        if (e instanceof UnreachableRegistry)
+          throw new Error(
+            `the index annotations given with --annotations could not be written: the module's container cannot reach ${host} (${message}); ${target.ref} holds ${digestOf(pinned)} without them: publish to a registry the module reaches by name, or give them at manifest level`,
+          );
+        const given = credentialFor(host) ? "given" : "none";
+        throw new Error(
+          `writing the index annotations into ${digestOf(pinned)}: ${describePushFailure(target, classifyPushError(message), message, given)}`,
+        );
       }
     };
   }
@@ -1009,6 +1066,13 @@ async function pathFacts(dir: Directory, path: string): Promise<PathFacts> {
     dir.exists(path, { expectedType: ExistsType.SymlinkType, doNotFollowSymlinks: true }),
   ]);
   return { kind: file ? "file" : folder ? "folder" : any ? "other" : "missing", symlink };
+}
+
+/** The container with each annotation set (withAnnotation): Dagger writes them on its manifest and its descriptor. */
+function withAnnotations(container: Container, annotations: readonly KeyValue[]): Container {
+  let ctr = container;
+  for (const a of annotations) ctr = ctr.withAnnotation(a.name, a.value);
+  return ctr;
 }
 
 /** The container with each label set (withLabel); a later label of one name wins. */

@@ -4,6 +4,7 @@
  */
 import { InvalidInputError } from "./errors/index.js";
 import {
+  parseAnnotations,
   parseBuildArgs,
   parseBuildPath,
   parseCommit,
@@ -20,6 +21,7 @@ import {
   parseUsername,
   requireContainers,
   credentialHostProblem,
+  type Annotation,
   type ImageName,
   type KeyValue,
 } from "./input/index.js";
@@ -102,22 +104,28 @@ export interface PushRequest<S> {
 }
 
 export interface PublishArgs<S> extends BuildArgs, TagArgs, PushArgs<S> {
+  annotations?: string[] | undefined;
   staging?: boolean | undefined;
 }
 
 export interface PublishRequest<S> extends BuildRequest, PushRequest<S> {
+  /** --annotations as given (checked); the defaults from the labels are added once the metadata is known. */
+  annotations: Annotation[];
   /** Push only the one platform's staging tag (`stagingTag`), for merge; never the tag rules' tags. */
   staging: boolean;
 }
 
 export interface ContainersPublishArgs<S, C> extends TagArgs, LabelArgs, PushArgs<S> {
   containers: readonly C[];
+  annotations?: string[] | undefined;
 }
 
 /** publish-containers: platform variants built elsewhere, published under dockyard's tags and labels. */
 export interface ContainersPublishRequest<S, C> extends MetadataRequest, PushRequest<S> {
   /** At least one; their platforms are known only once the engine is asked. */
   containers: C[];
+  /** --annotations as given (checked). */
+  annotations: Annotation[];
 }
 
 const LATEST_MODES: readonly LatestMode[] = ["auto", "always", "never"];
@@ -184,13 +192,14 @@ export function buildRequest(a: BuildArgs, platformFlag = "--platforms"): BuildR
 export function publishRequest<S>(a: PublishArgs<S>): PublishRequest<S> {
   const images = parseImageList(a.images);
   const build = buildRequest(a);
+  const annotations = parseAnnotations(a.annotations ?? []);
   const staging = a.staging ?? false;
-  if (staging) requireStagingFits(build);
-  return { ...build, ...pushRequest(a, images), staging };
+  if (staging) requireStagingFits(build, annotations);
+  return { ...build, ...pushRequest(a, images), annotations, staging };
 }
 
 /** --staging names one platform in its tag and pushes no other tag, so it takes one --platforms and no final tags. */
-function requireStagingFits(build: BuildRequest): void {
+function requireStagingFits(build: BuildRequest, annotations: readonly Annotation[]): void {
   if (build.platforms.length !== 1) {
     const given = build.platforms.length === 0 ? "none" : build.platforms.join(",");
     throw new InvalidInputError(
@@ -205,13 +214,19 @@ function requireStagingFits(build: BuildRequest): void {
     throw new InvalidInputError(
       `--latest "always": --staging pushes only the staging tag (pass --latest to merge, which pushes the final tags)`,
     );
+  const index = annotations.find((a) => a.level === "index");
+  if (index)
+    throw new InvalidInputError(
+      `--annotations "index:${index.name}=${index.value}": --staging pushes one platform's manifest, and the index is the one merge assembles, which takes no annotations yet (give it at manifest level, or leave it out)`,
+    );
 }
 
 export function publishContainersRequest<S, C>(a: ContainersPublishArgs<S, C>): ContainersPublishRequest<S, C> {
   const containers = requireContainers(a.containers);
   const images = parseImageList(a.images);
   const meta = metadataRequest(a);
-  return { ...meta, containers, ...pushRequest(a, images) };
+  const annotations = parseAnnotations(a.annotations ?? []);
+  return { ...meta, containers, ...pushRequest(a, images), annotations };
 }
 
 export interface PromoteArgs<S> extends TagArgs, Omit<PushArgs<S>, "dryRun" | "push" | "verify"> {

@@ -8,6 +8,7 @@ export { requireContainers, requireOnePerPlatform } from "./containers.js";
 export { parseGitRef, parseRef, type GitRefInfo } from "./gitref.js";
 export { imageTitle, parseImageList, parseImageName, parseRegistryAddress, type ImageName } from "./image.js";
 export { parseBuildArgs, parseLabels, parseSecretId, type KeyValue } from "./keyvalue.js";
+export { parseAnnotations, type Annotation, type AnnotationLevel } from "./annotations.js";
 export { parsePushTimeout, parseRetries } from "./limits.js";
 export {
   checkBuildPaths,

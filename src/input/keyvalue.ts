@@ -165,6 +165,20 @@ const RESERVED_LABELS: Record<string, string> = {
 function parseLabel(entry: string, flag: string): KeyValue {
   const g: Grammar = { flag, check: (s) => parseLabel(s, flag) };
   const kv = parseKeyValue(entry, flag, "org.opencontainers.image.vendor=Acme");
+  return checkLabel(g, entry, kv, "", "label");
+}
+
+/**
+ * A label's (or annotation's) key and value by the label grammar; `prefix` is what precedes `key=value` in
+ * `entry` (an annotation's level), kept in every fix.
+ */
+export function checkLabel(
+  g: Grammar,
+  entry: string,
+  kv: KeyValue,
+  prefix: string,
+  kind: "label" | "annotation",
+): KeyValue {
   if (!LABEL_KEY.test(kv.name) || kv.name.length > MAX_LABEL_KEY) {
     const fixed = kv.name
       .trim()
@@ -175,30 +189,38 @@ function parseLabel(entry: string, flag: string): KeyValue {
     const why =
       kv.name.length > MAX_LABEL_KEY
         ? `the key is longer than ${MAX_LABEL_KEY} characters`
-        : `"${kv.name}" is not a label key: lowercase letters and digits in words separated by ".", "-" or "_"`;
+        : `"${kv.name}" is not ${kind === "label" ? "a label" : "an annotation"} key: lowercase letters and digits in words separated by ".", "-" or "_"`;
     refuse(
       g,
       entry,
       why,
-      fixed.length > 0 && fixed.length <= MAX_LABEL_KEY ? `${fixed}=${kv.value}` : undefined,
-      'e.g. "com.example.team=core"',
+      fixed.length > 0 && fixed.length <= MAX_LABEL_KEY ? `${prefix}${fixed}=${kv.value}` : undefined,
+      `e.g. "${prefix}com.example.team=core"`,
     );
   }
   if (findControl(kv.value.replace(/\t/g, " ")) !== undefined) {
     const clean = stripControl(kv.value.replace(/[\r\n\t]+/g, " "));
-    refuse(g, entry, "the value holds a line break or control character", `${kv.name}=${clean}`, "");
+    refuse(g, entry, "the value holds a line break or control character", `${prefix}${kv.name}=${clean}`, "");
   }
   const leak = credentialsIn(kv.value);
-  if (leak) refuse(g, entry, `${leak.why}: image labels are public`, `${kv.name}=${leak.clean}`, "");
+  if (leak)
+    refuse(
+      g,
+      entry,
+      `${leak.why}: ${kind === "label" ? "image labels" : "annotations"} are public`,
+      `${prefix}${kv.name}=${leak.clean}`,
+      "",
+    );
   const reserved = RESERVED_LABELS[kv.name];
   if (reserved) refuse(g, entry, `${kv.name} is set by dockyard and cannot be overridden`, undefined, reserved);
   const parse = LABEL_VALUE_PARSERS[kv.name];
   if (parse) {
     try {
-      parse(kv.value, flag);
+      parse(kv.value, g.flag);
     } catch (e) {
       if (!(e instanceof ArgumentError)) throw e;
-      refuse(g, entry, `${kv.name}: ${e.why}`, e.fix === undefined ? undefined : `${kv.name}=${e.fix}`, e.hint ?? "");
+      const fix = e.fix === undefined ? undefined : `${prefix}${kv.name}=${e.fix}`;
+      refuse(g, entry, `${kv.name}: ${e.why}`, fix, e.hint ?? "");
     }
   }
   return kv;

@@ -1,7 +1,7 @@
 // Unit: one validated request from a function's raw arguments (src/request.ts), one table row per rule.
 import { describe, expect, it } from "vitest";
 
-import { metadataRequest, publishRequest, tagRequest } from "../../src/request.js";
+import { metadataRequest, publishContainersRequest, publishRequest, tagRequest } from "../../src/request.js";
 import { COMMIT, COMMIT_SHA256 } from "../fixtures/commits.js";
 
 describe("tagRequest: --sha-length against a given --commit", () => {
@@ -50,6 +50,40 @@ describe("publishRequest: credentials come in pairs", () => {
       username: "ci",
       password: "S",
     });
+  });
+});
+
+describe("publish and publish-containers: --annotations", () => {
+  const base = { images: ["ghcr.io/acme/app"], commit: COMMIT, ref: "main" };
+  const description = "index:org.opencontainers.image.description=Acme";
+  it("both take them checked, by level", () => {
+    const want = [{ level: "index", name: "org.opencontainers.image.description", value: "Acme" }];
+    expect(publishRequest<string>({ ...base, annotations: [description] }).annotations).toEqual(want);
+    expect(
+      publishContainersRequest<string, string>({ ...base, containers: ["c"], annotations: [description] }).annotations,
+    ).toEqual(want);
+    expect(publishRequest<string>(base).annotations).toEqual([]);
+  });
+
+  it.each([
+    {
+      rule: "a bad level",
+      args: { ...base, annotations: ["indx:a=b"] },
+      match: /--annotations "indx:a=b": .*try "index:a=b"/,
+    },
+    {
+      rule: "index level with --staging (merge assembles the index)",
+      args: { ...base, platforms: ["linux/arm64"], staging: true, annotations: [description] },
+      match:
+        /--annotations "index:org\.opencontainers\.image\.description=Acme": --staging pushes one platform's manifest/,
+    },
+  ])("refused: $rule", ({ args, match }) => {
+    expect(() => publishRequest<string>(args)).toThrow(match);
+  });
+
+  it("manifest level with --staging is taken", () => {
+    const args = { ...base, platforms: ["linux/arm64"], staging: true, annotations: ["a=b"] };
+    expect(publishRequest<string>(args).annotations).toEqual([{ level: "manifest", name: "a", value: "b" }]);
   });
 });
 
