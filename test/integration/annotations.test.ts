@@ -117,6 +117,54 @@ describe.skipIf(!docker)("publish --annotations, end to end on the docker backen
     expect(pub.verified).toBe(false);
   });
 
+  it("publish-containers: a container's own annotations are kept, dockyard's added, and the index annotated", async () => {
+    const g = gitFixture(MULTIARCH);
+    const d = suite.world.double;
+    const dir = d.hostDirectory(g.dir);
+    // As another module hands them over: the amd64 variant already annotated by it.
+    const { body } = await d.query(
+      `{ a: node(id: "${dir}") { ... on Directory { dockerBuild(platform: "linux/amd64") { withAnnotation(name: "com.example.scan", value: "approved") { id } } } }
+         b: node(id: "${dir}") { ... on Directory { dockerBuild(platform: "linux/arm64") { id } } } }`,
+    );
+    expect(body.errors, JSON.stringify(body.errors)).toBeUndefined();
+    const ids = body.data as {
+      a: { dockerBuild: { withAnnotation: { id: string } } };
+      b: { dockerBuild: { id: string } };
+    };
+    const image = `${suite.registry.host}/acme/containers-annotated`;
+    const result = await d
+      .module({ args: { source: dir } })
+      .call(
+        "publishContainers",
+        {
+          containers: [ids.a.dockerBuild.withAnnotation.id, ids.b.dockerBuild.id],
+          images: [image],
+          username: "ci",
+          password: d.cliSecret(PASSWORD),
+          annotations: [`index:${OCI}.description=${DESCRIPTION}`],
+        },
+        { returns: "Publication" },
+      )
+      .result<PublicationResult>();
+    const pub = publicationData(result);
+    expect(await digestRead(`${image}:main`, CREDS)).toBe(pub.digest);
+    expect(pub.verified).toBe(true);
+    const index = await read(`${image}:main`);
+    expect(index.annotations).toMatchObject({ [`${OCI}.revision`]: g.head(), [`${OCI}.description`]: DESCRIPTION });
+    const byArch = Object.fromEntries(
+      await Promise.all(
+        (index.manifests ?? []).map(async (c) => [
+          c.platform.architecture,
+          (await read(`${image}@${c.digest}`)).annotations,
+        ]),
+      ),
+    ) as Record<string, Record<string, string> | undefined>;
+    expect(byArch.amd64).toMatchObject({ "com.example.scan": "approved", [`${OCI}.revision`]: g.head() });
+    expect(byArch.arm64?.["com.example.scan"]).toBeUndefined();
+    expect(byArch.arm64?.[`${OCI}.revision`]).toBe(g.head());
+    expect(byArch.arm64?.[`${OCI}.description`]).toBeUndefined();
+  });
+
   it.each([
     { input: "manifest-descriptor:a=b", match: /--annotations "manifest-descriptor:a=b": .*\(try "manifest:a=b"\)/ },
     { input: "index:Team=core", match: /--annotations "index:Team=core": .*\(try "index:team=core"\)/ },
