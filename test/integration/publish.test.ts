@@ -132,7 +132,8 @@ describe.skipIf(!docker)("publish, end to end on the docker backend", () => {
       expect(labels).not.toHaveProperty("org.opencontainers.image.created");
 
       expect(world.double.builds).toBe(1);
-      expect(fieldCount("Container.publish")).toBe(want.length);
+      // One Dagger push, of the sha tag; every other tag is a PUT of its manifest by dockyard's own client.
+      expect(fieldCount("Container.publish")).toBe(1);
     });
 
     it("one build per platform however many tags and images; several platforms make one index", async () => {
@@ -242,8 +243,9 @@ describe.skipIf(!docker)("publish, end to end on the docker backend", () => {
           /registry \S+ (?:refused the credentials \(401\)|accepted the credentials but denied pushing to \S+ \(403\))/,
         );
       }
-      // The sha tag goes first and meets every fault; the branch tag follows only when it got through.
-      expect(fieldCount("Container.publish")).toBe(ok ? attempts + 1 : attempts);
+      // The sha tag's Dagger push meets every fault; the branch tag, a manifest PUT by dockyard's client, follows
+      // only when it got through.
+      expect(fieldCount("Container.publish")).toBe(attempts);
       expect(proxy.faulted - faultedBefore).toBeGreaterThanOrEqual(ok ? times : 1);
       proxy.clear();
     });

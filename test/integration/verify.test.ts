@@ -103,6 +103,8 @@ describe.skipIf(!docker)("publish --verify, end to end on the docker backend", (
     expect([...digests].every((d) => /^sha256:[0-9a-f]{64}$/.test(d))).toBe(true);
     expect(digests.size).toBe(2);
     expect(digests.has(pub.digest)).toBe(true);
+    const fanOutRead = `GET /v2/${repo}/manifests/${pub.digest}`;
+    expect(requests.indexOf(fanOutRead)).toBeLessThan(requests.lastIndexOf(`PUT /v2/${repo}/manifests/main`));
     for (const tag of [g.head().slice(0, 7), "main"]) expect(headedAfterPut(requests, repo, tag)).toBe(false);
   });
 
@@ -151,11 +153,12 @@ describe.skipIf(!docker)("publish --verify, end to end on the docker backend", (
     const g = gitFixture();
     const repo = "acme/tampered";
     const other = `sha256:${"0f".repeat(32)}`;
-    // verify GETs the pushed digest once every tag is PUT; the fan-out's own GET before the PUT of main is left alone.
-    const manifestGet = (q: RequestInfo) =>
-      q.method === "GET" &&
-      q.path.startsWith(`/v2/${repo}/manifests/sha256:`) &&
-      proxy.requests.some((p) => p.method === "PUT" && p.path === `/v2/${repo}/manifests/main` && p.outcome === 201);
+    // verify GETs the pushed digest once every tag is written; before, only the fan-out reads it (to PUT main).
+    let tagsWritten = false;
+    const manifestGet = (q: RequestInfo) => {
+      if (q.method === "PUT" && q.path === `/v2/${repo}/manifests/main`) tagsWritten = true;
+      return tagsWritten && q.method === "GET" && q.path.startsWith(`/v2/${repo}/manifests/sha256:`);
+    };
     proxy.failNext(10, { wrongDigest: other }, manifestGet);
     try {
       const err = await publish(g.dir, { images: [`${proxy.host}/${repo}`] }).catch((e: unknown) => e);
