@@ -593,8 +593,10 @@ export class Dockyard {
    * --staging), pinned by digest: an OCI index naming each child by its own digest (children's digests preserved,
    * the platform read from each child's config), PUT under dockyard's tags to every image. Children held elsewhere
    * are brought first, as promote brings them (blobs mounted on the same registry, streamed from another). Every
-   * child is read, and an index, a child without a platform or two of one platform refused, before any write. Every
-   * tag is read back and must name the index's digest. Tags, credentials, retries and the result are promote's.
+   * child is read, and an index, a child without a platform, two of one platform or a child whose config's
+   * org.opencontainers.image.revision is not the commit refused, before any write. The index carries the
+   * org.opencontainers.image.* labels every child shares as annotations, and --annotations. Every tag is read back
+   * and must name the index's digest. Tags, credentials, retries and the result are promote's.
    */
   @func({ cache: "session" })
   async merge(
@@ -608,6 +610,8 @@ export class Dockyard {
     password?: Secret,
     /** More tags, used as given; each must already be a valid tag. */
     tags: string[] = [],
+    /** OCI annotations for the index as index:key=value, e.g. index:org.opencontainers.image.description=Acme web app; they add to or override the org.opencontainers.image.* labels every child carries with the same value, which the index carries by default. Manifest level is refused: it would change the children's digests. */
+    annotations: string[] = [],
     /** Full commit id (40 hex; 64 only for a --source without .git); default: HEAD of --source's .git. */
     commit?: string,
     /** Git ref: refs/heads/<branch>, refs/tags/<tag>, refs/pull/<n>/merge or refs/merge-requests/<n>/head (a bare name is a branch, a bare version is refused); default: from --source's .git. */
@@ -628,6 +632,7 @@ export class Dockyard {
       username,
       password,
       tags,
+      annotations,
       commit,
       ref,
       shaLength,
@@ -635,8 +640,9 @@ export class Dockyard {
       retries,
       pushTimeout,
     });
-    return this.pushWithOwnClient("merge", req, req.from, async (targets, sessions) => {
-      const { index, refs, platformDigests } = await mergeAll(req.from, targets, sessions);
+    return this.pushWithOwnClient("merge", req, req.from, async (targets, sessions, commit) => {
+      const intent = { commit, annotations: req.annotations };
+      const { index, refs, platformDigests } = await mergeAll(req.from, targets, sessions, intent);
       return { refs, digest: index.digest, platforms: index.platforms, platformDigests };
     });
   }
@@ -652,6 +658,7 @@ export class Dockyard {
     push: (
       targets: PublishTarget[],
       sessions: PromoteEffects,
+      commit: string,
     ) => Promise<{ refs: string[]; digest: string; platforms: string[]; platformDigests: string[] }>,
   ): Promise<Publication> {
     const registered = this.registeredCredentials();
@@ -661,7 +668,11 @@ export class Dockyard {
     const sessions = await this.registrySessions(fn, [...sources, ...req.images], req, credentialFor);
     const { latest, latestNote } = await this.autoLatest(fn, req, git.refs, sessions);
     const tags = computeTags(tagInput({ ...req, latest }, git));
-    const { refs, digest, platforms, platformDigests } = await push(planPublish(req.images, tags), sessions);
+    const { refs, digest, platforms, platformDigests } = await push(
+      planPublish(req.images, tags),
+      sessions,
+      git.commit,
+    );
     const images = req.images.map((i) => i.name);
     const { commit } = git;
     // Nothing built (so neither built nor dirty); verified, since pushToTargets read every tag back at the digest.

@@ -25,7 +25,7 @@ import {
   type ImageName,
   type KeyValue,
 } from "./input/index.js";
-import { parsePinnedImages } from "./merge/plan.js";
+import { MERGE_ANNOTATION_LEVEL, parsePinnedImages } from "./merge/plan.js";
 import { parsePinnedImage, type PinnedImage } from "./promote/plan.js";
 import { DEFAULT_PUSH_TIMEOUT_SECONDS, DEFAULT_RETRIES } from "./push/retry.js";
 import { DEFAULT_SHA_LENGTH, type LatestMode } from "./tags/tags.js";
@@ -217,7 +217,7 @@ function requireStagingFits(build: BuildRequest, annotations: readonly Annotatio
   const index = annotations.find((a) => a.level === "index");
   if (index)
     throw new InvalidInputError(
-      `--annotations "index:${index.name}=${index.value}": --staging pushes one platform's manifest, and the index is the one merge assembles, which takes no annotations yet (give it at manifest level, or leave it out)`,
+      `--annotations "index:${index.name}=${index.value}": --staging pushes one platform's manifest, and the index is the one merge assembles (pass it to merge: --annotations=index:${index.name}=${index.value}; or give it at manifest level here)`,
     );
 }
 
@@ -246,17 +246,21 @@ export function promoteRequest<S>(a: PromoteArgs<S>): PromoteRequest<S> {
 
 export interface MergeArgs<S> extends TagArgs, Omit<PushArgs<S>, "dryRun" | "push" | "verify"> {
   from: string[];
+  annotations?: string[] | undefined;
 }
 
 /** merge: per-platform images pinned by digest, assembled into one index under dockyard's tags on every image. */
 export interface MergeRequest<S> extends TagRequest, PushRequest<S> {
   from: PinnedImage[];
+  /** --annotations as given (checked: index level only); the defaults from the children's labels come once read. */
+  annotations: Annotation[];
 }
 
 export function mergeRequest<S>(a: MergeArgs<S>): MergeRequest<S> {
   const from = parsePinnedImages(a.from, "--from");
   const images = parseImageList(a.images);
-  return { ...tagRequest(a), from, ...pushRequest(a, images) };
+  const annotations = parseAnnotations(a.annotations ?? [], "--annotations", MERGE_ANNOTATION_LEVEL);
+  return { ...tagRequest(a), from, ...pushRequest(a, images), annotations };
 }
 
 /** The push arguments; credentials are checked last, against the images' hosts. */

@@ -25,8 +25,14 @@ const DESCRIPTOR_LEVELS: Record<string, { use: AnnotationLevel; why: string }> =
 
 const EXAMPLE = 'e.g. "index:org.opencontainers.image.description=Acme web app"';
 
-function parseAnnotation(entry: string, flag: string): Annotation {
-  const g: Grammar = { flag, check: (s) => parseAnnotation(s, flag) };
+/** A function that takes annotations at one level only (merge: the index), and why it takes no other. */
+export interface LevelRestriction {
+  level: AnnotationLevel;
+  why: string;
+}
+
+function parseAnnotation(entry: string, flag: string, only?: LevelRestriction): Annotation {
+  const g: Grammar = { flag, check: (s) => parseAnnotation(s, flag, only) };
   const eq = entry.indexOf("=");
   const head = eq < 0 ? entry : entry.slice(0, eq);
   // A key holds no ":", so a ":" before the first "=" ends the level.
@@ -47,6 +53,10 @@ function parseAnnotation(entry: string, flag: string): Annotation {
       EXAMPLE,
     );
   }
+  if (only && level !== only.level) {
+    const named = colon < 0 ? `has no level, so it is a ${level} annotation` : `is a ${level} annotation`;
+    refuse(g, entry, `${named}: ${only.why}`, `${only.level}:${rest}`, EXAMPLE);
+  }
   const at = rest.indexOf("=");
   if (at <= 0) refuse(g, entry, at === 0 ? 'has no key before "="' : "must be [level:]key=value", undefined, EXAMPLE);
   const kv = { name: rest.slice(0, at), value: rest.slice(at + 1) };
@@ -57,11 +67,16 @@ function parseAnnotation(entry: string, flag: string): Annotation {
 /**
  * `--annotations` as `[level:]key=value`: level `manifest` (the default: each platform manifest and its
  * descriptor in the index) or `index` (the multi-platform index itself); keys and values by the label grammar
- * (`parseLabels`); the same key at one level twice is refused.
+ * (`parseLabels`); the same key at one level twice is refused. With `only`, any other level is refused, the fix
+ * moving the entry to that level.
  */
-export function parseAnnotations(values: readonly string[], flag = "--annotations"): Annotation[] {
-  const entries = values.map((v) => parseAnnotation(v, flag));
-  const g: Grammar = { flag, check: (s) => parseAnnotations(splitList(s), flag) };
+export function parseAnnotations(
+  values: readonly string[],
+  flag = "--annotations",
+  only?: LevelRestriction,
+): Annotation[] {
+  const entries = values.map((v) => parseAnnotation(v, flag, only));
+  const g: Grammar = { flag, check: (s) => parseAnnotations(splitList(s), flag, only) };
   refuseDuplicates(
     g,
     values,

@@ -42,6 +42,8 @@ export interface SourceImage {
   platformDigests: string[];
   /** An image manifest's platform, from its config; undefined for an index or a config without os/architecture. */
   platform?: ImagePlatform;
+  /** An image manifest's config labels (string values only); undefined for an index or a config without any. */
+  labels?: Record<string, string>;
 }
 
 interface DescriptorJson {
@@ -110,12 +112,25 @@ export async function readSource(s: RegistrySession, from: PinnedImage): Promise
   const body = parseJson(await getBlob(s, from.repository, config), `config ${config}`) as Record<string, unknown>;
   const platform = imagePlatform(body);
   const platforms = [platformOf(platform)].flatMap((p) => p ?? []);
+  const labels = imageLabels(body);
   return {
     root: node,
     platforms,
     platformDigests: platforms.map((p) => `${p}=${node.digest}`),
     ...(platform ? { platform } : {}),
+    ...(labels ? { labels } : {}),
   };
+}
+
+/** An image config's labels (`config.Labels`), string values only; undefined when it has none. */
+export function imageLabels(config: Record<string, unknown>): Record<string, string> | undefined {
+  const inner = config.config as { Labels?: unknown } | null | undefined;
+  const labels = inner?.Labels;
+  if (typeof labels !== "object" || labels === null || Array.isArray(labels)) return undefined;
+  const strings = Object.entries(labels as Record<string, unknown>).filter(
+    (e): e is [string, string] => typeof e[1] === "string",
+  );
+  return strings.length > 0 ? Object.fromEntries(strings) : undefined;
 }
 
 /** The platform fields of an image config (os, architecture, variant, os.version, os.features), as an index names them. */

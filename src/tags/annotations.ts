@@ -1,7 +1,8 @@
 /**
  * Which OCI annotations an image gets, pure: by default the `org.opencontainers.image.*` entries of its labels
  * (so the same metadata, user label overrides included), on each platform manifest and, for a multi-platform
- * image, on the index; `--annotations` add to or override them per level.
+ * image, on the index; `--annotations` add to or override them per level. For merge's index, the OCI labels its
+ * children share.
  */
 import type { Annotation } from "../input/annotations.js";
 import type { KeyValue } from "../input/keyvalue.js";
@@ -40,4 +41,22 @@ export function planAnnotations(
   const indexGiven = given.some((a) => a.level === "index");
   if (platforms <= 1) return { manifest: merged(defaults, at("manifest"), at("index")), index: [], indexGiven };
   return { manifest: merged(defaults, at("manifest")), index: merged(defaults, at("index")), indexGiven };
+}
+
+/**
+ * The annotations of an index merge assembles: the `org.opencontainers.image.*` labels every child's config
+ * carries with the same value (what dockyard's labels imply for the whole image), then the `given` ones (index
+ * level), a given key winning; sorted by key, so the same children and annotations always give the same bytes.
+ */
+export function planIndexAnnotations(
+  childLabels: readonly (Readonly<Record<string, string>> | undefined)[],
+  given: readonly Annotation[],
+): KeyValue[] {
+  const [first, ...others] = childLabels;
+  const shared = Object.entries(first ?? {}).filter(
+    ([name, value]) => name.startsWith(OCI_PREFIX) && others.every((labels) => labels?.[name] === value),
+  );
+  const defaults = shared.map(([name, value]) => ({ name, value }));
+  const index = given.filter((a) => a.level === "index").map(({ name, value }) => ({ name, value }));
+  return merged(defaults, index).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

@@ -140,7 +140,20 @@ const FUNCTIONS: Record<string, { returns: string; cache?: string; args: Expecte
   merge: {
     returns: "OBJECT_KIND:Publication",
     cache: "session",
-    args: { from: { type: LIST_STR, optional: false }, ...copyArgs },
+    args: {
+      from: { type: LIST_STR, optional: false },
+      images: copyArgs.images!,
+      username: copyArgs.username!,
+      password: copyArgs.password!,
+      tags: copyArgs.tags!,
+      // Index level only: merge keeps its children's manifests, and so their digests, as pushed.
+      annotations: { type: LIST_STR, optional: false, default: [] },
+      ...commitRef,
+      shaLength: copyArgs.shaLength!,
+      latest: copyArgs.latest!,
+      retries: copyArgs.retries!,
+      pushTimeout: copyArgs.pushTimeout!,
+    },
   },
 };
 
@@ -312,7 +325,8 @@ describe("module registration", () => {
   it("merge takes promote's arguments with promote's help text, --from a list of images pinned by digest", () => {
     const promote = dockyard.methods.promote!.arguments;
     const merge = dockyard.methods.merge!.arguments;
-    for (const name of Object.keys(FUNCTIONS.merge!.args).filter((a) => !["from", "username", "password"].includes(a)))
+    const own = ["from", "username", "password", "annotations"];
+    for (const name of Object.keys(FUNCTIONS.merge!.args).filter((a) => !own.includes(a)))
       expect({ arg: name, description: merge[name]?.description }).toEqual({
         arg: name,
         description: promote[name]?.description,
@@ -321,6 +335,14 @@ describe("module registration", () => {
     expect(merge.from!.description).toMatch(/one per platform, each pinned by digest/);
     expect(merge.from!.description).toMatch(/publish --staging/);
     expect(dockyard.methods.merge!.description).toMatch(/digests preserved/);
+    expect(dockyard.methods.merge!.description).toMatch(/org\.opencontainers\.image\.revision is not the commit/);
+  });
+
+  it("merge's --annotations: publish's grammar at index level only, the children's shared labels by default", () => {
+    const annotations = dockyard.methods.merge!.arguments.annotations!.description;
+    expect(annotations).toMatch(/index:key=value, e\.g\. index:org\.opencontainers\.image\.description=/);
+    expect(annotations).toMatch(/every child carries with the same value/);
+    expect(annotations).toMatch(/Manifest level is refused: it would change the children's digests/);
   });
 
   it("publish's --staging names the staging tag, its one platform and merge", () => {

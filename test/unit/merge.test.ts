@@ -1,21 +1,32 @@
-// Unit: merge's pure plan — --from as a list of images pinned by digest, the staging tag a native runner's
-// publish --staging pushes (and its refusals), the OCI index assembled from children as read (exact digest, size,
-// media type, platform from the config) and the refusals of what was read, all before any write.
+// Unit: merge's pure plan — --from as a list of images pinned by digest, --annotations at index level only, the
+// staging tag a native runner's publish --staging pushes (and its refusals), the OCI index assembled from children
+// as read (exact digest, size, media type, platform from the config, annotations from the labels they share) and the
+// refusals of what was read (a child not built from the commit among them), all before any write.
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 
 import { InvalidInputError } from "../../src/errors/index.js";
-import { assembleIndex, parsePinnedImages, stagingTag, type MergeChild } from "../../src/merge/plan.js";
-import { imagePlatform, type ImagePlatform, type ManifestNode } from "../../src/promote/copy.js";
+import type { Annotation } from "../../src/input/annotations.js";
+import {
+  assembleIndex,
+  parsePinnedImages,
+  stagingTag,
+  type MergeChild,
+  type MergeIntent,
+} from "../../src/merge/plan.js";
+import { imageLabels, imagePlatform, type ImagePlatform, type ManifestNode } from "../../src/promote/copy.js";
 import { parsePinnedImage } from "../../src/promote/plan.js";
 import { MEDIA_TYPES } from "../../src/registry/index.js";
 import { mergeRequest, publishRequest } from "../../src/request.js";
+import { planIndexAnnotations } from "../../src/tags/annotations.js";
 import { isValidTag } from "../../src/tags/slug.js";
+import { expectRefusal, listParse, refusalOf } from "./refusal.js";
 
 const sha256 = (b: Uint8Array) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 const D1 = `sha256:${"a1".repeat(32)}`;
 const D2 = `sha256:${"b2".repeat(32)}`;
 const COMMIT = "3f4e5d6c7b8a99a8b7c6d5e4f3a2b1c0d9e8f7a6";
+const OTHER = "0123456789abcdef0123456789abcdef01234567";
 
 describe("parsePinnedImages: --from is one image per platform, each pinned by digest, each once", () => {
   it("keeps each image in order", () => {
@@ -109,7 +120,42 @@ describe("mergeRequest: every argument checked, --from first", () => {
       images: [{ name: "ghcr.io/acme/app" }],
       commit: COMMIT,
       userTags: ["stable"],
+      annotations: [],
     });
+  });
+});
+
+describe("mergeRequest --annotations: publish's grammar, index level only (a child's manifest keeps its digest)", () => {
+  const ok = { from: [`ghcr.io/acme/app@${D1}`], images: ["ghcr.io/acme/app"] };
+  const parse = listParse((annotations) => mergeRequest<string>({ ...ok, annotations }));
+  it("keeps index-level annotations", () => {
+    expect(mergeRequest<string>({ ...ok, annotations: [`index:${OCI}.description=Acme web app`] })).toMatchObject({
+      annotations: [{ level: "index", name: `${OCI}.description`, value: "Acme web app" }],
+    });
+  });
+  it.each([
+    {
+      input: "com.example.team=core",
+      why: /^has no level, so it is a manifest annotation: merge keeps each child's manifest as pushed/,
+      fix: "index:com.example.team=core",
+    },
+    {
+      input: `manifest:${OCI}.description=Acme`,
+      why: /^is a manifest annotation: merge keeps each child's manifest as pushed, so that its digest holds, and annotates only the index it writes$/,
+      fix: `index:${OCI}.description=Acme`,
+    },
+    // publish's own fix (manifest:) is refused here in turn, so the fix offered is merge's.
+    { input: "manifest-descriptor:team=core", why: /on its descriptor in the index alike/, fix: "index:team=core" },
+    { input: "Team=core", why: /has no level, so it is a manifest annotation/, fix: "index:team=core" },
+    { input: "index:Team=core", why: /"Team" is not an annotation key/, fix: "index:team=core" },
+    { input: `index:${OCI}.revision=abc`, why: /set by dockyard/, fix: undefined },
+  ])("refuses $input before any request", (row) => {
+    expectRefusal(
+      refusalOf(() => mergeRequest<string>({ ...ok, annotations: [row.input] })),
+      "--annotations",
+      row,
+      parse,
+    );
   });
 });
 
@@ -135,8 +181,23 @@ describe("imagePlatform: an image config's platform fields, as an index descript
   });
 });
 
-/** A child as readSource returns it: an image manifest's node and its config's platform. */
-function child(digestOf: string, platform: ImagePlatform | undefined, over: Partial<ManifestNode> = {}): MergeChild {
+const OCI = "org.opencontainers.image";
+/** The labels dockyard's publish --staging sets for COMMIT. */
+const LABELS = {
+  [`${OCI}.revision`]: COMMIT,
+  [`${OCI}.version`]: "1.2.3",
+  [`${OCI}.source`]: "https://github.com/acme/app",
+};
+const INTENT: MergeIntent = { commit: COMMIT, annotations: [] };
+
+/** A child as readSource returns it: an image manifest's node, its config's platform and labels. */
+function child(
+  digestOf: string,
+  platform: ImagePlatform | undefined,
+  over: Partial<ManifestNode> = {},
+  // null: a config without labels (undefined would take the default).
+  labels: Record<string, string> | null = LABELS,
+): MergeChild {
   const bytes = new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, for: digestOf }));
   const root: ManifestNode = {
     digest: sha256(bytes),
@@ -154,6 +215,7 @@ function child(digestOf: string, platform: ImagePlatform | undefined, over: Part
       platforms: name ? [name] : [],
       platformDigests: name ? [`${name}=${root.digest}`] : [],
       ...(platform ? { platform } : {}),
+      ...(labels ? { labels } : {}),
     },
   };
 }
@@ -164,7 +226,7 @@ describe("assembleIndex: one OCI index naming each child exactly, platforms from
   const armv7 = child("armv7", { os: "linux", architecture: "arm", variant: "v7" });
 
   it("names each child by its exact digest, size and media type, in --from's order; the digest is the bytes'", () => {
-    const index = assembleIndex([amd64, arm64, armv7]);
+    const index = assembleIndex([amd64, arm64, armv7], INTENT);
     const json = JSON.parse(new TextDecoder().decode(index.bytes)) as Record<string, unknown>;
     expect(json).toEqual({
       schemaVersion: 2,
@@ -175,6 +237,12 @@ describe("assembleIndex: one OCI index naming each child exactly, platforms from
         size: c.source.root.bytes.length,
         platform: c.source.platform,
       })),
+      // The children's shared OCI labels, sorted by key.
+      annotations: {
+        [`${OCI}.revision`]: COMMIT,
+        [`${OCI}.source`]: "https://github.com/acme/app",
+        [`${OCI}.version`]: "1.2.3",
+      },
     });
     expect(index).toMatchObject({
       digest: sha256(index.bytes),
@@ -183,9 +251,16 @@ describe("assembleIndex: one OCI index naming each child exactly, platforms from
     });
   });
 
-  it("is the same bytes for the same children: a rerun gives the same digest", () => {
-    expect(assembleIndex([amd64, arm64]).digest).toBe(assembleIndex([amd64, arm64]).digest);
-    expect(assembleIndex([arm64, amd64]).digest).not.toBe(assembleIndex([amd64, arm64]).digest);
+  it("is the same bytes for the same children and annotations: a rerun gives the same digest", () => {
+    const digest = (children: MergeChild[], annotations: readonly Annotation[] = []) =>
+      assembleIndex(children, { commit: COMMIT, annotations }).digest;
+    const a = { level: "index" as const, name: `${OCI}.description`, value: "Acme" };
+    const b = { level: "index" as const, name: "com.example.team", value: "core" };
+    expect(digest([amd64, arm64])).toBe(digest([amd64, arm64]));
+    expect(digest([arm64, amd64])).not.toBe(digest([amd64, arm64]));
+    expect(digest([amd64, arm64], [a])).not.toBe(digest([amd64, arm64]));
+    // Sorted by key: the order the annotations are given in does not change the bytes.
+    expect(digest([amd64, arm64], [a, b])).toBe(digest([amd64, arm64], [b, a]));
   });
 
   const indexChild = child("index", undefined, {
@@ -209,10 +284,113 @@ describe("assembleIndex: one OCI index naming each child exactly, platforms from
       children: [arm64, arm64v8],
       why: /is linux\/arm64\/v8, as .* is: an index holds one image per platform/,
     },
+    {
+      rule: "a child built from another commit",
+      children: [
+        amd64,
+        child("other", { os: "linux", architecture: "arm64" }, {}, { ...LABELS, [`${OCI}.revision`]: OTHER }),
+      ],
+      why: new RegExp(
+        `was built from "${OTHER}" \\(its config's ${OCI}\\.revision\\), not ${COMMIT}, the commit merge tags \\(publish it with publish --staging from ${COMMIT}, or pass --commit=${OTHER} if that is the commit to release\\)$`,
+      ),
+    },
+    {
+      rule: "a child whose revision is no commit id (no --commit to offer)",
+      children: [child("main", { os: "linux", architecture: "amd64" }, {}, { [`${OCI}.revision`]: "main" })],
+      why: /was built from "main" .*\(publish it with publish --staging from [0-9a-f]{40}\)$/,
+    },
+    {
+      rule: "a child without a revision label",
+      children: [
+        amd64,
+        child("unlabelled", { os: "linux", architecture: "arm64" }, {}, { [`${OCI}.version`]: "1.2.3" }),
+      ],
+      why: new RegExp(
+        `its config has no ${OCI}\\.revision label, so nothing says it was built from ${COMMIT}, the commit merge tags \\(publish it with publish --staging from ${COMMIT}, which sets the label\\)$`,
+      ),
+    },
+    {
+      rule: "a child without labels",
+      children: [child("bare", { os: "linux", architecture: "amd64" }, {}, null)],
+      why: /its config has no org\.opencontainers\.image\.revision label/,
+    },
   ])("refuses $rule, naming the child", ({ children, why }) => {
-    const run = () => assembleIndex(children);
+    const run = () => assembleIndex(children, INTENT);
     expect(run).toThrow(InvalidInputError);
     expect(run).toThrow(/^--from "ghcr\.io\/acme\/app@sha256:[0-9a-f]{64}": /);
     expect(run).toThrow(why);
+  });
+});
+
+describe("imageLabels: an image config's labels, string values only", () => {
+  it.each([
+    { config: { config: { Labels: { a: "1", b: 2 } } }, labels: { a: "1" } },
+    { config: { config: { Labels: {} } }, labels: undefined },
+    { config: { config: { Labels: null } }, labels: undefined },
+    { config: { config: {} }, labels: undefined },
+    { config: { os: "linux" }, labels: undefined },
+  ])("$config", ({ config, labels }) => {
+    expect(imageLabels(config)).toEqual(labels);
+  });
+});
+
+describe("planIndexAnnotations: the OCI labels every child shares, then --annotations, sorted by key", () => {
+  const rev = { [`${OCI}.revision`]: COMMIT };
+  const index = (name: string, value: string): Annotation => ({ level: "index", name, value });
+  it.each([
+    {
+      name: "every OCI label the children share, nothing else",
+      labels: [
+        { ...LABELS, "com.example.team": "core", [`${OCI}.created`]: "2026-01-01T00:00:00Z" },
+        { ...LABELS, "com.example.team": "core", [`${OCI}.created`]: "2026-01-02T00:00:00Z" },
+      ],
+      given: [],
+      want: [
+        { name: `${OCI}.revision`, value: COMMIT },
+        { name: `${OCI}.source`, value: "https://github.com/acme/app" },
+        { name: `${OCI}.version`, value: "1.2.3" },
+      ],
+    },
+    {
+      name: "a label one child lacks is not shared",
+      labels: [{ ...rev, [`${OCI}.title`]: "app" }, rev],
+      given: [],
+      want: [{ name: `${OCI}.revision`, value: COMMIT }],
+    },
+    { name: "a child without labels shares none", labels: [LABELS, undefined], given: [], want: [] },
+    {
+      name: "a given annotation overrides a default of the same key and adds its own",
+      labels: [
+        { ...rev, [`${OCI}.title`]: "app" },
+        { ...rev, [`${OCI}.title`]: "app" },
+      ],
+      given: [index(`${OCI}.title`, "Acme app"), index(`${OCI}.description`, "Acme web app")],
+      want: [
+        { name: `${OCI}.description`, value: "Acme web app" },
+        { name: `${OCI}.revision`, value: COMMIT },
+        { name: `${OCI}.title`, value: "Acme app" },
+      ],
+    },
+    {
+      name: "one child: its own OCI labels",
+      labels: [{ ...rev, "com.example.team": "core" }],
+      given: [index("com.example.team", "web")],
+      want: [
+        { name: "com.example.team", value: "web" },
+        { name: `${OCI}.revision`, value: COMMIT },
+      ],
+    },
+  ])("$name", ({ labels, given, want }) => {
+    expect(planIndexAnnotations(labels, given)).toEqual(want);
+  });
+
+  it("goes into the index merge assembles", () => {
+    const amd64 = child("amd64", { os: "linux", architecture: "amd64" });
+    const arm64 = child("arm64", { os: "linux", architecture: "arm64" });
+    const given = [index(`${OCI}.version`, "1.2.3-acme")];
+    const assembled = assembleIndex([amd64, arm64], { commit: COMMIT, annotations: given });
+    const json = JSON.parse(new TextDecoder().decode(assembled.bytes)) as { annotations: unknown };
+    expect(json.annotations).toEqual({ ...LABELS, [`${OCI}.version`]: "1.2.3-acme" });
+    expect(assembled.annotations).toEqual(planIndexAnnotations([LABELS, LABELS], given));
   });
 });
