@@ -36,12 +36,16 @@ function tarOf(name: string, content: string): Buffer {
   return Buffer.concat([header, padded, Buffer.alloc(1024)]);
 }
 
-/** Writes an OCI layout at `dir` whose index names one linux/`architecture` image `tag`, with a file holding `content`. */
+/**
+ * Writes an OCI layout at `dir` whose index names one linux/`architecture` image `tag`, with a file holding
+ * `content` and, when given, `labels` in its config (as a build's LABEL or Dagger's withLabel put them).
+ */
 export async function writeLayout(
   dir: string,
   tag: string,
   content: string,
   architecture = "amd64",
+  labels?: Record<string, string>,
 ): Promise<LayoutImage> {
   const blobs = path.join(dir, "blobs", "sha256");
   await mkdir(blobs, { recursive: true });
@@ -52,7 +56,7 @@ export async function writeLayout(
     JSON.stringify({
       architecture,
       os: "linux",
-      config: {},
+      config: labels ? { Labels: labels } : {},
       rootfs: { type: "layers", diff_ids: [sha256(tar)] },
     }),
   );

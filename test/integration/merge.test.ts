@@ -1,8 +1,10 @@
 // Rung 3 (engine double): `merge` called as the module through the double (the SDK's entrypoint, Secrets read with
 // Secret.plaintext), assembling one index from two single-platform images (linux/amd64, linux/arm64) that skopeo
 // pushed under staging tags into Debian's docker-registry 2.8.2 on loopback (htpasswd, behind a counting proxy),
-// merged in the same repository and into another registry with token auth; skopeo reads back the index and each
-// child by digest. The memory backend serves the engine side: merge asks it for nothing but Secret plaintexts.
+// merged in the same repository and into another registry with token auth; skopeo reads back the index (its
+// annotations: the OCI labels the children share, and --annotations) and each child by digest. A child built from
+// another commit, or without a revision label, is refused after reading, before any write. The memory backend
+// serves the engine side: merge asks it for nothing but Secret plaintexts.
 import { createHash } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
@@ -21,7 +23,23 @@ const PASSWORD = "ci-pass-4e1a";
 const COMMIT = "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b";
 const SHA = COMMIT.slice(0, 7);
 const sha256 = (b: Uint8Array) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
+const OTHER_COMMIT = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c";
 const RELEASE_TAGS = [SHA, "1.2.3", "1.2", "1", "latest"];
+const OCI = "org.opencontainers.image";
+/** The labels each runner's publish --staging of COMMIT sets, plus one that differs by platform and a non-OCI one. */
+const labelsFor = (commit: string, base: string) => ({
+  [`${OCI}.revision`]: commit,
+  [`${OCI}.version`]: "1.2.3",
+  [`${OCI}.source`]: "https://github.com/acme/app",
+  [`${OCI}.base.digest`]: base,
+  "com.example.team": "core",
+});
+/** The index's annotations by default: the OCI labels both children carry with the same value. */
+const DEFAULT_ANNOTATIONS = {
+  [`${OCI}.revision`]: COMMIT,
+  [`${OCI}.source`]: "https://github.com/acme/app",
+  [`${OCI}.version`]: "1.2.3",
+};
 
 /** The bytes skopeo reads for `ref` (host/repo:tag or host/repo@digest), and their digest: our independent reader. */
 const rawRead = (ref: string) => skopeoRaw(ref, `ci:${PASSWORD}`);
@@ -32,17 +50,27 @@ let layouts: string[] = [];
 let amd64: LayoutImage;
 let arm64: LayoutImage;
 let amd64Again: LayoutImage;
+let arm64Other: LayoutImage;
 let multi: LayoutIndex;
 let htpasswd: Registry;
 let token: Registry;
 let proxy: FaultProxy;
 
 beforeAll(async () => {
-  layouts = await Promise.all([0, 1, 2, 3].map(() => mkdtemp(path.join(os.tmpdir(), "dockyard-merge-"))));
-  amd64 = await writeLayout(layouts[0]!, "v1", "built on an amd64 runner\n", "amd64");
-  arm64 = await writeLayout(layouts[1]!, "v1", "built on an arm64 runner\n", "arm64");
+  layouts = await Promise.all([0, 1, 2, 3, 4].map(() => mkdtemp(path.join(os.tmpdir(), "dockyard-merge-"))));
+  const base = (c: string) => `sha256:${c.repeat(64)}`;
+  amd64 = await writeLayout(layouts[0]!, "v1", "built on an amd64 runner\n", "amd64", labelsFor(COMMIT, base("a")));
+  arm64 = await writeLayout(layouts[1]!, "v1", "built on an arm64 runner\n", "arm64", labelsFor(COMMIT, base("b")));
+  // No labels at all: not built by dockyard's publish.
   amd64Again = await writeLayout(layouts[2]!, "v1", "another amd64 build\n", "amd64");
   multi = await writeIndexLayout(layouts[3]!, "v1", ["amd64", "arm64"]);
+  arm64Other = await writeLayout(
+    layouts[4]!,
+    "v1",
+    "an older arm64 build\n",
+    "arm64",
+    labelsFor(OTHER_COMMIT, base("c")),
+  );
   [htpasswd, token, double] = await Promise.all([
     startRegistry({ users: { ci: PASSWORD } }),
     startRegistry({ users: { ci: PASSWORD }, tokenAuth: {} }),
@@ -55,6 +83,7 @@ beforeAll(async () => {
     [layouts[1]!, `${SHA}-linux-arm64`],
     [layouts[2]!, `other-linux-amd64`],
     [layouts[3]!, `multi`],
+    [layouts[4]!, `${OTHER_COMMIT.slice(0, 7)}-linux-arm64`],
   ] as const)
     await pushLayout(dir, "v1", `${htpasswd.host}/acme/app:${tag}`, `ci:${PASSWORD}`);
 });
@@ -84,8 +113,11 @@ const seenSince = (mark: number) => proxy.requests.slice(mark).map((q) => ({ ...
 const children = () => [amd64, arm64];
 const fromOf = (host: string) => children().map((c) => `${host}/acme/app@${c.manifestDigest}`);
 
-/** The index skopeo reads at `ref`: its digest is `digest`, it names each child exactly, platforms from configs. */
-async function expectIndex(ref: string, digest: string) {
+/**
+ * The index skopeo reads at `ref`: its digest is `digest`, it names each child exactly, platforms from configs,
+ * and it carries `annotations`.
+ */
+async function expectIndex(ref: string, digest: string, annotations: Record<string, string> = DEFAULT_ANNOTATIONS) {
   const raw = await rawRead(ref);
   expect(sha256(raw)).toBe(digest);
   expect(JSON.parse(raw.toString("utf8"))).toEqual({
@@ -100,6 +132,7 @@ async function expectIndex(ref: string, digest: string) {
       size: (c as LayoutImage).manifest.length,
       platform: { architecture, os: "linux" },
     })),
+    annotations,
   });
 }
 
@@ -189,6 +222,47 @@ describe("merge two staging images", () => {
         expect(await digestRead(`${host}/${repo}@${c.manifestDigest}`)).toBe(c.manifestDigest);
       }
   });
+
+  it("--annotations index:…: on the index beside the defaults (a given key wins), children unchanged", async () => {
+    const description = "Acme web app, built natively";
+    const mark = proxy.requests.length;
+    const pub = await merge(
+      {
+        from: fromOf(proxy.host),
+        images: [`${proxy.host}/acme/annotated`],
+        ref: "refs/heads/main",
+        annotations: [`index:${OCI}.description=${description}`, `index:${OCI}.version=1.2.3-native`],
+      },
+      [proxy.host],
+    );
+    const annotations = {
+      ...DEFAULT_ANNOTATIONS,
+      [`${OCI}.description`]: description,
+      [`${OCI}.version`]: "1.2.3-native",
+    };
+    // Other annotations, other index bytes: another digest than the defaults' index.
+    expect(pub.digest).not.toBe(indexDigest);
+    expect(pub.platformDigests).toEqual([`linux/amd64=${amd64.manifestDigest}`, `linux/arm64=${arm64.manifestDigest}`]);
+    for (const tag of [SHA, "main"])
+      await expectIndex(`${htpasswd.host}/acme/annotated:${tag}`, pub.digest, annotations);
+    // The children are brought by digest, their bytes untouched: no child manifest is annotated.
+    for (const c of children()) {
+      expect(await digestRead(`${htpasswd.host}/acme/annotated@${c.manifestDigest}`)).toBe(c.manifestDigest);
+      const raw = JSON.parse((await rawRead(`${htpasswd.host}/acme/annotated@${c.manifestDigest}`)).toString("utf8"));
+      expect(raw).not.toHaveProperty("annotations");
+    }
+    const puts = seenSince(mark).filter((q) => q.method === "PUT");
+    expect(
+      puts
+        .filter((q) => q.path.includes("/manifests/sha256:"))
+        .map((q) => q.path.split("/manifests/")[1])
+        .sort(),
+    ).toEqual(
+      children()
+        .map((c) => c.manifestDigest)
+        .sort(),
+    );
+  });
 });
 
 describe("bad input makes no request; a bad child is refused after reading, before any write", () => {
@@ -206,6 +280,30 @@ describe("bad input makes no request; a bad child is refused after reading, befo
       match:
         /^--images "127\.0\.0\.1:\d+\/acme\/app": no credentials for 127\.0\.0\.1:\d+, where merge must push \(pass --username and --password, or with-registry-auth --address 127\.0\.0\.1:\d+\)/,
       reads: false,
+    },
+    {
+      rule: "a manifest-level annotation (it would change the children's digests)",
+      args: () => ({ annotations: [`${OCI}.description=Acme`] }),
+      match: new RegExp(
+        `^--annotations "${OCI}\\.description=Acme": has no level, so it is a manifest annotation: merge keeps each child's manifest as pushed, so that its digest holds, and annotates only the index it writes \\(try "index:${OCI}\\.description=Acme"\\)$`,
+      ),
+      reads: false,
+    },
+    {
+      rule: "a child built from another commit",
+      args: () => ({ from: [fromOf(proxy.host)[0]!, `${proxy.host}/acme/app@${arm64Other.manifestDigest}`] }),
+      match: new RegExp(
+        `^--from "127\\.0\\.0\\.1:\\d+/acme/app@sha256:[0-9a-f]{64}": was built from "${OTHER_COMMIT}" \\(its config's ${OCI}\\.revision\\), not ${COMMIT}, the commit merge tags \\(publish it with publish --staging from ${COMMIT}, or pass --commit=${OTHER_COMMIT} if that is the commit to release\\)$`,
+      ),
+      reads: true,
+    },
+    {
+      rule: "a child without a revision label",
+      args: () => ({ from: [`${proxy.host}/acme/app@${amd64Again.manifestDigest}`, fromOf(proxy.host)[1]!] }),
+      match: new RegExp(
+        `^--from "127\\.0\\.0\\.1:\\d+/acme/app@sha256:[0-9a-f]{64}": its config has no ${OCI}\\.revision label, so nothing says it was built from ${COMMIT}`,
+      ),
+      reads: true,
     },
     {
       rule: "an index as a child",
