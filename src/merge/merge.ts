@@ -1,7 +1,8 @@
 /**
- * merge's effects, on promote's pieces: read every child by digest and its config (nothing written until all are
- * read, checked against the commit and the index is assembled), then in each target repository bring the children it lacks (mount or streamed copy, as
- * promote does), PUT the index under every tag and HEAD each tag back at the index's digest.
+ * merge's effects, on promote's pieces: read every child and its config by digest (nothing written until all are
+ * read, checked against the commit and the index is assembled), then in each target repository bring the children
+ * it lacks (mount or streamed copy, as promote does), PUT the index under every tag and HEAD each tag back at the
+ * index's digest.
  */
 import type { PublishTarget } from "../push/publish.js";
 import { pushToTargets, readSources, type PromoteEffects } from "../promote/copy.js";
