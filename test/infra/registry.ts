@@ -201,6 +201,7 @@ export interface ManifestBody {
   config?: Descriptor;
   layers?: Descriptor[];
   manifests?: Descriptor[];
+  annotations?: Record<string, string>;
 }
 
 export interface FetchedManifest {

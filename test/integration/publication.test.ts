@@ -118,6 +118,12 @@ describe.skipIf(!docker)("the publish result, end to end on the docker backend",
     ]);
     expect(merged.refs).toEqual([sha, "main"].map((t) => `${host}/acme/native:${t}@${merged.digest}`));
     expect(merged.platforms).toEqual(["linux/amd64", "linux/arm64"]);
+    // Both runners' builds carry the commit as their revision (merge's commit check); the index carries the OCI
+    // labels they share.
+    expect(index.body.annotations?.["org.opencontainers.image.revision"]).toBe(g.head());
+    expect(Object.keys(index.body.annotations ?? {}).every((k) => k.startsWith("org.opencontainers.image."))).toBe(
+      true,
+    );
   });
 
   it("--push=false builds every platform and pushes nothing", async () => {
