@@ -69,7 +69,7 @@ import { autoLatestRelease, describeVerdict } from "./tags/latest.js";
 import { registryLatestVerdict } from "./push/latest.js";
 import { mergeAll } from "./merge/merge.js";
 import { stagingTag } from "./merge/plan.js";
-import { promoteAll, type PromoteEffects } from "./promote/copy.js";
+import { promoteAll, type PromoteEffects, type RegistryClient } from "./promote/copy.js";
 import { requireTargetCredentials } from "./promote/plan.js";
 import { isLoopbackHost, RegistrySession } from "./registry/index.js";
 import { verifyPushed } from "./verify/read.js";
@@ -434,7 +434,8 @@ export class Dockyard {
     // A dry run makes every check the real run makes (git, dirty guard, paths); it only stops before building.
     const plan = await this.prepareBuild(req);
     // --staging pushes no latest, so it reads no registry for it.
-    const decided = req.staging ? unchangedLatest(req) : await this.autoLatest("publish", req, plan.git.refs);
+    const client = this.registryClient("publish", req.images, req);
+    const decided = req.staging ? unchangedLatest(req) : await this.autoLatest("publish", req, plan.git.refs, client);
     const meta = publishMetadata({ ...req, latest: decided.latest }, plan.git, plan.dirty);
     const staged = req.staging ? [stagingTag(meta.commit.slice(0, req.shaLength), req.platforms[0]!)] : meta.tags;
     const planned = planPublication(req, { ...meta, tags: staged }, req.platforms, decided.latestNote);
@@ -449,7 +450,7 @@ export class Dockyard {
     );
     const platformsBuilt = req.platforms.length ? req.platforms : [await variants[0]!.platform()];
     const annotatedVariants = variants.map((v) => withAnnotations(v, annotated.manifest));
-    return this.pushVariants("publish", req, planned.targets, annotatedVariants, annotated, {
+    return this.pushVariants("publish", req, planned.targets, annotatedVariants, annotated, client, {
       ...planned.result,
       platforms: platformsBuilt,
     });
@@ -525,13 +526,14 @@ export class Dockyard {
     const git = await this.resolve(req, false);
     // Our own check, before any push: Dagger's publish would refuse the same platform twice only when it exports.
     const platforms = requireOnePerPlatform(await Promise.all(req.containers.map((c) => c.platform())));
-    const decided = await this.autoLatest("publish-containers", req, git.refs);
+    const client = this.registryClient("publish-containers", req.images, req);
+    const decided = await this.autoLatest("publish-containers", req, git.refs, client);
     const meta = publishMetadata({ ...req, latest: decided.latest }, git, false);
     const planned = planPublication(req, meta, platforms, decided.latestNote);
     if (req.dryRun) return toPublication(planned.result);
     const annotated = planAnnotations(meta.labels, req.annotations, req.containers.length);
     const variants = req.containers.map((c) => withAnnotations(withLabels(c, meta.labels), annotated.manifest));
-    return this.pushVariants("publish-containers", req, planned.targets, variants, annotated, planned.result);
+    return this.pushVariants("publish-containers", req, planned.targets, variants, annotated, client, planned.result);
   }
 
   /**
@@ -661,12 +663,12 @@ export class Dockyard {
       commit: string,
     ) => Promise<{ refs: string[]; digest: string; platforms: string[]; platformDigests: string[] }>,
   ): Promise<Publication> {
-    const registered = this.registeredCredentials();
-    const credentialFor = (host: string) => pickCredential(host, registered, req.credentials);
+    const credentialFor = this.credentialLookup(req.credentials);
     requireTargetCredentials(req.images, (host) => credentialFor(host) !== undefined, fn);
     const git = await this.resolve(req, false);
-    const sessions = await this.registrySessions(fn, [...sources, ...req.images], req, credentialFor);
-    const { latest, latestNote } = await this.autoLatest(fn, req, git.refs, sessions);
+    const client = this.registryClient(fn, [...sources, ...req.images], req);
+    const sessions = await client();
+    const { latest, latestNote } = await this.autoLatest(fn, req, git.refs, client);
     const tags = computeTags(tagInput({ ...req, latest }, git));
     const { refs, digest, platforms, platformDigests } = await push(
       planPublish(req.images, tags),
@@ -700,17 +702,32 @@ export class Dockyard {
     fn: string,
     req: TagRequest & PushRequest<Secret>,
     refs: readonly string[],
-    effects?: PromoteEffects,
+    client: RegistryClient,
   ): Promise<{ latest: LatestMode; latestNote: string }> {
     const release = autoLatestRelease(req.latest, refs);
     if (!release) return unchangedLatest(req);
-    const registered = this.registeredCredentials();
-    const credentialFor = (host: string) => pickCredential(host, registered, req.credentials);
-    const sessions = effects ?? (await this.registrySessions(fn, req.images, req, credentialFor));
+    const sessions = await client();
     const verdict = await registryLatestVerdict(release, req.images, sessions.session);
     const latestNote = describeVerdict(verdict);
     if (latestNote) console.error(`dockyard: ${fn}: ${latestNote}`);
     return { latest: verdict.move ? req.latest : "never", latestNote };
+  }
+
+  /** Each host's credential: with-registry-auth's for its host, else the function's --username/--password. */
+  private credentialLookup(
+    shared: { username: string; password: Secret } | undefined,
+  ): (host: string) => Credential<Secret> | undefined {
+    const registered = this.registeredCredentials();
+    return (host) => pickCredential(host, registered, shared);
+  }
+
+  /**
+   * The sessions of one function call, opened on first use and then shared (the latest check, the tags, the
+   * read-back), so each password's plaintext is read and each token fetched once per call.
+   */
+  private registryClient(fn: string, names: readonly { host: string }[], req: PushRequest<Secret>): RegistryClient {
+    let opened: Promise<PromoteEffects> | undefined;
+    return () => (opened ??= this.registrySessions(fn, names, req, this.credentialLookup(req.credentials)));
   }
 
   /** One session of dockyard's registry client per host, logged in with the host's credential (read only here). */
@@ -757,6 +774,7 @@ export class Dockyard {
     targets: PublishTarget[],
     variants: Container[],
     annotations: PlannedAnnotations,
+    client: RegistryClient,
     planned: PublicationData,
   ): Promise<Publication> {
     const built = { ...planned, built: true };
@@ -765,12 +783,11 @@ export class Dockyard {
     const shared = req.credentials;
     const abandoned = { count: 0 };
     const push = (t: PublishTarget) => this.pushOne(t, variants, shared, policy, abandoned);
-    const registered = this.registeredCredentials();
-    const credentialFor = (host: string) => pickCredential(host, registered, shared);
+    const credentialFor = this.credentialLookup(shared);
     // One client session per host, for the index annotations, the tags after each image's first and the read-back.
     const rewritesIndex = annotations.index.length > 0;
     const needsClient = req.verify || targets.length > req.images.length || rewritesIndex;
-    const sessions = needsClient ? await this.registrySessions(fn, req.images, req, credentialFor) : undefined;
+    const sessions = needsClient ? await client() : undefined;
     const tag = sessions ? this.manifestTagger(fn, sessions, credentialFor, push) : push;
     const first =
       sessions && rewritesIndex ? this.indexAnnotator(fn, sessions, annotations, credentialFor, push) : push;
@@ -862,7 +879,7 @@ export class Dockyard {
     abandoned: { count: number },
   ): Promise<string> {
     const single = variants.length === 1 ? variants[0] : undefined;
-    const credential = pickCredential(target.image.host, this.registeredCredentials(), shared);
+    const credential = this.credentialLookup(shared)(target.image.host);
     const base = credential
       ? (single ?? dag.container()).withRegistryAuth(credential.host, credential.username, credential.password)
       : (single ?? dag.container());

@@ -159,6 +159,9 @@ export interface PromoteEffects {
   session(host: string): RegistrySession;
 }
 
+/** One function call's sessions, opened on first use, then the same ones for every later use. */
+export type RegistryClient = () => Promise<PromoteEffects>;
+
 /**
  * Brings `node` (children first, then its blobs, then itself by digest) into `repository` on `target`; a manifest
  * the repository already holds is skipped with everything below it.

@@ -87,6 +87,8 @@ describe.skipIf(!docker)("--latest=auto against the tags already in the registry
     expect(listed() - mark).toBe(1);
     expect(await latestAt(proxy.host, "acme/app")).toBe(seeded.manifestDigest);
     expect(await digestRead(`${proxy.host}/acme/app:1.5.0`, CREDS)).toBe(pub.digest);
+    // The latest check, the fan-out's tags and the read-back share one session per host: the password is read once.
+    expect(world.double.journal.filter((j) => j.field === "Secret.plaintext")).toHaveLength(1);
   });
 
   // The double's docker backend pushes to no Bearer-token registry, so publish only plans there; promote writes.
