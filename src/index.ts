@@ -401,7 +401,7 @@ export class Dockyard {
     retries = DEFAULT_RETRIES,
     /** Seconds one push attempt may take before it counts as a transient failure. */
     pushTimeout = DEFAULT_PUSH_TIMEOUT_SECONDS,
-    /** Push only the staging tag <sha tag>-<os>-<arch>[-<variant>] of the one --platforms, never the final tags: one native runner's part of a multi-platform image, which merge assembles. */
+    /** Push only the staging tag <sha tag>-<os>-<arch>[-<variant>] of the one platform (publish: the one --platforms; publish-containers: the one container), never the final tags: one native runner's part of a multi-platform image, which merge assembles. */
     staging = false,
   ): Promise<Publication> {
     // Every argument is checked before the first engine call: bad input builds and pushes nothing.
@@ -501,6 +501,8 @@ export class Dockyard {
     retries = DEFAULT_RETRIES,
     /** Seconds one push attempt may take before it counts as a transient failure. */
     pushTimeout = DEFAULT_PUSH_TIMEOUT_SECONDS,
+    /** Push only the staging tag <sha tag>-<os>-<arch>[-<variant>] of the one platform (publish: the one --platforms; publish-containers: the one container), never the final tags: one native runner's part of a multi-platform image, which merge assembles. */
+    staging = false,
   ): Promise<Publication> {
     // Every argument is checked before the first engine call: bad input pushes nothing.
     const req = publishContainersRequest({
@@ -522,14 +524,19 @@ export class Dockyard {
       created,
       retries,
       pushTimeout,
+      staging,
     });
     const git = await this.resolve(req, false);
     // Our own check, before any push: Dagger's publish would refuse the same platform twice only when it exports.
     const platforms = requireOnePerPlatform(await Promise.all(req.containers.map((c) => c.platform())));
     const client = this.registryClient("publish-containers", req.images, req);
-    const decided = await this.autoLatest("publish-containers", req, git.refs, client);
+    // --staging pushes no latest, so it reads no registry for it.
+    const decided = req.staging
+      ? unchangedLatest(req)
+      : await this.autoLatest("publish-containers", req, git.refs, client);
     const meta = publishMetadata({ ...req, latest: decided.latest }, git, false);
-    const planned = planPublication(req, meta, platforms, decided.latestNote);
+    const staged = req.staging ? [stagingTag(meta.commit.slice(0, req.shaLength), platforms[0]!)] : meta.tags;
+    const planned = planPublication(req, { ...meta, tags: staged }, platforms, decided.latestNote);
     if (req.dryRun) return toPublication(planned.result);
     const annotated = planAnnotations(meta.labels, req.annotations, req.containers.length);
     const variants = req.containers.map((c) => withAnnotations(withLabels(c, meta.labels), annotated.manifest));

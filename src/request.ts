@@ -118,6 +118,7 @@ export interface PublishRequest<S> extends BuildRequest, PushRequest<S> {
 export interface ContainersPublishArgs<S, C> extends TagArgs, LabelArgs, PushArgs<S> {
   containers: readonly C[];
   annotations?: string[] | undefined;
+  staging?: boolean | undefined;
 }
 
 /** publish-containers: platform variants built elsewhere, published under dockyard's tags and labels. */
@@ -126,6 +127,8 @@ export interface ContainersPublishRequest<S, C> extends MetadataRequest, PushReq
   containers: C[];
   /** --annotations as given (checked). */
   annotations: Annotation[];
+  /** Push only the one container's staging tag (`stagingTag`), for merge; never the tag rules' tags. */
+  staging: boolean;
 }
 
 const LATEST_MODES: readonly LatestMode[] = ["auto", "always", "never"];
@@ -194,18 +197,18 @@ export function publishRequest<S>(a: PublishArgs<S>): PublishRequest<S> {
   const build = buildRequest(a);
   const annotations = parseAnnotations(a.annotations ?? []);
   const staging = a.staging ?? false;
-  if (staging) requireStagingFits(build, annotations);
-  return { ...build, ...pushRequest(a, images), annotations, staging };
-}
-
-/** --staging names one platform in its tag and pushes no other tag, so it takes one --platforms and no final tags. */
-function requireStagingFits(build: BuildRequest, annotations: readonly Annotation[]): void {
-  if (build.platforms.length !== 1) {
+  if (staging && build.platforms.length !== 1) {
     const given = build.platforms.length === 0 ? "none" : build.platforms.join(",");
     throw new InvalidInputError(
       `--staging: needs exactly one --platforms, the runner's own (e.g. --platforms=linux/arm64; given: ${given}), since its tag names the platform`,
     );
   }
+  if (staging) requireStagingFits(build, annotations);
+  return { ...build, ...pushRequest(a, images), annotations, staging };
+}
+
+/** --staging pushes one platform under its staging tag and no other tag, so it takes no final tags. */
+function requireStagingFits(build: TagRequest, annotations: readonly Annotation[]): void {
   if (build.userTags.length > 0)
     throw new InvalidInputError(
       `--tags "${build.userTags.join(",")}": --staging pushes only the staging tag (pass --tags to merge, which pushes the final tags)`,
@@ -226,7 +229,13 @@ export function publishContainersRequest<S, C>(a: ContainersPublishArgs<S, C>): 
   const images = parseImageList(a.images);
   const meta = metadataRequest(a);
   const annotations = parseAnnotations(a.annotations ?? []);
-  return { ...meta, containers, ...pushRequest(a, images), annotations };
+  const staging = a.staging ?? false;
+  if (staging && containers.length !== 1)
+    throw new InvalidInputError(
+      `--staging: needs exactly one container, the runner's own platform (given: ${containers.length}), since its tag names the platform`,
+    );
+  if (staging) requireStagingFits(meta, annotations);
+  return { ...meta, containers, ...pushRequest(a, images), annotations, staging };
 }
 
 export interface PromoteArgs<S> extends TagArgs, Omit<PushArgs<S>, "dryRun" | "push" | "verify"> {

@@ -144,8 +144,73 @@ describe.skipIf(!docker)("publish-containers and Metadata.apply, end to end on t
     expect(await client().listTags("acme/plan")).toEqual([]);
   });
 
+  it("--staging: each runner's one container goes under its staging tag only, on a release too; merge assembles them", async () => {
+    const g = gitFixture(MULTIARCH);
+    const sha = g.head().slice(0, 7);
+    const host = suite.registry.host;
+    const release = { commit: g.head(), ref: "refs/tags/v1.2.3" };
+    const staged: string[] = [];
+    for (const platform of ["linux/amd64", "linux/arm64"]) {
+      const mark = double().journal.length;
+      const pub = await publishContainers(undefined, {
+        containers: [await containerOf(g.dir, platform)],
+        images: [`${host}/acme/native-containers`],
+        staging: true,
+        ...release,
+      });
+      const tag = `${sha}-${platform.replace("/", "-")}`;
+      const manifest = await client().getManifest("acme/native-containers", tag);
+      // One platform's image manifest, not an index; labelled with the commit like every publish-containers variant.
+      expect(manifest.body.manifests).toBeUndefined();
+      expect((await client().imageConfig("acme/native-containers", tag)).config?.Labels?.[`${OCI}.revision`]).toBe(
+        g.head(),
+      );
+      expect(pub).toMatchObject({
+        refs: [`${host}/acme/native-containers:${tag}@${manifest.digest}`],
+        digest: manifest.digest,
+        tags: [tag],
+        platforms: [platform],
+        pushed: true,
+        verified: true,
+      });
+      // A staging push moves no latest, so --latest=auto lists no tags for it: one Dagger push and nothing more.
+      expect(since(mark).filter((f) => f === "Container.publish")).toHaveLength(1);
+      staged.push(manifest.digest);
+    }
+    // No runner touched a final tag (1.2.3, 1.2, 1, latest).
+    expect((await client().listTags("acme/native-containers")).sort()).toEqual([
+      `${sha}-linux-amd64`,
+      `${sha}-linux-arm64`,
+    ]);
+    const merged = await double()
+      .module()
+      .call(
+        "merge",
+        {
+          from: staged.map((d) => `${host}/acme/native-containers@${d}`),
+          images: [`${host}/acme/native-containers`],
+          username: "ci",
+          password: double().cliSecret(PASSWORD),
+          ...release,
+        },
+        { returns: "Publication" },
+      )
+      .result<{ digest: string }>();
+    const index = await client().getManifest("acme/native-containers", "1.2.3");
+    expect(index.digest).toBe(merged.digest);
+    expect(index.body.manifests?.map((m) => m.digest)).toEqual(staged);
+  });
+
   describe("bad input pushes nothing", () => {
     it.each([
+      {
+        name: "--staging with two containers: refused before any engine call (the tag names one platform)",
+        platforms: ["linux/amd64", "linux/arm64"],
+        images: (host: string) => [`${host}/acme/bad-staging`],
+        staging: true,
+        match: /^--staging: needs exactly one container, the runner's own platform \(given: 2\)/,
+        platformsAsked: 0,
+      },
       {
         name: "no containers: refused before any engine call",
         platforms: [],
@@ -168,11 +233,12 @@ describe.skipIf(!docker)("publish-containers and Metadata.apply, end to end on t
           /^--containers "linux\/amd64,linux\/arm64,linux\/amd64": containers 1 and 3 are both linux\/amd64 \(Container\.platform\)/,
         platformsAsked: 3,
       },
-    ])("$name", async ({ platforms, images, match, platformsAsked }) => {
+    ])("$name", async ({ platforms, images, match, platformsAsked, ...rest }) => {
       const g = gitFixture(MULTIARCH);
       const containers = await Promise.all(platforms.map((p) => containerOf(g.dir, p)));
       const mark = double().journal.length;
-      const err = await publishContainers(g.dir, { containers, images: images(suite.registry.host) }).catch(
+      const staging = "staging" in rest ? { staging: rest.staging } : {};
+      const err = await publishContainers(g.dir, { containers, images: images(suite.registry.host), ...staging }).catch(
         (e: unknown) => e as Error,
       );
       expect(err).toBeInstanceOf(Error);

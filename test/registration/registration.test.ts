@@ -129,6 +129,7 @@ const FUNCTIONS: Record<string, { returns: string; cache?: string; args: Expecte
       created: labelArgs.created!,
       retries: { type: INT, optional: false, default: 3 },
       pushTimeout: { type: INT, optional: false, default: 300 },
+      staging: { type: BOOL, optional: false, default: false },
     },
   },
   promote: {
@@ -302,7 +303,7 @@ describe("module registration", () => {
         description: name === "dryRun" || name === "push" ? expect.any(String) : publish[name]?.description,
       });
     }
-    for (const name of ["dockerfile", "context", "target", "buildArgs", "platforms", "allowDirty", "staging"])
+    for (const name of ["dockerfile", "context", "target", "buildArgs", "platforms", "allowDirty"])
       expect(Object.keys(containers)).not.toContain(name);
     expect(containers.containers!.description).toMatch(/one per platform/);
     expect(dockyard.methods.publishContainers!.description).toMatch(/dirty is\s+false/);
@@ -345,10 +346,11 @@ describe("module registration", () => {
     expect(annotations).toMatch(/Manifest level is refused: it would change the children's digests/);
   });
 
-  it("publish's --staging names the staging tag, its one platform and merge", () => {
+  it("--staging names the staging tag, its one platform (publish's --platforms, publish-containers' container) and merge", () => {
     const staging = dockyard.methods.publish!.arguments.staging!;
     expect(staging.description).toMatch(/<sha tag>-<os>-<arch>\[-<variant>\]/);
-    expect(staging.description).toMatch(/one --platforms/);
+    expect(staging.description).toMatch(/the one --platforms/);
+    expect(staging.description).toMatch(/publish-containers: the one container/);
     expect(staging.description).toMatch(/merge assembles/);
   });
 

@@ -81,6 +81,37 @@ describe("publish and publish-containers: --annotations", () => {
     expect(() => publishRequest<string>(args)).toThrow(match);
   });
 
+  it.each([
+    {
+      rule: "two containers (the staging tag names one platform)",
+      args: { ...base, containers: ["c1", "c2"], staging: true },
+      match: /^--staging: needs exactly one container, the runner's own platform \(given: 2\)/,
+    },
+    {
+      rule: "--tags (merge pushes the final tags)",
+      args: { ...base, containers: ["c"], staging: true, tags: ["stable"] },
+      match: /^--tags "stable": --staging pushes only the staging tag \(pass --tags to merge/,
+    },
+    {
+      rule: "--latest=always",
+      args: { ...base, containers: ["c"], staging: true, latest: "always" as const },
+      match: /^--latest "always": --staging pushes only the staging tag/,
+    },
+    {
+      rule: "index level (merge assembles the index)",
+      args: { ...base, containers: ["c"], staging: true, annotations: [description] },
+      match: /--staging pushes one platform's manifest, and the index is the one merge assembles/,
+    },
+  ])("publish-containers --staging refused: $rule", ({ args, match }) => {
+    expect(() => publishContainersRequest<string, string>(args)).toThrow(match);
+  });
+
+  it("publish-containers --staging with one container is taken", () => {
+    const args = { ...base, containers: ["c"], staging: true };
+    expect(publishContainersRequest<string, string>(args).staging).toBe(true);
+    expect(publishContainersRequest<string, string>({ ...base, containers: ["c", "d"] }).staging).toBe(false);
+  });
+
   it("manifest level with --staging is taken", () => {
     const args = { ...base, platforms: ["linux/arm64"], staging: true, annotations: ["a=b"] };
     expect(publishRequest<string>(args).annotations).toEqual([{ level: "manifest", name: "a", value: "b" }]);
