@@ -59,7 +59,7 @@ export function checkOidcToken(token: string, nowMs: number, marginS = 30): Oidc
   if (exp !== undefined && (typeof exp !== "number" || !Number.isFinite(exp)))
     refuse("has an `exp` claim that is not a number", `mint a fresh token (${MINT})`);
   if (typeof exp === "number" && exp - marginS <= nowMs / 1000) {
-    const ago = Math.round(nowMs / 1000 - exp);
+    const ago = Math.floor(nowMs / 1000) - exp;
     refuse(
       ago >= 0 ? `expired ${ago} s ago (exp ${new Date(exp * 1000).toISOString()})` : `expires within ${marginS} s`,
       `mint it in the same job, right before signing: CI tokens live minutes (${MINT})`,
