@@ -1,4 +1,4 @@
-// Unit (rung 1-2, pure): src/signing's pure parts — DSSE's PAE, the OIDC token checks and the token mask, the
+// Unit: src/signing's pure parts — DSSE's PAE, the OIDC token checks and the token mask, the
 // in-toto subject name — with no request made.
 import { describe, expect, it } from "vitest";
 
