@@ -4,3 +4,4 @@ export { PublishError } from "./PublishError.js";
 export { TagCollisionError } from "./TagCollisionError.js";
 export { RegistryError } from "./RegistryError.js";
 export { VerifyError } from "./VerifyError.js";
+export { SigningError } from "./SigningError.js";

@@ -1,0 +1,14 @@
+/** src/signing: keyless Sigstore signing (Fulcio, Rekor, DSSE, bundle v0.3) in plain TypeScript on fetch and node:crypto. */
+export { signImage, type SignImageOptions, type SignedImage } from "./sign.js";
+export { BUNDLE_V03_MEDIA_TYPE, type SigstoreBundle } from "./bundle.js";
+export { IN_TOTO_PAYLOAD_TYPE, preAuthEncoding, type DsseEnvelope } from "./dsse.js";
+export { DEFAULT_FULCIO_URL } from "./fulcio.js";
+export { DEFAULT_REKOR_URL } from "./rekor.js";
+export { checkOidcToken, maskToken, type OidcIdentity } from "./oidc.js";
+export {
+  COSIGN_SIGN_PREDICATE_TYPE,
+  imageStatement,
+  SLSA_PROVENANCE_PREDICATE_TYPE,
+  STATEMENT_TYPE,
+  type Statement,
+} from "./statement.js";

@@ -1,0 +1,67 @@
+/** signImage: keyless Sigstore signing of one image digest, from the OIDC token to a bundle v0.3. */
+import { X509Certificate } from "node:crypto";
+
+import { sigstoreBundle, type SigstoreBundle } from "./bundle.js";
+import { IN_TOTO_PAYLOAD_TYPE, signEnvelope } from "./dsse.js";
+import { DEFAULT_FULCIO_URL, requestSigningCertificate } from "./fulcio.js";
+import { ephemeralKey } from "./keys.js";
+import { checkOidcToken } from "./oidc.js";
+import { createDsseEntry, DEFAULT_REKOR_URL } from "./rekor.js";
+import { serviceBase, type ServiceOptions } from "./service.js";
+import { imageStatement } from "./statement.js";
+
+export interface SignImageOptions extends ServiceOptions {
+  /** The image's name, e.g. "ghcr.io/acme/app" (a tag is dropped; a digest must be `digest`). */
+  image: string;
+  /** The digest pushed: "sha256:<64 hex>". */
+  digest: string;
+  /** e.g. COSIGN_SIGN_PREDICATE_TYPE (with `{}`) for a signature, SLSA_PROVENANCE_PREDICATE_TYPE for provenance. */
+  predicateType: string;
+  predicate: Record<string, unknown>;
+  /** The OIDC identity token's plaintext: sent to Fulcio only, never logged, thrown or put in the bundle. */
+  oidcToken: string;
+  fulcioUrl?: string;
+  rekorUrl?: string;
+  /** Milliseconds since the epoch; the token's expiry is read against it. */
+  now?: () => number;
+}
+
+export interface SignedImage {
+  bundle: SigstoreBundle;
+  /** The certificate's identity (its SAN): the token's `sub` for a generic issuer. */
+  identity: string;
+  /** The token's `iss`, which Fulcio writes into the certificate. */
+  issuer: string;
+}
+
+/**
+ * The leaf's first subject alternative name, the identity verifiers match (`cosign verify --certificate-identity`):
+ * Fulcio writes the token's `sub` for generic issuers and a URL of its own for some (GitHub: the workflow ref).
+ */
+export function certificateIdentity(leafPem: string): string | undefined {
+  const san = new X509Certificate(leafPem).subjectAltName;
+  const first = /^(?:URI|email):("(?:[^"\\]|\\.)*"|[^,]*)/.exec(san ?? "")?.[1];
+  if (first === undefined) return undefined;
+  return first.startsWith('"') ? (JSON.parse(first) as string) : first;
+}
+
+/** Every input checked before the first request; then Fulcio, the DSSE signature, Rekor, the bundle. */
+export async function signImage(options: SignImageOptions): Promise<SignedImage> {
+  const statement = imageStatement(options.image, options.digest, options.predicateType, options.predicate);
+  const fulcioUrl = serviceBase(options.fulcioUrl ?? DEFAULT_FULCIO_URL, "--fulcio-url");
+  const rekorUrl = serviceBase(options.rekorUrl ?? DEFAULT_REKOR_URL, "--rekor-url");
+  const { identity: subject, issuer } = checkOidcToken(options.oidcToken, (options.now ?? Date.now)());
+  const service: ServiceOptions = {
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.policy ? { policy: options.policy } : {}),
+    ...(options.sleep ? { sleep: options.sleep } : {}),
+  };
+
+  const key = ephemeralKey();
+  const chain = await requestSigningCertificate(fulcioUrl, options.oidcToken, subject, key, service);
+  const leaf = chain[0] as string;
+  const envelope = signEnvelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from(JSON.stringify(statement), "utf8"), key.sign);
+  const entry = await createDsseEntry(rekorUrl, envelope, leaf, options.oidcToken, service);
+  const identity = certificateIdentity(leaf) ?? subject;
+  return { bundle: sigstoreBundle(leaf, entry, envelope), identity, issuer };
+}
