@@ -484,7 +484,8 @@ function daggerActionScript(step: Step, ctx: Context): string | undefined {
 
 // Artifacts of one run (actions/upload-artifact@v4, actions/download-artifact@v4): files copied between jobs.
 
-type Artifacts = Map<string, Map<string, Buffer>>;
+/** Each artifact's files, and the job that uploaded it. */
+type Artifacts = Map<string, { job: string; files: Map<string, Buffer> }>;
 
 const UPLOAD = /^actions\/upload-artifact@(.+)$/;
 const DOWNLOAD = /^actions\/download-artifact@(.+)$/;
@@ -515,7 +516,13 @@ function filesUnder(root: string): Map<string, Buffer> {
  * files under their paths in it); an artifact name may be uploaded once per run (a second upload fails); nothing
  * found fails with if-no-files-found: error. Globs and several paths are not modelled. Returns an error or "".
  */
-function uploadArtifact(step: Step, input: (k: string) => string, workdir: string, artifacts: Artifacts): string {
+function uploadArtifact(
+  step: Step,
+  input: (k: string) => string,
+  workdir: string,
+  artifacts: Artifacts,
+  job: string,
+): string {
   onlyInputs(step, ["name", "path", "if-no-files-found", "retention-days"]);
   const name = input("name") || "artifact";
   const given = input("path");
@@ -531,7 +538,7 @@ function uploadArtifact(step: Step, input: (k: string) => string, workdir: strin
       : "";
   }
   const files = statSync(path).isDirectory() ? filesUnder(path) : new Map([[basename(path), readFileSync(path)]]);
-  artifacts.set(name, files);
+  artifacts.set(name, { job, files });
   return "";
 }
 
@@ -540,7 +547,13 @@ function uploadArtifact(step: Step, input: (k: string) => string, workdir: strin
  * same directory"): `name` puts one artifact's files in path; `pattern` (or neither) every matching artifact, each in
  * path/<its name>/ unless merge-multiple: true puts them all in path. A missing named artifact fails.
  */
-function downloadArtifact(step: Step, input: (k: string) => string, workdir: string, artifacts: Artifacts): string {
+function downloadArtifact(
+  step: Step,
+  input: (k: string) => string,
+  workdir: string,
+  artifacts: Artifacts,
+  visible: Set<string>,
+): string {
   onlyInputs(step, ["name", "pattern", "path", "merge-multiple"]);
   const given = input("path");
   const path = given === "" ? workdir : given.startsWith("/") ? given : join(workdir, given);
@@ -548,12 +561,14 @@ function downloadArtifact(step: Step, input: (k: string) => string, workdir: str
   const merge = input("merge-multiple") === "true";
   const picked: [string, Map<string, Buffer>][] = [];
   if (name !== "") {
-    const files = artifacts.get(name);
-    if (!files) return `Unable to download artifact(s): Artifact not found for name: ${name}`;
-    picked.push([name, files]);
+    const found = artifacts.get(name);
+    if (!found || !visible.has(found.job))
+      return `Unable to download artifact(s): Artifact not found for name: ${name}`;
+    picked.push([name, found.files]);
   } else {
     const pattern = input("pattern") || "*";
-    for (const [n, files] of artifacts) if (globMatch(pattern, n)) picked.push([n, files]);
+    for (const [n, found] of artifacts)
+      if (visible.has(found.job) && globMatch(pattern, n)) picked.push([n, found.files]);
   }
   for (const [n, files] of picked) {
     const into = name !== "" || merge ? path : join(path, n);
@@ -582,6 +597,19 @@ export function runWorkflow(text: string, event: GithubEvent, opts: RunOptions):
   const runs: JobRun[] = [];
   const results: Record<string, { outputs: Record<string, string>; result: string }> = {};
   const artifacts: Artifacts = new Map();
+  // A job without a needs path to another starts with it, in parallel: it can see none of that job's artifacts.
+  const upstream = (id: string): Set<string> => {
+    const seen = new Set<string>();
+    const visit = (j: string) => {
+      for (const n of wf.jobs.find((x) => x.id === j)?.needs ?? []) {
+        if (seen.has(n)) continue;
+        seen.add(n);
+        visit(n);
+      }
+    };
+    visit(id);
+    return seen;
+  };
   for (const job of wf.jobs) {
     // The needs context holds a job's direct dependencies only.
     const needs: Dict = {};
@@ -602,7 +630,14 @@ export function runWorkflow(text: string, event: GithubEvent, opts: RunOptions):
     const jobOutputs: Record<string, string> = {};
     let result = "success";
     for (const leg of legs) {
-      const run = runLeg(wf, job, leg, { base, event, workflowName: name, opts, artifacts });
+      const run = runLeg(wf, job, leg, {
+        base,
+        upstream: upstream(job.id),
+        event,
+        workflowName: name,
+        opts,
+        artifacts,
+      });
       runs.push(run);
       Object.assign(jobOutputs, run.outputs);
       if (run.steps.some((s) => !s.skipped && s.status !== 0)) {
@@ -618,6 +653,8 @@ export function runWorkflow(text: string, event: GithubEvent, opts: RunOptions):
 
 interface LegInput {
   base: Context;
+  /** The jobs this one waits for, directly or not: only their artifacts exist when it starts. */
+  upstream: Set<string>;
   event: GithubEvent;
   workflowName: string;
   opts: RunOptions;
@@ -659,8 +696,9 @@ function runLeg(wf: Workflow, job: Job, leg: Dict | undefined, input: LegInput):
     const withInput = (k: string) => interpolate(str(step.with[k]) ?? "", ctx);
     const artifactStep = step.uses !== undefined && (UPLOAD.test(step.uses) || DOWNLOAD.test(step.uses));
     if (artifactStep) {
-      const move = UPLOAD.test(step.uses ?? "") ? uploadArtifact : downloadArtifact;
-      const error = move(step, withInput, workdir, input.artifacts);
+      const error = UPLOAD.test(step.uses ?? "")
+        ? uploadArtifact(step, withInput, workdir, input.artifacts, job.id)
+        : downloadArtifact(step, withInput, workdir, input.artifacts, input.upstream);
       stepRuns.push({ name: step.name, skipped: false, status: error ? 1 : 0, stdout: "", stderr: error, outputs: {} });
       if (error) break;
       continue;
