@@ -160,11 +160,19 @@ export function compareRun(label: string, rec: ShimRecord, want: Expected): stri
         .join(",")}, want ${RECIPE_PLATFORMS}`,
     );
   }
-  const pushed = rec.pushes.map((p) => `${p.host}/${p.repository}:${p.tag}`).sort();
+  // A multi-platform image's first tag is written twice (the push, then its annotated index): compare the tags written.
+  const pushed = [...new Set(rec.pushes.map((p) => `${p.host}/${p.repository}:${p.tag}`))].sort();
   if (want.push) {
     const wanted = want.images.flatMap((i) => want.tags.map((t) => `${i}:${t}`)).sort();
     if (!pub.pushed) say("pushed nothing on an event that must publish");
     if (pushed.join(",") !== wanted.join(",")) say(`pushed ${pushed.join(",")}, want ${wanted.join(",")}`);
+    // What the registry holds afterwards: every tag names the digest the module reported.
+    for (const image of want.images) {
+      for (const tag of want.tags) {
+        const held = rec.registry[image]?.[tag];
+        if (held !== pub.digest) say(`registry: ${image}:${tag} names ${held ?? "nothing"}, want ${pub.digest}`);
+      }
+    }
     for (const p of rec.pushes.filter((x) => x.username === undefined)) say(`pushed ${p.host} without credentials`);
   } else if (pub.pushed || pushed.length > 0) {
     say(`pushed ${pushed.join(",")} on an event that must not publish`);
