@@ -3,7 +3,18 @@ import { writeFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 
 import { readCi } from "./lib/checks.js";
-import { DOCKERHUB_ROWS, GITHUB_ROWS, GITLAB_ROWS, playGithub, playGitlab, type Outcome } from "./lib/recipes.js";
+import {
+  DOCKERHUB_ROWS,
+  GITHUB_MULTIARCH_ROWS,
+  GITHUB_ROWS,
+  GITLAB_MULTIARCH_ROWS,
+  GITLAB_ROWS,
+  playGithub,
+  playGithubMultiarch,
+  playGitlab,
+  playGitlabMultiarch,
+  type Outcome,
+} from "./lib/recipes.js";
 import { removeTempDirs } from "./lib/shell.js";
 import { stopShims } from "./lib/shim.js";
 
@@ -70,6 +81,30 @@ describe("examples/gitlab-ci.yml per pipeline", () => {
     "$label",
     async ({ row }) => {
       expectPlay("gitlab-ci.yml", await playGitlab(text, [row]), row.want !== undefined);
+    },
+    TIMEOUT,
+  );
+});
+
+// Multi-arch from native runners: one leg per platform, then (on a publishing event) one merge; expectPlay reads
+// the merge's tags, and compareMultiarch has checked each leg's staging push and the index the registry holds.
+describe("examples/github-actions-multiarch.yml per event", () => {
+  const text = readCi("examples/github-actions-multiarch.yml");
+  it.each(GITHUB_MULTIARCH_ROWS.map((row) => ({ label: row.event.label, row })))(
+    "$label",
+    async ({ row }) => {
+      expectPlay("github-actions-multiarch.yml", await playGithubMultiarch(text, [row]), true);
+    },
+    TIMEOUT,
+  );
+});
+
+describe("examples/gitlab-ci-multiarch.yml per pipeline", () => {
+  const text = readCi("examples/gitlab-ci-multiarch.yml");
+  it.each(GITLAB_MULTIARCH_ROWS.map((row) => ({ label: row.event.label, row })))(
+    "$label",
+    async ({ row }) => {
+      expectPlay("gitlab-ci-multiarch.yml", await playGitlabMultiarch(text, [row]), true);
     },
     TIMEOUT,
   );

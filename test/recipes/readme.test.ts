@@ -123,15 +123,15 @@ describe("README", () => {
     expect(check.findings.join("\n")).toMatch(row.expect);
   });
 
-  it.each(["examples/github-actions.yml", "examples/github-actions-dockerhub.yml", "examples/gitlab-ci.yml"])(
-    "%s sets the quick start's module in its one DOCKYARD line",
-    (file) => {
-      const doc = parse(readFileSync(new URL(file, ROOT), "utf8")) as Record<
-        string,
-        Record<string, string> | undefined
-      >;
-      const value = (doc.env ?? doc.variables)?.[MODULE_VARIABLE];
-      expect(value).toBe(moduleAddress(README).address);
-    },
-  );
+  it.each([
+    "examples/github-actions.yml",
+    "examples/github-actions-dockerhub.yml",
+    "examples/gitlab-ci.yml",
+    "examples/github-actions-multiarch.yml",
+    "examples/gitlab-ci-multiarch.yml",
+  ])("%s sets the quick start's module in its one DOCKYARD line", (file) => {
+    const doc = parse(readFileSync(new URL(file, ROOT), "utf8")) as Record<string, Record<string, string> | undefined>;
+    const value = (doc.env ?? doc.variables)?.[MODULE_VARIABLE];
+    expect(value).toBe(moduleAddress(README).address);
+  });
 });

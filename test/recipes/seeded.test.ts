@@ -17,6 +17,8 @@ const GH = "examples/github-actions.yml";
 const RE = ".github/workflows/real-engine.yml";
 const GL = "examples/gitlab-ci.yml";
 const HUB = "examples/github-actions-dockerhub.yml";
+const GHM = "examples/github-actions-multiarch.yml";
+const GLM = "examples/gitlab-ci-multiarch.yml";
 
 interface Row {
   defect: string;
@@ -412,6 +414,78 @@ const rows: Row[] = [
     find: "    - job: publish-image\n",
     replace: "    - job: publish-images\n",
     expect: { "gitlab-rules": /deploy needs publish-images, which is not in the pipeline/ },
+  },
+  // Multi-arch recipes: what the simulators model of matrices, artifacts and parallel:matrix, and the module's legs
+  {
+    defect: "one artifact name for every leg",
+    file: GHM,
+    find: "name: digest-${{ matrix.slug }}",
+    replace: "name: digest",
+    expect: { "github-multiarch-events": /linux\/arm64.*exited 1: .*an artifact with this name already exists/ },
+    events: [PUSH_MAIN],
+  },
+  {
+    defect: "the legs' digests downloaded without merge-multiple",
+    file: GHM,
+    find: "          merge-multiple: true\n",
+    replace: "",
+    expect: {
+      "github-multiarch-events":
+        /merge\/Merge the platforms under every final tag exited 1: no digest from the linux\/amd64 leg/,
+    },
+    events: [PUSH_MAIN],
+  },
+  {
+    defect: "a merge job that does not wait for the legs",
+    file: GHM,
+    find: "    needs: stage\n",
+    replace: "",
+    expect: { "github-multiarch-events": /no digest from the linux\/amd64 leg/ },
+    events: [PUSH_MAIN],
+  },
+  {
+    defect: "the arm64 legs on an amd64 runner",
+    file: GHM,
+    find: "runner: ubuntu-24.04-arm",
+    replace: "runner: ubuntu-24.04",
+    all: true,
+    expect: {
+      "github-multiarch-events":
+        /stage \(linux\/arm64, ubuntu-24\.04, linux-arm64\) runs on ubuntu-24\.04, want ubuntu-24\.04-arm/,
+    },
+    events: [PUSH_MAIN],
+  },
+  {
+    defect: "a leg that pushes the final tags",
+    file: GHM,
+    find: '--platforms="$PLATFORM" --staging',
+    replace: '--platforms="$PLATFORM"',
+    expect: {
+      "github-multiarch-events": /linux\/amd64 leg pushed \[.*:\w{7}, .*:main\], want .*:\w{7}-linux-amd64 only/,
+    },
+    events: [PUSH_MAIN],
+  },
+  {
+    defect: "one dotenv variable name for every leg",
+    file: GLM,
+    find: `DIGEST_$(echo "$PLATFORM" | tr '/a-z-' '_A-Z_')=`,
+    replace: "DIGEST=",
+    expect: {
+      "gitlab-multiarch-events":
+        /merge-image exited 1: simulator: dotenv DIGEST comes from both publish-platform: \[linux\/amd64/,
+    },
+    events: [GL_MAIN],
+  },
+  {
+    defect: "the arm64 leg on an amd64 runner tag",
+    file: GLM,
+    find: "RUNNER_TAG: saas-linux-small-arm64",
+    replace: "RUNNER_TAG: saas-linux-small-amd64",
+    expect: {
+      "gitlab-multiarch-events":
+        /\[linux\/arm64, saas-linux-small-amd64\] asks for runner tags \[saas-linux-small-amd64\], want saas-linux-small-arm64/,
+    },
+    events: [GL_MR],
   },
   {
     defect: "Docker-in-Docker without TLS",

@@ -1,9 +1,17 @@
-// Unit (recipes): the recipe runners themselves: GitLab rules expressions and duplicate detection on GitLab's own documented examples, GitHub's command-file syntax and trigger filters.
+// Unit (recipes): the recipe runners themselves: GitLab rules expressions and duplicate detection on GitLab's own documented examples, GitHub's command-file syntax and trigger filters, GitHub matrices, needs and artifacts, GitLab parallel:matrix and dotenv reports of its jobs.
 import { afterAll, describe, expect, it } from "vitest";
 
-import { loadWorkflow, parseCommandFile, triggered, type GithubEvent } from "./lib/github.js";
-import { evaluateIf, parseDotenv, rulesFindings, type GitlabEvent } from "./lib/gitlab.js";
-import { removeTempDirs } from "./lib/shell.js";
+import { loadWorkflow, parseCommandFile, runWorkflow, triggered, type GithubEvent } from "./lib/github.js";
+import {
+  evaluateIf,
+  loadPipeline,
+  parseDotenv,
+  pipelinesFor,
+  rulesFindings,
+  runPipeline,
+  type GitlabEvent,
+} from "./lib/gitlab.js";
+import { fakeBin, removeTempDirs } from "./lib/shell.js";
 
 afterAll(removeTempDirs);
 
@@ -131,5 +139,133 @@ jobs: {}
     ["pull_request_target", "refs/heads/main", false],
   ])("%s %s triggers: %s", (eventName, ref, want) => {
     expect(triggered(wf, event(eventName, ref))).toBe(want);
+  });
+});
+
+describe("GitHub matrices, needs and artifacts", () => {
+  const push: GithubEvent = {
+    label: "push",
+    eventName: "push",
+    ref: "refs/heads/main",
+    sha: "0".repeat(40),
+    actor: "a",
+    repository: "o/r",
+    secrets: {},
+  };
+  const workflow = (mergeNeeds: string, download: string) => `on: push
+jobs:
+  leg:
+    strategy:
+      matrix:
+        include:
+          - arch: amd64
+            runner: ubuntu-24.04
+          - arch: arm64
+            runner: ubuntu-24.04-arm
+    runs-on: \${{ matrix.runner }}
+    outputs:
+      arch: \${{ steps.w.outputs.arch }}
+    steps:
+      - id: w
+        env:
+          ARCH: \${{ matrix.arch }}
+        run: |
+          echo "$ARCH" > "$RUNNER_TEMP/$ARCH"
+          echo "arch=$ARCH" >> "$GITHUB_OUTPUT"
+      - uses: actions/upload-artifact@v4
+        with:
+          name: d-\${{ matrix.arch }}
+          path: \${{ runner.temp }}/\${{ matrix.arch }}
+  merge:
+${mergeNeeds}    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/download-artifact@v4
+        with:
+${download}
+      - env:
+          LAST: \${{ needs.leg.outputs.arch }}
+        run: echo "$LAST $(ls -R got | tr '\\n' ' ')"
+`;
+  const play = (text: string) => runWorkflow(text, push, { bin: fakeBin({}), fakeEnv: {} });
+  const merged = "          pattern: d-*\n          path: got\n          merge-multiple: true";
+
+  it("runs a leg per include entry, named and placed as GitHub does; a matrix job's outputs are its last leg's", () => {
+    const runs = play(workflow("    needs: leg\n", merged));
+    expect(runs.map((r) => [r.name, r.runsOn])).toEqual([
+      ["leg (amd64, ubuntu-24.04)", "ubuntu-24.04"],
+      ["leg (arm64, ubuntu-24.04-arm)", "ubuntu-24.04-arm"],
+      ["merge", "ubuntu-latest"],
+    ]);
+    expect(runs[2]?.steps.at(-1)?.stdout.trim()).toBe("arm64 got: amd64 arm64");
+  });
+  it("without merge-multiple, each artifact lands in a folder of its name", () => {
+    const runs = play(workflow("    needs: leg\n", "          pattern: d-*\n          path: got"));
+    expect(runs[2]?.steps.at(-1)?.stdout).toMatch(/got: d-amd64 d-arm64\s+got\/d-amd64: amd64\s+got\/d-arm64: arm64/);
+  });
+  it("a job that does not need the legs sees none of their artifacts", () => {
+    const text = workflow("", merged).replace("LAST: ${{ needs.leg.outputs.arch }}", "LAST: none");
+    const runs = play(text);
+    expect(runs[2]?.steps.at(-1)?.stdout.trim()).toBe("none");
+  });
+  it("a second upload of one artifact name fails the leg, and the job that needs it is skipped", () => {
+    const runs = play(workflow("    needs: leg\n", merged).replace("name: d-${{ matrix.arch }}", "name: d"));
+    expect(runs.map((r) => r.name)).toEqual(["leg (amd64, ubuntu-24.04)", "leg (arm64, ubuntu-24.04-arm)"]);
+    expect(runs[1]?.steps.at(-1)?.stderr).toMatch(/already exists/);
+  });
+  it.each([
+    ["a matrix axis", "      matrix:\n        arch: [amd64]\n", /only a list under include/],
+    ["a reusable workflow", "    uses: o/r/.github/workflows/x.yml@v1\n", /jobs\.leg\.uses: not modelled/],
+  ])("refuses %s", (_what, inserted, error) => {
+    const text = `on: push\njobs:\n  leg:\n    runs-on: x\n${inserted.startsWith("      ") ? "    strategy:\n" : ""}${inserted}    steps: []\n`;
+    expect(() => loadWorkflow(text)).toThrow(error);
+  });
+});
+
+describe("GitLab parallel:matrix and dotenv reports", () => {
+  const pipeline = (name: (p: string) => string) => `stages: [a, b]
+leg:
+  stage: a
+  parallel:
+    matrix:
+      - P: [x/one, x/two]
+        T: t
+  tags: [$T-$P]
+  script:
+    - echo "${name("$P")}=v-$P" > r.env
+  artifacts:
+    reports:
+      dotenv: r.env
+merge:
+  stage: b
+  needs: [leg]
+  script:
+    - echo "$CI_NODE_TOTAL|$V_X_ONE|$V_X_TWO"
+`;
+  const event: GitlabEvent = {
+    label: "push",
+    candidates: [{ source: "push", vars: { CI_COMMIT_SHA: "0".repeat(40) } }],
+  };
+  const play = (text: string) => {
+    const p = loadPipeline(text);
+    const created = pipelinesFor(p, event)[0];
+    if (!created) throw new Error("no pipeline");
+    return runPipeline(p, created, { bin: fakeBin({}), fakeEnv: {} });
+  };
+
+  it('names each job "leg: [values]", gives it its variables and tags, and hands every report to needs: [leg]', () => {
+    const results = play(pipeline((v) => `V_$(echo "${v}" | tr '/a-z' '_A-Z')`));
+    expect(results.map((r) => [r.job, r.runnerTags.join(",")])).toEqual([
+      ["leg: [x/one, t]", "t-x/one"],
+      ["leg: [x/two, t]", "t-x/two"],
+      ["merge", ""],
+    ]);
+    expect(results[2]?.stdout.trim()).toBe("|v-x/one|v-x/two");
+  });
+  it("refuses to pick between two reports that set one variable differently", () => {
+    const results = play(pipeline(() => "V"));
+    expect(results.at(-1)?.stderr).toMatch(/dotenv V comes from both leg: \[x\/one, t\] and leg: \[x\/two, t\]/);
+  });
+  it("refuses parallel: N", () => {
+    expect(() => loadPipeline("j:\n  parallel: 2\n  script: [x]\n")).toThrow(/only parallel:matrix/);
   });
 });

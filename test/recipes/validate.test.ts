@@ -7,7 +7,13 @@ import { removeTempDirs } from "./lib/shell.js";
 afterAll(removeTempDirs);
 
 /** Run per event by events.test.ts (each event a dagger call through the engine double): not run twice. */
-const PER_EVENT: CheckName[] = ["github-events", "dockerhub-events", "gitlab-events"];
+const PER_EVENT: CheckName[] = [
+  "github-events",
+  "dockerhub-events",
+  "gitlab-events",
+  "github-multiarch-events",
+  "gitlab-multiarch-events",
+];
 
 describe("CI files", () => {
   it("every examples/*.yml and .github/workflows/*.yml has its checks listed", () => {

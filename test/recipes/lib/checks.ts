@@ -10,11 +10,15 @@ import {
 import { gitlabPolicyFindings, gitlabShellcheckFindings } from "./gitlab.js";
 import {
   DOCKERHUB_ROWS,
+  GITHUB_MULTIARCH_ROWS,
   GITHUB_ROWS,
+  GITLAB_MULTIARCH_ROWS,
   GITLAB_ROWS,
   gitlabRulesFindings,
   playGithub,
+  playGithubMultiarch,
   playGitlab,
+  playGitlabMultiarch,
   realEngineFindings,
 } from "./recipes.js";
 import { githubSchemaFindings, gitlabSchemaFindings } from "./schema.js";
@@ -31,11 +35,13 @@ export type CheckName =
   | "policy"
   | "github-events"
   | "dockerhub-events"
+  | "github-multiarch-events"
   | "real-engine"
   | "gitlab-schema"
   | "gitlab-policy"
   | "gitlab-rules"
-  | "gitlab-events";
+  | "gitlab-events"
+  | "gitlab-multiarch-events";
 
 /** A GitHub workflow has `on:` and `jobs:`; anything else here is GitLab CI. */
 function isGithub(text: string): boolean {
@@ -61,11 +67,15 @@ export const CHECKS: Record<CheckName, (text: string, events?: readonly string[]
   policy: githubPolicyFindings,
   "github-events": async (text, events) => (await playGithub(text, only(GITHUB_ROWS, events))).findings,
   "dockerhub-events": async (text, events) => (await playGithub(text, only(DOCKERHUB_ROWS, events))).findings,
+  "github-multiarch-events": async (text, events) =>
+    (await playGithubMultiarch(text, only(GITHUB_MULTIARCH_ROWS, events))).findings,
   "real-engine": realEngineFindings,
   "gitlab-schema": gitlabSchemaFindings,
   "gitlab-policy": gitlabPolicyFindings,
   "gitlab-rules": gitlabRulesFindings,
   "gitlab-events": async (text, events) => (await playGitlab(text, only(GITLAB_ROWS, events))).findings,
+  "gitlab-multiarch-events": async (text, events) =>
+    (await playGitlabMultiarch(text, only(GITLAB_MULTIARCH_ROWS, events))).findings,
 };
 
 const GITHUB: CheckName[] = ["yaml", "github-schema", "workflow-parser", "actionlint", "shellcheck", "policy"];
@@ -74,8 +84,17 @@ const GITHUB: CheckName[] = ["yaml", "github-schema", "workflow-parser", "action
 export const FILES: Record<string, CheckName[]> = {
   "examples/github-actions.yml": [...GITHUB, "github-events"],
   "examples/github-actions-dockerhub.yml": [...GITHUB, "dockerhub-events"],
+  "examples/github-actions-multiarch.yml": [...GITHUB, "github-multiarch-events"],
   ".github/workflows/real-engine.yml": [...GITHUB, "real-engine"],
   "examples/gitlab-ci.yml": ["yaml", "gitlab-schema", "shellcheck", "gitlab-policy", "gitlab-rules", "gitlab-events"],
+  "examples/gitlab-ci-multiarch.yml": [
+    "yaml",
+    "gitlab-schema",
+    "shellcheck",
+    "gitlab-policy",
+    "gitlab-rules",
+    "gitlab-multiarch-events",
+  ],
 };
 
 /** The CI files present: examples/*.yml and .github/workflows/*.yml. */

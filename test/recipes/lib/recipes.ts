@@ -10,6 +10,7 @@ import { runWorkflow, type GithubEvent, type JobRun } from "./github.js";
 import { loadPipeline, pipelinesFor, rulesFindings, runPipeline, type GitlabEvent } from "./gitlab.js";
 import { daggerCalls, fakeBin, fakeDagger, tempDir } from "./shell.js";
 import { shimTools, type ShimRecord, type ShimTools } from "./shim.js";
+import { str } from "./yaml.js";
 
 // ---------------------------------------------------------------------------------------------------------------
 // What one dagger call asked for
@@ -159,11 +160,19 @@ export function compareRun(label: string, rec: ShimRecord, want: Expected): stri
         .join(",")}, want ${RECIPE_PLATFORMS}`,
     );
   }
-  const pushed = rec.pushes.map((p) => `${p.host}/${p.repository}:${p.tag}`).sort();
+  // A multi-platform image's first tag is written twice (the push, then its annotated index): compare the tags written.
+  const pushed = [...new Set(rec.pushes.map((p) => `${p.host}/${p.repository}:${p.tag}`))].sort();
   if (want.push) {
     const wanted = want.images.flatMap((i) => want.tags.map((t) => `${i}:${t}`)).sort();
     if (!pub.pushed) say("pushed nothing on an event that must publish");
     if (pushed.join(",") !== wanted.join(",")) say(`pushed ${pushed.join(",")}, want ${wanted.join(",")}`);
+    // What the registry holds afterwards: every tag names the digest the module reported.
+    for (const image of want.images) {
+      for (const tag of want.tags) {
+        const held = rec.registry[image]?.[tag];
+        if (held !== pub.digest) say(`registry: ${image}:${tag} names ${held ?? "nothing"}, want ${pub.digest}`);
+      }
+    }
     for (const p of rec.pushes.filter((x) => x.username === undefined)) say(`pushed ${p.host} without credentials`);
   } else if (pub.pushed || pushed.length > 0) {
     say(`pushed ${pushed.join(",")} on an event that must not publish`);
@@ -668,6 +677,248 @@ export async function playGitlab(
       findings.push(`${label}: ${calls.length} dagger calls, want none`);
     }
     outcomes.push(describe(label, calls[0], want));
+  }
+  return { findings, outcomes };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Multi-arch from native runners: examples/github-actions-multiarch.yml, examples/gitlab-ci-multiarch.yml. Each
+// platform is one leg (one dagger call) on a runner of its architecture; on a publishing event each leg pushes only
+// its staging tag, and one merge call puts one index of exactly the legs' images under every final tag.
+
+const LEG_PLATFORMS = ["linux/amd64", "linux/arm64"] as const;
+/** The runner each leg must ask for: GitHub's arm64 hosted runner label, GitLab.com's hosted runner tags. */
+const GITHUB_RUNNERS: Record<string, string> = { "linux/amd64": "ubuntu-24.04", "linux/arm64": "ubuntu-24.04-arm" };
+const GITLAB_RUNNER_TAGS: Record<string, string> = {
+  "linux/amd64": "saas-linux-small-amd64",
+  "linux/arm64": "saas-linux-small-arm64",
+};
+
+/** The value a function of the call returned (the Publication's fields for publish and merge). */
+function returned(rec: ShimRecord, fn: string): PublicationData | undefined {
+  const i = rec.steps.findIndex((s) => s.fn === fn);
+  return i < 0 ? undefined : (rec.returns[i]?.value as PublicationData | undefined);
+}
+
+const calledFn = (rec: ShimRecord, fn: string): boolean => rec.steps.some((s) => s.fn === fn);
+
+interface MultiarchCheck {
+  findings: string[];
+  outcome: Outcome;
+  /** merge's Publication, when it ran and pushed. */
+  merged?: PublicationData;
+}
+
+/**
+ * What the shim saw for one event of a multi-arch recipe: one leg per platform, each building only its platform;
+ * no push and no credentials on an event that must not publish; else each leg's one staging tag, then one merge
+ * whose index names exactly the legs' digests under every final tag, as the registry holds it afterwards.
+ */
+export function compareMultiarch(label: string, calls: ShimRecord[], want: Expected): MultiarchCheck {
+  const out: string[] = [];
+  const say = (s: string) => out.push(`${label}: ${s}`);
+  const image = want.images[0] ?? "";
+  const legs = calls.filter((c) => calledFn(c, "publish"));
+  const merges = calls.filter((c) => calledFn(c, "merge"));
+  if (legs.length + merges.length !== calls.length)
+    say(`${calls.length - legs.length - merges.length} other dagger calls`);
+  const legDigests: string[] = [];
+  for (const platform of LEG_PLATFORMS) {
+    const mine = legs.filter((c) => flagOf(c, "--platforms") === platform);
+    if (mine.length !== 1) {
+      say(`${mine.length} legs for ${platform}, want 1`);
+      continue;
+    }
+    const leg = mine[0]!;
+    const pub = returned(leg, "publish");
+    if (leg.status !== 0 || !pub) {
+      say(`${platform} leg: the module refused or failed: ${firstLine(leg.stderr) || "no publication"}`);
+      continue;
+    }
+    const built = leg.builds.map((b) => b.platform).join(",");
+    if (built !== platform) say(`${platform} leg built for ${built || "the engine's platform"}, want ${platform} only`);
+    if (pub.commit !== want.commit) say(`${platform} leg: commit ${pub.commit}, want ${want.commit}`);
+    const pushed = leg.pushes.map((p) => `${p.host}/${p.repository}:${p.tag}`);
+    if (!want.push) {
+      if (leg.pushAttempts.length > 0 || pub.pushed) say(`${platform} leg pushes ${leg.pushAttempts.join(", ")}`);
+      if (flagOf(leg, "--password") !== undefined || flagOf(leg, "--username") !== undefined) {
+        say(`${platform} leg: credentials passed on an event that pushes nothing`);
+      }
+      if (pub.tags.join(",") !== want.tags.join(",")) say(`${platform} leg: tags ${pub.tags}, want ${want.tags}`);
+      continue;
+    }
+    const staging = `${want.commit.slice(0, 7)}-${platform.replace("/", "-")}`;
+    if (pushed.join(",") !== `${image}:${staging}`)
+      say(`${platform} leg pushed [${pushed.join(", ")}], want ${image}:${staging} only`);
+    for (const p of leg.pushes.filter((x) => x.username === undefined))
+      say(`${platform} leg pushed ${p.host} without credentials`);
+    if (pub.digest !== leg.pushes[0]?.digest)
+      say(`${platform} leg reports ${pub.digest}, pushed ${leg.pushes[0]?.digest ?? "nothing"}`);
+    legDigests.push(pub.digest);
+  }
+  const describeLegs = `${image} (${LEG_PLATFORMS.join(",")}, one leg each) from ${want.commit.slice(0, 7)}`;
+  if (!want.push) {
+    if (merges.length > 0) say(`${merges.length} merge calls on an event that must not publish`);
+    const tags = legs.map((l) => returned(l, "publish")?.tags.join(", ")).find((t) => t !== undefined) ?? "";
+    return { findings: out, outcome: { event: label, built: describeLegs, pushed: "no", tags, want } };
+  }
+  if (merges.length !== 1) {
+    say(`${merges.length} merge calls, want 1`);
+    return { findings: out, outcome: { event: label, built: describeLegs, pushed: "no merge", tags: "", want } };
+  }
+  const merge = merges[0]!;
+  const merged = returned(merge, "merge");
+  if (merge.status !== 0 || !merged) {
+    say(`merge: the module refused or failed: ${firstLine(merge.stderr) || "no publication"}`);
+    return { findings: out, outcome: { event: label, built: describeLegs, pushed: "merge failed", tags: "", want } };
+  }
+  if (merged.tags.join(",") !== want.tags.join(",")) say(`merge: tags ${merged.tags}, want ${want.tags}`);
+  if (merged.commit !== want.commit) say(`merge: commit ${merged.commit}, want ${want.commit}`);
+  const pushed = merge.pushes.map((p) => `${p.host}/${p.repository}:${p.tag}`).sort();
+  const wanted = want.tags.map((t) => `${image}:${t}`).sort();
+  if (pushed.join(",") !== wanted.join(",")) say(`merge pushed [${pushed.join(", ")}], want [${wanted.join(", ")}]`);
+  for (const p of merge.pushes) {
+    if (p.username === undefined) say(`merge pushed ${p.tag} without credentials`);
+    if (p.digest !== merged.digest) say(`merge pushed ${p.tag} at ${p.digest}, not the index ${merged.digest}`);
+    const children = ((p.manifest as { manifests?: { digest: string }[] } | undefined)?.manifests ?? []).map(
+      (m) => m.digest,
+    );
+    if (children.sort().join(",") !== [...legDigests].sort().join(",")) {
+      say(`merge: ${p.tag}'s index names [${children.join(", ")}], want exactly the legs' [${legDigests.join(", ")}]`);
+    }
+  }
+  // What the registry holds once the merge is done: every final tag the index, each staging tag its leg's image.
+  const held = merge.registry[image] ?? {};
+  for (const tag of want.tags) {
+    if (held[tag] !== merged.digest)
+      say(`registry: ${image}:${tag} names ${held[tag] ?? "nothing"}, want the index ${merged.digest}`);
+  }
+  LEG_PLATFORMS.forEach((platform, i) => {
+    const staging = `${want.commit.slice(0, 7)}-${platform.replace("/", "-")}`;
+    if (legDigests[i] !== undefined && held[staging] !== legDigests[i]) {
+      say(`registry: ${image}:${staging} names ${held[staging] ?? "nothing"}, want its leg's ${legDigests[i]}`);
+    }
+  });
+  const users = [...new Set(merge.pushes.map((p) => p.username ?? "anonymous"))].join(", ");
+  const outcome: Outcome = {
+    event: label,
+    built: describeLegs,
+    pushed: `yes, 2 staging tags, then ${merge.pushes.length} tags as ${users}, index ${merged.digest.slice(0, 19)}`,
+    tags: merged.tags.join(", "),
+    want,
+  };
+  return { findings: out, outcome, merged };
+}
+
+/** The multi-arch rows: a push to main, a release tag, pull requests; the event's jobs as GitHub names them. */
+const githubLegs = (job: string, slug: boolean) =>
+  LEG_PLATFORMS.map((p) => `${job} (${[p, GITHUB_RUNNERS[p], ...(slug ? [p.replace("/", "-")] : [])].join(", ")})`);
+
+export const GITHUB_MULTIARCH_ROWS: GithubRow[] = GITHUB_ROWS.filter((r) =>
+  ["push to main", "push of tag v1.2.3", "pull_request from the same repository", "pull_request from a fork"].includes(
+    r.event.label,
+  ),
+).map((row) => ({
+  ...row,
+  jobs: row.want?.push ? [...githubLegs("stage", true), "merge"] : githubLegs("build", false),
+}));
+
+export async function playGithubMultiarch(
+  text: string,
+  rows: GithubRow[] = GITHUB_MULTIARCH_ROWS,
+): Promise<{ findings: string[]; outcomes: Outcome[] }> {
+  const findings: string[] = [];
+  const outcomes: Outcome[] = [];
+  for (const row of rows) {
+    const label = row.event.label;
+    if (!row.want) throw new Error(`${label}: a multi-arch row says what the event must build`);
+    const origin = makeOrigin(githubOrigin(row.event));
+    const event = realize(row.event, origin.commits);
+    const want = realize(row.want, origin.commits);
+    const shim = await recipeShim();
+    const jobRuns = runWorkflow(text, event, { bin: shim.bin, fakeEnv: shim.env, origin: origin.dir });
+    const ran = jobRuns.map((j) => j.name);
+    if (ran.join(",") !== row.jobs.join(","))
+      findings.push(`${label}: jobs [${ran.join(", ")}], want [${row.jobs.join(", ")}]`);
+    for (const job of jobRuns) {
+      for (const step of job.steps) {
+        if (!step.skipped && step.status !== 0) {
+          findings.push(`${label}: ${job.name}/${step.name} exited ${step.status}: ${step.stderr.trim()}`);
+        }
+      }
+      if (existsSync(join(job.workdir, "INJECTED"))) {
+        findings.push(`${label}: ${job.name}: the head ref ran as shell code (an expression was pasted into a script)`);
+      }
+      const platform = str(job.matrix.platform);
+      if (platform !== undefined && job.runsOn !== GITHUB_RUNNERS[platform]) {
+        findings.push(`${label}: ${job.name} runs on ${job.runsOn}, want ${GITHUB_RUNNERS[platform] ?? "?"}`);
+      }
+    }
+    const check = compareMultiarch(label, shim.records(), want);
+    findings.push(...check.findings);
+    const image = want.images[0] ?? "";
+    const merge = jobRuns.find((j) => j.id === "merge");
+    if (want.push) {
+      // The merge job hands the index on (job outputs) and writes a step summary.
+      if (merge) findings.push(...outputFindings(label, merge, check.merged));
+      if (!merge?.summary.includes(`${image}:`)) findings.push(`${label}: merge: no step summary`);
+    } else {
+      for (const job of jobRuns)
+        if (!job.summary.includes(`${image}:`)) findings.push(`${label}: ${job.name}: no step summary`);
+    }
+    outcomes.push(check.outcome);
+  }
+  return { findings, outcomes };
+}
+
+const gitlabLegs = LEG_PLATFORMS.map((p) => `publish-platform: [${p}, ${GITLAB_RUNNER_TAGS[p] ?? ""}]`);
+
+export const GITLAB_MULTIARCH_ROWS: GitlabRow[] = GITLAB_ROWS.filter((r) =>
+  ["branch pipeline (push to main)", "tag pipeline (v1.2.3)", "merge request pipeline (!7)"].includes(r.event.label),
+).map((row) => ({ ...row, jobs: row.want?.push ? [...gitlabLegs, "merge-image"] : gitlabLegs }));
+
+export async function playGitlabMultiarch(
+  text: string,
+  rows: GitlabRow[] = GITLAB_MULTIARCH_ROWS,
+): Promise<{ findings: string[]; outcomes: Outcome[] }> {
+  const p = loadPipeline(text);
+  const findings: string[] = [];
+  const outcomes: Outcome[] = [];
+  for (const row of rows) {
+    const label = row.event.label;
+    if (!row.want) throw new Error(`${label}: a multi-arch row says what the event must build`);
+    const origin = makeOrigin(gitlabOrigin(row.event));
+    const event = realize(row.event, origin.commits);
+    const want = realize(row.want, origin.commits);
+    const created = pipelinesFor(p, event);
+    if (created.length !== 1) findings.push(`${label}: ${created.length} pipelines, want 1`);
+    const pipeline = created[0];
+    const jobs = pipeline?.jobs.map((j) => j.name) ?? [];
+    if (jobs.join(",") !== row.jobs.join(","))
+      findings.push(`${label}: jobs [${jobs.join(", ")}], want [${row.jobs.join(", ")}]`);
+    const shim = await recipeShim({ apk: FAKE_APK, curl: FAKE_CURL });
+    const results = pipeline ? runPipeline(p, pipeline, { bin: shim.bin, fakeEnv: shim.env, origin: origin.dir }) : [];
+    for (const r of results) {
+      if (r.status !== 0) findings.push(`${label}: ${r.job} exited ${r.status}: ${r.stderr.trim()}`);
+      if (existsSync(join(r.workdir, "INJECTED"))) findings.push(`${label}: ${r.job}: a branch name ran as shell code`);
+      const platform = LEG_PLATFORMS.find((x) => r.job.startsWith(`publish-platform: [${x},`));
+      if (platform !== undefined && r.runnerTags.join(",") !== GITLAB_RUNNER_TAGS[platform]) {
+        findings.push(
+          `${label}: ${r.job} asks for runner tags [${r.runnerTags.join(", ")}], want ${GITLAB_RUNNER_TAGS[platform] ?? "?"}`,
+        );
+      }
+    }
+    const check = compareMultiarch(label, shim.records(), want);
+    findings.push(...check.findings);
+    if (want.push && check.merged) {
+      const report = results.find((r) => r.job === "merge-image")?.dotenv;
+      if (report?.IMAGE_DIGEST !== check.merged.digest) {
+        findings.push(
+          `${label}: merge-image's dotenv IMAGE_DIGEST is ${report?.IMAGE_DIGEST ?? "absent"}, want ${check.merged.digest}`,
+        );
+      }
+    }
+    outcomes.push(check.outcome);
   }
   return { findings, outcomes };
 }

@@ -14,6 +14,8 @@ export interface ShimPush {
   tag: string;
   digest: string;
   username?: string;
+  /** The manifest or index the tag was given, as stored. */
+  manifest?: unknown;
 }
 
 /** One `dagger` run: what was asked, what the module returned, built and pushed, and what the CLI printed. */
@@ -35,6 +37,8 @@ export interface ShimRecord {
   pushAttempts: string[];
   /** What the registries received. */
   pushes: ShimPush[];
+  /** After the call, each repository it pushed to ("host/repository"): every tag there and the digest it names. */
+  registry: Record<string, Record<string, string>>;
   /** The same command line on the same folder and secrets ran before in this server: its record, not a new run. */
   replayed: boolean;
   ms: number;

@@ -178,12 +178,26 @@ async function runCall(
       tag: p.tag ?? "latest",
       digest: p.digest,
       ...(p.username !== undefined ? { username: p.username } : {}),
+      manifest: p.manifest,
     })),
+    registry: heldTags(backend, pushedFrom),
     replayed: false,
     ms: performance.now() - started,
   };
   if (resolved.memoKey !== undefined) memo.set(resolved.memoKey, record);
   return withOutputFile(call, record);
+}
+
+/** What the registries hold after a call, in every repository it pushed to: each tag and the digest it names. */
+function heldTags(backend: MemoryBackend, pushedFrom: number): Record<string, Record<string, string>> {
+  const held: Record<string, Record<string, string>> = {};
+  for (const p of backend.pushed.slice(pushedFrom)) {
+    const registry = backend.registry(p.host);
+    const tags: Record<string, string> = {};
+    for (const tag of registry.tags(p.repository)) tags[tag] = registry.manifest(p.repository, tag)?.digest ?? "";
+    held[`${p.host}/${p.repository}`] = tags;
+  }
+  return held;
 }
 
 /** functions.go:860-871: an object leaf is only printed; any other result is written to --output, then printed. */
@@ -210,6 +224,7 @@ function failed(
       builds: [],
       pushAttempts: [],
       pushes: [],
+      registry: {},
       replayed: false,
       ms: performance.now() - started,
     },
