@@ -71,15 +71,14 @@ describe("publishContainersRequest", () => {
       pushTimeout: 60,
     };
     const req = publishContainersRequest<string, string>({ ...shared, containers: ["a", "b"] });
-    // Build-only arguments, and --staging (one platform's tag, known before any engine call only for publish).
-    const { dockerfile, context, buildArgs, platforms, allowDirty, staging, ...pub } = publishRequest<string>(shared);
-    expect({ dockerfile, context, buildArgs, platforms, allowDirty, staging }).toEqual({
+    // Build-only arguments; --staging both take (publish-containers names the one container's platform).
+    const { dockerfile, context, buildArgs, platforms, allowDirty, ...pub } = publishRequest<string>(shared);
+    expect({ dockerfile, context, buildArgs, platforms, allowDirty }).toEqual({
       dockerfile: "Dockerfile",
       context: ".",
       buildArgs: [],
       platforms: [],
       allowDirty: false,
-      staging: false,
     });
     expect(req).toEqual({ ...pub, containers: ["a", "b"] });
   });
