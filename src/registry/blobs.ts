@@ -4,7 +4,7 @@
  * passes, into a monolithic PUT or PATCH chunks then a closing PUT). The target checks the digest as well.
  */
 import { checkDigest, checkRepository } from "./reference.js";
-import { digestProblem, verifyingStream } from "./digest.js";
+import { digestOf, digestProblem, mismatch, verifyingStream } from "./digest.js";
 import { registryError } from "./errors.js";
 import { RegistrySession } from "./http.js";
 
@@ -81,6 +81,50 @@ function uploadLocation(res: Response): string {
   const location = res.headers.get("location");
   if (!location) throw new Error(`the registry began an upload but sent no Location header`);
   return location;
+}
+
+/**
+ * Uploads `bytes` as one blob of `repository` (HEAD first: nothing sent when it is there), by a POST that begins
+ * the upload and one monolithic PUT to its Location (this registry only) with `?digest=`; the registry's
+ * `Docker-Content-Digest`, when it sends one, must be the digest of `bytes`.
+ */
+export async function pushBlob(
+  s: RegistrySession,
+  repository: string,
+  bytes: Uint8Array,
+): Promise<{ digest: string; size: number }> {
+  checkRepository(repository);
+  const digest = digestOf(bytes);
+  const size = bytes.length;
+  if ((await headBlob(s, repository, digest)) !== undefined) return { digest, size };
+  const scope = RegistrySession.scope(repository, true);
+  const what = `push blob ${digest} to ${repository}`;
+  const location = await s.send(
+    { method: "POST", repository, path: "blobs/uploads/", scope, headers: { "Content-Length": "0" }, ok: [202] },
+    async (res) => (await res.arrayBuffer(), uploadLocation(res)),
+    what,
+  );
+  const put = new URL(location, `${s.baseUrl}/`);
+  put.searchParams.set("digest", digest);
+  await s.send(
+    {
+      method: "PUT",
+      repository,
+      path: put.toString(),
+      scope,
+      headers: { "Content-Type": "application/octet-stream" },
+      body: bytes,
+      ok: [201],
+    },
+    async (res) => {
+      await res.arrayBuffer();
+      const stored = res.headers.get("docker-content-digest");
+      if (stored && stored.startsWith("sha256:") && stored !== digest)
+        throw new Error(mismatch(`the blob ${repository}@${digest} as stored`, digest, stored));
+    },
+    what,
+  );
+  return { digest, size };
 }
 
 export interface CopyOptions {

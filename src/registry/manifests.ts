@@ -91,6 +91,23 @@ export async function putManifest(
   bytes: Uint8Array,
   mediaType = mediaTypeOf(bytes, null),
 ): Promise<string> {
+  return (await putManifestWithHeaders(s, repository, ref, bytes, mediaType)).digest;
+}
+
+export interface PutManifestAnswer {
+  digest: string;
+  /** The registry's answer headers: `OCI-Subject` says it processed a manifest's `subject` (OCI distribution v1.1). */
+  headers: Headers;
+}
+
+/** putManifest, also answering the registry's response headers. */
+export async function putManifestWithHeaders(
+  s: RegistrySession,
+  repository: string,
+  ref: string,
+  bytes: Uint8Array,
+  mediaType = mediaTypeOf(bytes, null),
+): Promise<PutManifestAnswer> {
   checkRepository(repository);
   checkManifestRef(ref);
   const digest = digestOf(bytes, isDigestRef(ref) ? algorithmOf(ref) : "sha256");
@@ -119,7 +136,7 @@ export async function putManifest(
       const stored = res.headers.get("docker-content-digest");
       if (stored && algorithmOf(stored) === algorithmOf(digest) && stored !== digest)
         throw new Error(mismatch(`the manifest ${repository}:${ref} as stored`, digest, stored));
-      return digest;
+      return { digest, headers: res.headers };
     },
     `PUT manifest ${repository}:${ref}`,
   );

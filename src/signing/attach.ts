@@ -1,0 +1,34 @@
+/**
+ * A Sigstore bundle as the OCI 1.1 referrer cosign v3 reads: artifact type and layer media type the bundle's
+ * (`application/vnd.dev.sigstore.bundle.v0.3+json`), annotations `dev.sigstore.bundle.content: dsse-envelope`,
+ * `dev.sigstore.bundle.predicateType` and `org.opencontainers.image.created` (as sigstore/cosign
+ * pkg/oci/remote/write.go WriteAttestationNewBundleFormat writes them; read at d6d86c2).
+ */
+import { InvalidInputError } from "../errors/index.js";
+import type { ReferrerArtifact } from "../registry/referrers.js";
+import { BUNDLE_V03_MEDIA_TYPE, type SigstoreBundle } from "./bundle.js";
+
+export const BUNDLE_CONTENT_ANNOTATION = "dev.sigstore.bundle.content";
+export const BUNDLE_PREDICATE_TYPE_ANNOTATION = "dev.sigstore.bundle.predicateType";
+export const CREATED_ANNOTATION = "org.opencontainers.image.created";
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** The referrer artifact of `bundle`: its JSON bytes as the one layer, annotated as cosign v3 annotates it. */
+export function bundleArtifact(bundle: SigstoreBundle, predicateType: string, created: string): ReferrerArtifact {
+  if (!predicateType)
+    throw new InvalidInputError(
+      `predicate type is empty: give the statement's (e.g. "https://sigstore.dev/cosign/sign/v1")`,
+    );
+  if (!RFC3339.test(created) || Number.isNaN(Date.parse(created)))
+    throw new InvalidInputError(`created "${created}" is not an RFC 3339 time (e.g. "2026-12-05T18:00:00Z")`);
+  return {
+    artifactType: BUNDLE_V03_MEDIA_TYPE,
+    blob: { mediaType: BUNDLE_V03_MEDIA_TYPE, bytes: new TextEncoder().encode(JSON.stringify(bundle)) },
+    annotations: {
+      [BUNDLE_CONTENT_ANNOTATION]: "dsse-envelope",
+      [BUNDLE_PREDICATE_TYPE_ANNOTATION]: predicateType,
+      [CREATED_ANNOTATION]: created,
+    },
+  };
+}
