@@ -63,7 +63,7 @@ export function sbomPredicate(text: string, source: string): SbomPredicate {
   try {
     doc = JSON.parse(body);
   } catch {
-    // The parser's message quotes the text; the position is enough to find the fault.
+    // The parser's message quotes a piece of the text: not passed on.
     refuse(source, "is not JSON", JSON_FIX);
   }
   if (!isObject(doc)) refuse(source, "is JSON but not an object", JSON_FIX);
