@@ -18,3 +18,11 @@ export {
   STATEMENT_TYPE,
   type Statement,
 } from "./statement.js";
+export { DOCKYARD_BUILD_TYPE, provenancePredicate, type ProvenanceInput } from "./provenance.js";
+export {
+  CYCLONEDX_PREDICATE_TYPE,
+  SBOM_MAX_BYTES,
+  sbomPredicate,
+  SPDX_PREDICATE_TYPE,
+  type SbomPredicate,
+} from "./sbom.js";
