@@ -433,12 +433,8 @@ export class Dockyard {
     });
     // A dry run makes every check the real run makes (git, dirty guard, paths); it only stops before building.
     const plan = await this.prepareBuild(req);
-    // --staging pushes no latest, so it reads no registry for it.
     const client = this.registryClient("publish", req.images, req);
-    const decided = req.staging ? unchangedLatest(req) : await this.autoLatest("publish", req, plan.git.refs, client);
-    const meta = publishMetadata({ ...req, latest: decided.latest }, plan.git, plan.dirty);
-    const staged = req.staging ? [stagingTag(meta.commit.slice(0, req.shaLength), req.platforms[0]!)] : meta.tags;
-    const planned = planPublication(req, { ...meta, tags: staged }, req.platforms, decided.latestNote);
+    const { meta, planned } = await this.planTags("publish", req, plan.git, plan.dirty, req.platforms, client);
     if (dryRun) return toPublication(planned.result);
 
     const annotated = planAnnotations(meta.labels, req.annotations, req.platforms.length || 1);
@@ -530,13 +526,7 @@ export class Dockyard {
     // Our own check, before any push: Dagger's publish would refuse the same platform twice only when it exports.
     const platforms = requireOnePerPlatform(await Promise.all(req.containers.map((c) => c.platform())));
     const client = this.registryClient("publish-containers", req.images, req);
-    // --staging pushes no latest, so it reads no registry for it.
-    const decided = req.staging
-      ? unchangedLatest(req)
-      : await this.autoLatest("publish-containers", req, git.refs, client);
-    const meta = publishMetadata({ ...req, latest: decided.latest }, git, false);
-    const staged = req.staging ? [stagingTag(meta.commit.slice(0, req.shaLength), platforms[0]!)] : meta.tags;
-    const planned = planPublication(req, { ...meta, tags: staged }, platforms, decided.latestNote);
+    const { meta, planned } = await this.planTags("publish-containers", req, git, false, platforms, client);
     if (req.dryRun) return toPublication(planned.result);
     const annotated = planAnnotations(meta.labels, req.annotations, req.containers.length);
     const variants = req.containers.map((c) => withAnnotations(withLabels(c, meta.labels), annotated.manifest));
@@ -720,6 +710,24 @@ export class Dockyard {
     return { latest: verdict.move ? req.latest : "never", latestNote };
   }
 
+  /**
+   * The tags to push and the result as planned: with --staging the one platform's staging tag (no latest, so no
+   * registry is read for it), else every tag rule's tag, --latest=auto decided against each repository.
+   */
+  private async planTags(
+    fn: "publish" | "publish-containers",
+    req: MetadataRequest & PushRequest<Secret> & { staging: boolean },
+    git: ResolvedGit,
+    dirty: boolean,
+    platforms: string[],
+    client: RegistryClient,
+  ): Promise<{ meta: ImageMetadata; planned: { targets: PublishTarget[]; result: PublicationData } }> {
+    const decided = req.staging ? unchangedLatest(req) : await this.autoLatest(fn, req, git.refs, client);
+    const meta = publishMetadata({ ...req, latest: decided.latest }, git, dirty);
+    const staged = req.staging ? [stagingTag(meta.commit.slice(0, req.shaLength), platforms[0]!)] : meta.tags;
+    return { meta, planned: planPublication(req, { ...meta, tags: staged }, platforms, decided.latestNote) };
+  }
+
   /** Each host's credential: with-registry-auth's for its host, else the function's --username/--password. */
   private credentialLookup(
     shared: { username: string; password: Secret } | undefined,
@@ -787,17 +795,18 @@ export class Dockyard {
     const built = { ...planned, built: true };
     if (!req.push) return toPublication(built);
     const policy = retryPolicy(req);
-    const shared = req.credentials;
     const abandoned = { count: 0 };
-    const push = (t: PublishTarget) => this.pushOne(t, variants, shared, policy, abandoned);
-    const credentialFor = this.credentialLookup(shared);
+    const credentialFor = this.credentialLookup(req.credentials);
+    const push = (t: PublishTarget) => this.pushOne(t, variants, credentialFor, policy, abandoned);
     // One client session per host, for the index annotations, the tags after each image's first and the read-back.
     const rewritesIndex = annotations.index.length > 0;
     const needsClient = req.verify || targets.length > req.images.length || rewritesIndex;
     const sessions = needsClient ? await client() : undefined;
-    const tag = sessions ? this.manifestTagger(fn, sessions, credentialFor, push) : push;
+    // One fan-out per call: the index rewrite hands it the bytes it PUT, so the other tags read nothing first.
+    const fanOut = sessions ? new ManifestFanOut(sessions.session) : undefined;
+    const tag = fanOut ? this.manifestTagger(fn, fanOut, credentialFor, push) : push;
     const first =
-      sessions && rewritesIndex ? this.indexAnnotator(fn, sessions, annotations, credentialFor, push) : push;
+      sessions && rewritesIndex ? this.indexAnnotator(fn, sessions, fanOut, annotations, credentialFor, push) : push;
     const refs = await pushAll(targets, first, fn, tag).finally(() => endAfterAbandonedPushes(abandoned.count));
     const pushed = { ...built, refs, digest: digestOf(refs[0] ?? ""), pushed: true };
     if (!req.verify || !sessions) return toPublication(pushed);
@@ -811,11 +820,10 @@ export class Dockyard {
    */
   private manifestTagger(
     fn: string,
-    sessions: PromoteEffects,
+    fanOut: ManifestFanOut,
     credentialFor: (host: string) => Credential<Secret> | undefined,
     push: (target: PublishTarget) => Promise<string>,
   ): (target: PublishTarget, firstPinned: string) => Promise<string> {
-    const fanOut = new ManifestFanOut(sessions.session);
     const warned = new Set<string>();
     return async (target, firstPinned) => {
       try {
@@ -845,11 +853,12 @@ export class Dockyard {
   private indexAnnotator(
     fn: string,
     sessions: PromoteEffects,
+    fanOut: ManifestFanOut | undefined,
     annotations: PlannedAnnotations,
     credentialFor: (host: string) => Credential<Secret> | undefined,
     push: (target: PublishTarget) => Promise<string>,
   ): (target: PublishTarget) => Promise<string> {
-    const annotator = new IndexAnnotator(sessions.session, annotations.index);
+    const annotator = new IndexAnnotator(sessions.session, annotations.index, fanOut);
     const warned = new Set<string>();
     return async (target) => {
       const pinned = await push(target);
@@ -881,12 +890,12 @@ export class Dockyard {
   private async pushOne(
     target: PublishTarget,
     variants: Container[],
-    shared: { username: string; password: Secret } | undefined,
+    credentialFor: (host: string) => Credential<Secret> | undefined,
     policy: RetryPolicy,
     abandoned: { count: number },
   ): Promise<string> {
     const single = variants.length === 1 ? variants[0] : undefined;
-    const credential = this.credentialLookup(shared)(target.image.host);
+    const credential = credentialFor(target.image.host);
     const base = credential
       ? (single ?? dag.container()).withRegistryAuth(credential.host, credential.username, credential.password)
       : (single ?? dag.container());

@@ -7,11 +7,11 @@
 import { checkText, closest, joinList, refuse, splitList, type Grammar } from "./argument.js";
 
 // containerd platforms (database.go isKnownOS/isKnownArch), plus Go's wasip1 and the wasi of Wasm images.
-const KNOWN_OS = [
+export const KNOWN_OS = [
   "aix", "android", "darwin", "dragonfly", "freebsd", "hurd", "illumos", "ios", "js", "linux", "nacl", "netbsd",
   "openbsd", "plan9", "solaris", "wasi", "wasip1", "windows", "zos",
 ]; // prettier-ignore
-const KNOWN_ARCH = [
+export const KNOWN_ARCH = [
   "386", "amd64", "amd64p32", "arm", "armbe", "arm64", "arm64be", "ppc64", "ppc64le", "loong64", "mips", "mipsle",
   "mips64", "mips64le", "mips64p32", "mips64p32le", "ppc", "riscv", "riscv64", "s390", "s390x", "sparc", "sparc64",
   "wasm",

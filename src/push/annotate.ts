@@ -8,7 +8,7 @@ import type { KeyValue } from "../input/keyvalue.js";
 import { getManifest, putManifest } from "../registry/manifests.js";
 import type { RegistrySession } from "../registry/http.js";
 import { isIndexType } from "../promote/copy.js";
-import { UnreachableRegistry, isUnreachable } from "./fanout.js";
+import { UnreachableRegistry, isUnreachable, type ManifestFanOut } from "./fanout.js";
 import { digestOf, pinnedRef, type PublishTarget } from "./publish.js";
 
 /**
@@ -39,6 +39,8 @@ export class IndexAnnotator {
   constructor(
     private readonly session: (host: string) => RegistrySession,
     private readonly annotations: readonly KeyValue[],
+    /** Given the rewritten index, so the other tags are PUT without reading it back. */
+    private readonly fanOut?: ManifestFanOut,
   ) {}
 
   /**
@@ -55,8 +57,12 @@ export class IndexAnnotator {
       throw isUnreachable(message) ? new UnreachableRegistry(message) : e;
     });
     const bytes = annotateIndex(pushed.bytes, pushed.mediaType, this.annotations);
-    if (!bytes) return pinned;
+    if (!bytes) {
+      this.fanOut?.remember(target, pushed);
+      return pinned;
+    }
     const digest = await putManifest(s, repository, target.tag, bytes, pushed.mediaType);
+    this.fanOut?.remember(target, { digest, mediaType: pushed.mediaType, size: bytes.length, bytes });
     return pinnedRef(target.ref, digest);
   }
 }

@@ -33,6 +33,11 @@ export class ManifestFanOut {
     return pinnedRef(target.ref, digest);
   }
 
+  /** Hands over a manifest already in hand (the rewritten index), so tagging with it reads nothing. */
+  remember(target: PublishTarget, manifest: Manifest): void {
+    this.read.set(`${target.image.name}@${manifest.digest}`, Promise.resolve(manifest));
+  }
+
   /** The first push's manifest, read once per repository by its digest (the body's digest checked). */
   private manifest(target: PublishTarget, digest: string): Promise<Manifest> {
     const key = `${target.image.name}@${digest}`;

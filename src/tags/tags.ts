@@ -1,6 +1,7 @@
 import { TagCollisionError } from "../errors/index.js";
 import { quote } from "../input/argument.js";
 import { parseGitRef, type GitRefInfo } from "../input/gitref.js";
+import { KNOWN_ARCH, KNOWN_OS } from "../input/platform.js";
 import { parseSemver, type Semver } from "./semver.js";
 import { fitTagLength, MAX_TAG_LENGTH, slugifyTag } from "./slug.js";
 
@@ -38,7 +39,7 @@ export function refFacts(ref: string): RefFacts {
 export const GIT_TAG_PREFIX = "tag-";
 
 /** The rule a tag comes from: each tag shape has exactly one. */
-export type TagRule = "sha" | "semver" | "latest" | "pull request" | "signature" | "git tag" | "branch";
+export type TagRule = "sha" | "semver" | "latest" | "pull request" | "staging" | "signature" | "git tag" | "branch";
 
 interface Shape {
   rule: Exclude<TagRule, "branch">;
@@ -64,6 +65,11 @@ export const OWNED_SHAPES: readonly Shape[] = [
     rule: "pull request",
     shape: /^pr-\d+$/,
     why: "pr-N comes only from refs/pull/N/merge or refs/merge-requests/N/head",
+  },
+  {
+    rule: "staging",
+    shape: new RegExp(`^[0-9a-f]{4,64}-(?:${KNOWN_OS.join("|")})-(?:${KNOWN_ARCH.join("|")})(?:-v\\d+)?$`),
+    why: "<sha tag>-<os>-<arch>[-<variant>] is the staging tag a native runner's publish --staging pushes for merge",
   },
   {
     rule: "signature",

@@ -3,6 +3,7 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 
+import { IndexAnnotator } from "../../src/push/annotate.js";
 import { isUnreachable, ManifestFanOut, UnreachableRegistry } from "../../src/push/fanout.js";
 import { planPublish } from "../../src/push/publish.js";
 import { RegistrySession } from "../../src/registry/http.js";
@@ -42,7 +43,7 @@ describe("ManifestFanOut", () => {
       fetch,
       policy: { retries: 0, baseDelayMs: 0, maxDelayMs: 0, attemptTimeoutMs: 1000 },
     });
-    return { requests, fanOut: new ManifestFanOut(() => session) };
+    return { requests, session, fanOut: new ManifestFanOut(() => session) };
   }
 
   it("reads the first push's manifest once by digest, then PUTs the same bytes and media type to each tag", async () => {
@@ -57,6 +58,35 @@ describe("ManifestFanOut", () => {
     expect(pinned).toEqual([`ghcr.io/acme/app:main@${DIGEST}`, `ghcr.io/acme/app:latest@${DIGEST}`]);
     expect(requests).toEqual([
       `GET /v2/acme/app/manifests/${DIGEST}`,
+      "PUT /v2/acme/app/manifests/main",
+      "PUT /v2/acme/app/manifests/latest",
+    ]);
+  });
+
+  it.each([
+    { what: "an index the annotations rewrite", annotations: [{ name: "org.example.k", value: "v" }], rewrites: true },
+    { what: "a manifest that is not an index", annotations: [{ name: "org.example.k", value: "v" }], rewrites: false },
+  ])("after the index rewrite of $what, the other tags are PUT with its bytes, read once", async (row) => {
+    const MANIFEST = Buffer.from('{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"}');
+    const pushed = row.rewrites ? INDEX : MANIFEST;
+    const pushedDigest = `sha256:${createHash("sha256").update(pushed).digest("hex")}`;
+    const { requests, session, fanOut } = registry((method) => {
+      if (method === "GET")
+        return new Response(pushed, {
+          headers: { "Content-Type": JSON.parse(pushed.toString()).mediaType, "Docker-Content-Digest": pushedDigest },
+        });
+      return new Response(null, { status: 201 });
+    });
+    const annotator = new IndexAnnotator(() => session, row.annotations, fanOut);
+    const firstAt = await annotator.annotate(first!, `${first!.ref}@${pushedDigest}`);
+    const final = firstAt.split("@")[1]!;
+    expect(final !== pushedDigest).toBe(row.rewrites);
+    const pinned = await Promise.all(rest.map((t) => fanOut.tag(t, firstAt)));
+    expect(pinned).toEqual(rest.map((t) => `${t.ref}@${final}`));
+    // One GET in all, of what Dagger pushed; the rewritten index is never read back to tag with it.
+    expect(requests.filter((q) => q.startsWith("GET "))).toEqual([`GET /v2/acme/app/manifests/${pushedDigest}`]);
+    expect(requests.filter((q) => q.startsWith("PUT "))).toEqual([
+      ...(row.rewrites ? ["PUT /v2/acme/app/manifests/1a2b3c4"] : []),
       "PUT /v2/acme/app/manifests/main",
       "PUT /v2/acme/app/manifests/latest",
     ]);

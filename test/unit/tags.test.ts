@@ -199,6 +199,9 @@ describe("computeTags: a branch whose tag another rule owns is refused", () => {
     { ref: `refs/heads/sha256-${digest}.sbom`, tag: `sha256-${digest}.sbom`, owner: "signature" },
     { ref: "refs/heads/sha512-x", tag: "sha512-x", owner: "signature" },
     { ref: "refs/heads/tag-main", tag: "tag-main", owner: "git tag" },
+    { ref: "refs/heads/1a2b3c4-linux-amd64", tag: "1a2b3c4-linux-amd64", owner: "staging" },
+    { ref: "refs/heads/1a2b3c4-Linux-ARM-v7", tag: "1a2b3c4-linux-arm-v7", owner: "staging" },
+    { ref: "refs/heads/cafe-windows-arm64", tag: "cafe-windows-arm64", owner: "staging" },
   ])("$ref gives $tag, which the $owner rule owns", ({ ref, tag, owner, latest }) => {
     let err: unknown;
     try {
@@ -231,6 +234,10 @@ describe("computeTags: a branch whose tag another rule owns is refused", () => {
     { tag: "pr-x", owner: "branch" },
     { tag: "sha256", owner: "branch" },
     { tag: "main", owner: "branch" },
+    { tag: "cafe-add-menu", owner: "branch" },
+    { tag: "cafe-linux-fix", owner: "branch" },
+    { tag: "abc1234-linux-amd64-extra", owner: "branch" },
+    { tag: "abc-linux-amd64", owner: "branch" },
   ])("$tag belongs to the $owner rule", ({ tag, owner }) => {
     expect(tagOwner(tag)).toBe(owner);
   });
