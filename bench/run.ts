@@ -2,6 +2,7 @@
 //  1. publish fan-out: 5 tags x 2 registries against 1 tag x 1 registry (docker backend, warm cache). Goal <= 1.2x
 //     for strict fan-out (--verify=false); the read-back's own cost is printed beside it.
 //  2. module load: the SDK introspector on src/ against a one-function module. Goal <= 1.3x.
+// BENCH_PART=fanout or BENCH_PART=load runs one part alone (the module load takes most of the ~12 minutes).
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
@@ -125,5 +126,6 @@ function moduleLoad(): void {
   console.log(`  ratio: ${(d / o).toFixed(2)}x (goal <= 1.3x)`);
 }
 
-moduleLoad();
-await publishFanOut();
+const part = process.env.BENCH_PART ?? "all";
+if (part === "all" || part === "load") moduleLoad();
+if (part === "all" || part === "fanout") await publishFanOut();
