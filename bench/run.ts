@@ -11,7 +11,8 @@ import { startRegistry } from "../test/infra/registry.js";
 import { cliSecret } from "../test/engine/state.js";
 import { HELLO, startDockerWorld } from "../test/integration/setup.js";
 
-const RUNS = 5;
+// BENCH_RUNS=N takes more samples where other work shares the machine (default 5).
+const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 5) || 5);
 const root = fileURLToPath(new URL("..", import.meta.url));
 
 function median(xs: number[]): number {
@@ -90,6 +91,11 @@ async function publishFanOut(): Promise<void> {
     );
     console.log(
       `  strict fan-out, publish itself (first engine call to return, --verify=false): ${sw.toFixed(0)} ms vs ${lw.toFixed(0)} ms: ${(lw / sw).toFixed(2)}x (goal <= 1.2x)`,
+    );
+    // The fastest run of each is the one other work on the machine disturbed least: printed beside, never instead.
+    const [swMin, lwMin] = [Math.min(...t.smallWork), Math.min(...t.largeWork)];
+    console.log(
+      `    fastest of ${RUNS} each: ${swMin.toFixed(0)} ms vs ${lwMin.toFixed(0)} ms: ${(lwMin / swMin).toFixed(2)}x; every run: ${t.smallWork.map((x) => x.toFixed(0)).join(" ")} | ${t.largeWork.map((x) => x.toFixed(0)).join(" ")}`,
     );
     console.log(
       `  with the read-back (--verify, the default): ${sv.toFixed(0)} ms vs ${lv.toFixed(0)} ms: ${(lv / sv).toFixed(2)}x`,
