@@ -747,8 +747,7 @@ export class Dockyard {
    * Signs an image already pushed, keyless with Sigstore: the digest given (a tag is resolved to its digest once)
    * and, for an index, every platform manifest it names, each bundle attached in that repository as an OCI 1.1
    * referrer (fallback tag sha256-<hex> where the registry has no referrers API), for cosign verify. One signing
-   * certificate for the call. It reads registry passwords to log in itself, as promote does. Cached for the
-   * session: reading any number of the result's fields signs once; a new dagger call signs again.
+   * certificate for the call. It reads registry passwords to log in itself, as promote does.
    */
   @func({ cache: "session" })
   async sign(

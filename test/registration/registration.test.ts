@@ -272,7 +272,7 @@ describe("module registration", () => {
     expect(publish.oidcToken!.description).toMatch(/id-token: write/);
     expect(publish.oidcToken!.description).toMatch(/SIGSTORE_ID_TOKEN/);
     expect(sign.image!.description).toMatch(/sha256/);
-    expect(dockyard.methods.sign!.description).toMatch(/Cached for the\s+session/);
+    expect(dockyard.methods.sign!.description).toMatch(/index, every platform manifest it names/);
     const signatures = mod.objects.Signatures!;
     expect(Object.fromEntries(Object.values(signatures.properties).map((p) => [p.name, typeName(p.type)]))).toEqual({
       image: STR,
