@@ -65,6 +65,7 @@ describe.skipIf(!docker)("keyless signing through the module, verified by @sigst
     ]);
     proxy = await startFaultProxy(registry.port);
     await pushLayout(layout, "v1", `${registry.host}/acme/prebuilt:v1`, `ci:${PASSWORD}`);
+    await pushLayout(layout, "v1", `${registry.host}/acme/partial:v1`, `ci:${PASSWORD}`);
   });
 
   afterAll(async () => {
@@ -293,6 +294,41 @@ describe.skipIf(!docker)("keyless signing through the module, verified by @sigst
     expect(e.message).toMatch(new RegExp(`Pushed: ${registry.host}/acme/unsigned:[0-9a-f]{7}@sha256:[0-9a-f]{64}`));
     expect(e.message).toMatch(/Signed and attached: none\. Not signed or attached: .*acme\/unsigned@sha256:/);
     expect(sigstore.requests.get(REKOR_PATH) ?? 0).toBe(0);
+    expectNoToken(`${e.message}\n${e.stdout}\n${e.stderr}`);
+  });
+
+  it("Rekor refusing midway: the error lists the signature attached and every manifest not signed", async () => {
+    let entries = 0;
+    sigstore.routes.set(REKOR_PATH, (body, method) =>
+      ++entries === 1
+        ? sigstore.rekor(body, method)
+        : Promise.resolve({ status: 400, body: JSON.stringify({ code: 400, message: "entry refused" }) }),
+    );
+    const err = await world.double
+      .module()
+      .call("sign", {
+        image: `${registry.host}/acme/partial@${prebuilt.indexDigest}`,
+        ...auth(),
+        oidcToken: world.double.cliSecret(TOKEN),
+        fulcioUrl: sigstore.url,
+        rekorUrl: sigstore.url,
+      })
+      .result()
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(err).toBeInstanceOf(FunctionCallError);
+    const e = err as FunctionCallError;
+    const [first, second] = prebuilt.images.map((i) => `${registry.host}/acme/partial@${i.manifestDigest}`);
+    expect(e.message).toContain(`Signed and attached: ${first}=sha256:`);
+    expect(e.message).toContain(
+      `Not signed or attached: ${second}, ${registry.host}/acme/partial@${prebuilt.indexDigest}.`,
+    );
+    expect(e.message).toMatch(/Rekor/);
+    // What it reports attached is there: the first child's referrer verifies.
+    const attached = /Signed and attached: (\S+);tag=(sha256-[0-9a-f]{64})/.exec(e.message);
+    await expectSignaturesVerify("acme/partial", [`${attached![1]};tag=${attached![2]}`]);
     expectNoToken(`${e.message}\n${e.stdout}\n${e.stderr}`);
   });
 });
