@@ -48,7 +48,10 @@ import {
   publishContainersRequest,
   publishRequest,
   requireShaLengthFits,
+  signingRequest,
+  signRequest,
   tagRequest,
+  type SigningRequest,
   type BuildRequest,
   type MetadataRequest,
   type PushRequest,
@@ -76,6 +79,9 @@ import { verifyPushed } from "./verify/read.js";
 import { formatLabels, parseFormattedLabels } from "./tags/labels.js";
 import { planAnnotations, type PlannedAnnotations } from "./tags/annotations.js";
 import { IndexAnnotator } from "./push/annotate.js";
+import { checkSignerOptions, DEFAULT_FULCIO_URL, DEFAULT_REKOR_URL, keylessSigner } from "./signing/index.js";
+import { formatSignature, signPushed, type SignedRepository, type SigningReport } from "./signing/pushed.js";
+import { headManifest } from "./registry/manifests.js";
 
 /** When to add the latest tag. */
 export enum Latest {
@@ -187,6 +193,18 @@ export class Publication {
   @func()
   dirty = false;
 
+  /** With --sign, each signature attached: host/repo@sha256:<signed manifest>=sha256:<referrer holding its Sigstore bundle>, then ;tag=sha256-<hex> when the registry has no referrers API and the fallback tag was written; one per platform manifest and index in every repository. Empty without --sign. */
+  @func()
+  signatures: string[] = [];
+
+  /** With --sign, the signing certificate's identity (what cosign verify --certificate-identity matches); empty without --sign. */
+  @func()
+  signerIdentity = "";
+
+  /** With --sign, the OIDC issuer in the signing certificate (what cosign verify --certificate-oidc-issuer matches); empty without --sign. */
+  @func()
+  signerIssuer = "";
+
   /** All fields as one JSON object. */
   @func()
   json = "";
@@ -199,9 +217,37 @@ export class Publication {
   @func()
   markdown = "";
 
-  /** A GitLab dotenv report: IMAGE_DIGEST, IMAGE_REF, IMAGE_REFS, IMAGE_TAGS, IMAGE_NAMES, IMAGE_PLATFORMS, IMAGE_PLATFORM_DIGESTS, IMAGE_COMMIT, IMAGE_DIRTY, IMAGE_BUILT, IMAGE_PUSHED, IMAGE_VERIFIED. */
+  /** A GitLab dotenv report: IMAGE_DIGEST, IMAGE_REF, IMAGE_REFS, IMAGE_TAGS, IMAGE_NAMES, IMAGE_PLATFORMS, IMAGE_PLATFORM_DIGESTS, IMAGE_COMMIT, IMAGE_DIRTY, IMAGE_BUILT, IMAGE_PUSHED, IMAGE_VERIFIED, and with --sign IMAGE_SIGNATURES, IMAGE_SIGNER_IDENTITY, IMAGE_SIGNER_ISSUER. */
   @func()
   dotenv = "";
+}
+
+/** What one sign call attached: a signature referrer per manifest, and who signed. */
+@object()
+export class Signatures {
+  /** The image signed, host/repo@sha256:… (a tag given to --image is resolved to this digest). */
+  @func()
+  image = "";
+
+  /** The digest signed: the index (whose platform manifests are signed too) or the single manifest. */
+  @func()
+  digest = "";
+
+  /** Each signature attached: host/repo@sha256:<signed manifest>=sha256:<referrer holding its Sigstore bundle>, then ;tag=sha256-<hex> when the registry has no referrers API and the fallback tag was written. */
+  @func()
+  signatures: string[] = [];
+
+  /** The signing certificate's identity (what cosign verify --certificate-identity matches). */
+  @func()
+  signerIdentity = "";
+
+  /** The OIDC issuer in the signing certificate (what cosign verify --certificate-oidc-issuer matches). */
+  @func()
+  signerIssuer = "";
+
+  /** All fields as one JSON object. */
+  @func()
+  json = "";
 }
 
 /** Builds an image from a Dockerfile and publishes it under commit-derived tags. */
@@ -403,6 +449,14 @@ export class Dockyard {
     pushTimeout = DEFAULT_PUSH_TIMEOUT_SECONDS,
     /** Push only the staging tag <sha tag>-<os>-<arch>[-<variant>] of the one platform (publish: the one --platforms; publish-containers: the one container), never the final tags: one native runner's part of a multi-platform image, which merge assembles. */
     staging = false,
+    /** Sign what was pushed, keyless with Sigstore: the final digest in every repository (the index and each platform manifest), each bundle attached as an OCI 1.1 referrer (fallback tag sha256-<hex> where the registry has no referrers API), for cosign verify. Needs --oidc-token. */
+    sign = false,
+    /** The CI's OIDC identity token for --sign, e.g. env:SIGSTORE_ID_TOKEN (GitHub: permissions id-token: write, minted for audience sigstore; GitLab: id_tokens SIGSTORE_ID_TOKEN with aud sigstore); sent to Fulcio and Rekor only. */
+    oidcToken?: Secret,
+    /** Fulcio (the Sigstore certificate authority) address for --sign; a private instance's https URL. */
+    fulcioUrl = DEFAULT_FULCIO_URL,
+    /** Rekor (the Sigstore transparency log) address for --sign; a private instance's https URL. */
+    rekorUrl = DEFAULT_REKOR_URL,
   ): Promise<Publication> {
     // Every argument is checked before the first engine call: bad input builds and pushes nothing.
     const req = publishRequest({
@@ -431,6 +485,9 @@ export class Dockyard {
       retries,
       pushTimeout,
     });
+    const signing = signingRequest({ sign, oidcToken, fulcioUrl, rekorUrl }, req.push);
+    // The token is read and checked before anything is built: a bad one builds and pushes nothing.
+    const token = await this.signingToken(signing);
     // A dry run makes every check the real run makes (git, dirty guard, paths); it only stops before building.
     const plan = await this.prepareBuild(req);
     const client = this.registryClient("publish", req.images, req);
@@ -446,10 +503,19 @@ export class Dockyard {
     );
     const platformsBuilt = req.platforms.length ? req.platforms : [await variants[0]!.platform()];
     const annotatedVariants = variants.map((v) => withAnnotations(v, annotated.manifest));
-    return this.pushVariants("publish", req, planned.targets, annotatedVariants, annotated, client, {
-      ...planned.result,
-      platforms: platformsBuilt,
-    });
+    return this.pushVariants(
+      "publish",
+      req,
+      planned.targets,
+      annotatedVariants,
+      annotated,
+      client,
+      {
+        ...planned.result,
+        platforms: platformsBuilt,
+      },
+      signing && token !== undefined ? { request: signing, token } : undefined,
+    );
   }
 
   /**
@@ -499,6 +565,14 @@ export class Dockyard {
     pushTimeout = DEFAULT_PUSH_TIMEOUT_SECONDS,
     /** Push only the staging tag <sha tag>-<os>-<arch>[-<variant>] of the one platform (publish: the one --platforms; publish-containers: the one container), never the final tags: one native runner's part of a multi-platform image, which merge assembles. */
     staging = false,
+    /** Sign what was pushed, keyless with Sigstore: the final digest in every repository (the index and each platform manifest), each bundle attached as an OCI 1.1 referrer (fallback tag sha256-<hex> where the registry has no referrers API), for cosign verify. Needs --oidc-token. */
+    sign = false,
+    /** The CI's OIDC identity token for --sign, e.g. env:SIGSTORE_ID_TOKEN (GitHub: permissions id-token: write, minted for audience sigstore; GitLab: id_tokens SIGSTORE_ID_TOKEN with aud sigstore); sent to Fulcio and Rekor only. */
+    oidcToken?: Secret,
+    /** Fulcio (the Sigstore certificate authority) address for --sign; a private instance's https URL. */
+    fulcioUrl = DEFAULT_FULCIO_URL,
+    /** Rekor (the Sigstore transparency log) address for --sign; a private instance's https URL. */
+    rekorUrl = DEFAULT_REKOR_URL,
   ): Promise<Publication> {
     // Every argument is checked before the first engine call: bad input pushes nothing.
     const req = publishContainersRequest({
@@ -522,6 +596,9 @@ export class Dockyard {
       pushTimeout,
       staging,
     });
+    const signing = signingRequest({ sign, oidcToken, fulcioUrl, rekorUrl }, req.push);
+    // The token is read and checked before any container is evaluated: a bad one pushes nothing.
+    const token = await this.signingToken(signing);
     const git = await this.resolve(req, false);
     // Our own check, before any push: Dagger's publish would refuse the same platform twice only when it exports.
     const platforms = requireOnePerPlatform(await Promise.all(req.containers.map((c) => c.platform())));
@@ -530,7 +607,17 @@ export class Dockyard {
     if (req.dryRun) return toPublication(planned.result);
     const annotated = planAnnotations(meta.labels, req.annotations, req.containers.length);
     const variants = req.containers.map((c) => withAnnotations(withLabels(c, meta.labels), annotated.manifest));
-    return this.pushVariants("publish-containers", req, planned.targets, variants, annotated, client, planned.result);
+    const signed = signing && token !== undefined ? { request: signing, token } : undefined;
+    return this.pushVariants(
+      "publish-containers",
+      req,
+      planned.targets,
+      variants,
+      annotated,
+      client,
+      planned.result,
+      signed,
+    );
   }
 
   /**
@@ -644,6 +731,53 @@ export class Dockyard {
       const { index, refs, platformDigests } = await mergeAll(req.from, targets, sessions, intent);
       return { refs, digest: index.digest, platforms: index.platforms, platformDigests };
     });
+  }
+
+  /**
+   * Signs an image already pushed, keyless with Sigstore: the digest given (a tag is resolved to its digest once)
+   * and, for an index, every platform manifest it names, each bundle attached in that repository as an OCI 1.1
+   * referrer (fallback tag sha256-<hex> where the registry has no referrers API), for cosign verify. One signing
+   * certificate for the call. It reads registry passwords to log in itself, as promote does.
+   */
+  @func({ cache: "session" })
+  async sign(
+    /** The image to sign, e.g. ghcr.io/acme/app@sha256:… (publish's digest; a tag before the digest is ignored), or ghcr.io/acme/app:1.2.3, resolved to its digest once. */
+    image: string,
+    /** The CI's OIDC identity token, e.g. env:SIGSTORE_ID_TOKEN (GitHub: permissions id-token: write, minted for audience sigstore; GitLab: id_tokens SIGSTORE_ID_TOKEN with aud sigstore); sent to Fulcio and Rekor only. */
+    oidcToken: Secret,
+    /** Registry user for --image's host (with --password); with-registry-auth wins for its host. */
+    username?: string,
+    /** Registry password or token for --image's host, e.g. env:REGISTRY_TOKEN. */
+    password?: Secret,
+    /** Fulcio (the Sigstore certificate authority) address; a private instance's https URL. */
+    fulcioUrl = DEFAULT_FULCIO_URL,
+    /** Rekor (the Sigstore transparency log) address; a private instance's https URL. */
+    rekorUrl = DEFAULT_REKOR_URL,
+    /** Further attempts for a request that failed with a rate limit, a transient registry error or a timeout. */
+    retries = DEFAULT_RETRIES,
+    /** Seconds one request attempt may take before it counts as a transient failure. */
+    pushTimeout = DEFAULT_PUSH_TIMEOUT_SECONDS,
+  ): Promise<Signatures> {
+    // Every argument is checked before the first engine or registry call.
+    const req = signRequest({ image, oidcToken, username, password, fulcioUrl, rekorUrl, retries, pushTimeout });
+    const token = (await this.signingToken(req.signing))!;
+    const sessions = await this.registryClient("sign", [req.image], req)();
+    const { host, repository, name } = req.image;
+    const s = sessions.session(host);
+    const digest = req.image.digest ?? (await resolveTag(s, repository, name, req.image.tag ?? ""));
+    const report = await signPushed("sign", [{ host, repository, name, digest }], `${name}@${digest}`, token, {
+      session: sessions.session,
+      signer: () => this.signer(req.signing, token, req),
+      created: () => new Date().toISOString(),
+    });
+    const fields = {
+      image: `${name}@${digest}`,
+      digest,
+      signatures: report.signatures.map(formatSignature),
+      signerIdentity: report.identity,
+      signerIssuer: report.issuer,
+    };
+    return Object.assign(new Signatures(), fields, { json: JSON.stringify(fields, null, 2) });
   }
 
   /**
@@ -791,6 +925,7 @@ export class Dockyard {
     annotations: PlannedAnnotations,
     client: RegistryClient,
     planned: PublicationData,
+    signing?: { request: SigningRequest<Secret>; token: string },
   ): Promise<Publication> {
     const built = { ...planned, built: true };
     if (!req.push) return toPublication(built);
@@ -800,7 +935,7 @@ export class Dockyard {
     const push = (t: PublishTarget) => this.pushOne(t, variants, credentialFor, policy, abandoned);
     // One client session per host, for the index annotations, the tags after each image's first and the read-back.
     const rewritesIndex = annotations.index.length > 0;
-    const needsClient = req.verify || targets.length > req.images.length || rewritesIndex;
+    const needsClient = req.verify || targets.length > req.images.length || rewritesIndex || signing !== undefined;
     const sessions = needsClient ? await client() : undefined;
     // One fan-out per call: the index rewrite hands it the bytes it PUT, so the other tags read nothing first.
     const fanOut = sessions ? new ManifestFanOut(sessions.session) : undefined;
@@ -809,9 +944,40 @@ export class Dockyard {
       sessions && rewritesIndex ? this.indexAnnotator(fn, sessions, fanOut, annotations, credentialFor, push) : push;
     const refs = await pushAll(targets, first, fn, tag).finally(() => endAfterAbandonedPushes(abandoned.count));
     const pushed = { ...built, refs, digest: digestOf(refs[0] ?? ""), pushed: true };
-    if (!req.verify || !sessions) return toPublication(pushed);
-    const { platformDigests } = await verifyPushed(fn, targets, refs, planned.commit, sessions);
-    return toPublication({ ...pushed, verified: true, platformDigests });
+    if (!sessions) return toPublication(pushed);
+    const verified = req.verify
+      ? { ...pushed, verified: true, ...(await verifyPushed(fn, targets, refs, planned.commit, sessions)) }
+      : pushed;
+    if (!signing) return toPublication(verified);
+    // Each repository's final digest: the one its tags name after the index rewrite and the fan-out.
+    const repositories: SignedRepository[] = req.images.map((image) => {
+      const i = targets.findIndex((t) => t.image.name === image.name);
+      return { ...image, digest: digestOf(refs[i] ?? "") };
+    });
+    const report = await signPushed(fn, repositories, refs.join(", "), signing.token, {
+      session: sessions.session,
+      signer: () => this.signer(signing.request, signing.token, req),
+      created: () => new Date().toISOString(),
+    });
+    return toPublication({ ...verified, ...signedFields(report) });
+  }
+
+  /** The OIDC token's plaintext, read once and checked (a JWT, not expired, sub and iss); undefined without --sign. */
+  private async signingToken(signing: SigningRequest<Secret> | undefined): Promise<string | undefined> {
+    if (!signing) return undefined;
+    const token = await signing.oidcToken.plaintext();
+    checkSignerOptions({ oidcToken: token, fulcioUrl: signing.fulcioUrl, rekorUrl: signing.rekorUrl });
+    return token;
+  }
+
+  /** One Fulcio certificate for the whole call, with the call's retry policy. */
+  private signer(signing: SigningRequest<Secret>, token: string, req: PushRequest<Secret>) {
+    return keylessSigner({
+      oidcToken: token,
+      fulcioUrl: signing.fulcioUrl,
+      rekorUrl: signing.rekorUrl,
+      policy: { ...retryPolicy(req), attemptTimeoutMs: 60_000 },
+    });
   }
 
   /**
@@ -1176,9 +1342,31 @@ function toMetadata(m: ImageMetadata): Metadata {
   return Object.assign(new Metadata(), { ...m, labels: formatLabels(m.labels) });
 }
 
+/** The digest a tag names now, read once: what sign then signs, whatever the tag names later. */
+async function resolveTag(s: RegistrySession, repository: string, name: string, tag: string): Promise<string> {
+  const head = await headManifest(s, repository, tag);
+  if (!head)
+    throw new InvalidInputError(
+      `--image "${name}:${tag}": the registry has no such tag; give the digest publish reported`,
+    );
+  return head.digest;
+}
+
+/** A signing report as the Publication's fields. */
+function signedFields(report: SigningReport): Pick<PublicationData, "signatures" | "signerIdentity" | "signerIssuer"> {
+  return {
+    signatures: report.signatures.map(formatSignature),
+    signerIdentity: report.identity,
+    signerIssuer: report.issuer,
+  };
+}
+
 /** The renderings are fields filled here, so reading one is a field read: no module run (core/object.go:1344-1380). */
 function toPublication(p: PublicationData): Publication {
   const { refs, digest, tags, images, platforms, platformDigests, built, pushed, verified, commit, dirty } = p;
+  const signed = p.signatures?.length
+    ? { signatures: p.signatures, signerIdentity: p.signerIdentity ?? "", signerIssuer: p.signerIssuer ?? "" }
+    : {};
   const data: PublicationData = {
     refs,
     digest,
@@ -1191,6 +1379,7 @@ function toPublication(p: PublicationData): Publication {
     verified,
     commit,
     dirty,
+    ...signed,
   };
   return Object.assign(new Publication(), data, {
     json: renderJson(data),

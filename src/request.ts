@@ -10,6 +10,7 @@ import {
   parseCommit,
   parseCreated,
   parseImageList,
+  parseImageName,
   parseLabels,
   parsePlatforms,
   parsePushTimeout,
@@ -29,6 +30,9 @@ import { MERGE_ANNOTATION_LEVEL, parsePinnedImages } from "./merge/plan.js";
 import { parsePinnedImage, type PinnedImage } from "./promote/plan.js";
 import { DEFAULT_PUSH_TIMEOUT_SECONDS, DEFAULT_RETRIES } from "./push/retry.js";
 import { DEFAULT_SHA_LENGTH, type LatestMode } from "./tags/tags.js";
+import { DEFAULT_FULCIO_URL, DEFAULT_REKOR_URL } from "./signing/index.js";
+import { serviceBase } from "./signing/service.js";
+import { isValidTag } from "./tags/slug.js";
 
 export interface TagArgs {
   commit?: string | undefined;
@@ -316,4 +320,73 @@ export function requireCredentialHost(images: readonly ImageName[], hosts: reado
       );
     }
   }
+}
+
+/** Keyless signing's arguments, one name each across publish, publish-containers and sign. */
+export interface SigningArgs<S> {
+  sign?: boolean | undefined;
+  oidcToken?: S | undefined | null;
+  fulcioUrl?: string | undefined;
+  rekorUrl?: string | undefined;
+}
+
+export interface SigningRequest<S> {
+  /** The OIDC token Secret: its plaintext is read once, checked, and handed to src/signing alone. */
+  oidcToken: S;
+  fulcioUrl: string;
+  rekorUrl: string;
+}
+
+const MINT_TOKEN =
+  "GitHub: `permissions: id-token: write`, then --oidc-token env:SIGSTORE_ID_TOKEN with a token minted for audience sigstore; GitLab: `id_tokens: SIGSTORE_ID_TOKEN: aud: sigstore`, then --oidc-token env:SIGSTORE_ID_TOKEN";
+
+/** The signing part of a request: undefined without --sign; the token's content is checked once it is read. */
+export function signingRequest<S>(a: SigningArgs<S>, push = true): SigningRequest<S> | undefined {
+  const fulcioUrl = serviceBase(a.fulcioUrl ?? DEFAULT_FULCIO_URL, "--fulcio-url");
+  const rekorUrl = serviceBase(a.rekorUrl ?? DEFAULT_REKOR_URL, "--rekor-url");
+  if (!a.sign) return undefined;
+  if (a.oidcToken === undefined || a.oidcToken === null)
+    throw new InvalidInputError(
+      `--sign: also pass --oidc-token, the CI's OIDC identity token as a secret (${MINT_TOKEN})`,
+    );
+  if (!push)
+    throw new InvalidInputError(
+      `--sign with --push=false: nothing is pushed, so nothing can be signed (drop --sign where the image is not pushed, e.g. on pull requests)`,
+    );
+  return { oidcToken: a.oidcToken, fulcioUrl, rekorUrl };
+}
+
+export interface SignImageArgs<S> extends Omit<SigningArgs<S>, "sign"> {
+  image: string;
+  username?: string | undefined;
+  password?: S | undefined | null;
+  retries?: number | undefined;
+  pushTimeout?: number | undefined;
+}
+
+/** sign: an image already pushed, by digest or by a tag resolved to its digest once. */
+export interface SignRequest<S> extends PushRequest<S> {
+  image: ImageName & { digest?: string; tag?: string };
+  signing: SigningRequest<S>;
+}
+
+/** `--image`: `host/repo@sha256:…` (a tag before it ignored) or `host/repo:tag`, read from the registry once. */
+function parseSignedImage(value: string): ImageName & { digest?: string; tag?: string } {
+  if (value.includes("@")) return parsePinnedImage(value, "--image", "sign");
+  const slash = value.lastIndexOf("/");
+  const colon = value.lastIndexOf(":");
+  const tag = colon > slash ? value.slice(colon + 1) : undefined;
+  if (tag === undefined)
+    throw new InvalidInputError(
+      `--image "${value}": name the image by its digest (${value}@sha256:<digest>, publish's digest) or a tag (${value}:<tag>)`,
+    );
+  if (!isValidTag(tag))
+    throw new InvalidInputError(`--image "${value}": tag "${tag}" is not a valid image tag; give the digest instead`);
+  return { ...parseImageName(value.slice(0, colon), "--image"), tag };
+}
+
+export function signRequest<S>(a: SignImageArgs<S>): SignRequest<S> {
+  const image = parseSignedImage(a.image);
+  const signing = signingRequest({ ...a, sign: true });
+  return { ...pushRequest({ ...a, images: [] }, [image]), image, signing: signing! };
 }

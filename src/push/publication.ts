@@ -21,15 +21,27 @@ export interface PublicationData {
   commit: string;
   /** Built from a working folder that differs from the commit (--allow-dirty). */
   dirty: boolean;
+  /** With --sign: each signature attached, `host/repo@sha256:…=sha256:<referrer>[;tag=sha256-…]`; absent without. */
+  signatures?: string[];
+  /** With --sign: the signing certificate's identity and OIDC issuer. */
+  signerIdentity?: string;
+  signerIssuer?: string;
   /** Why --latest=auto withheld latest (`latest not moved: 1.5.0 < 2.0.0 in …`); only the Markdown shows it. */
   latestNote?: string;
+}
+
+/** The signing fields when something was signed; none otherwise, so an unsigned publication renders as before. */
+function signedOf(p: PublicationData) {
+  return p.signatures?.length
+    ? { signatures: p.signatures, signerIdentity: p.signerIdentity ?? "", signerIssuer: p.signerIssuer ?? "" }
+    : undefined;
 }
 
 /** All fields as one JSON object, keys in a fixed order. */
 export function renderJson(p: PublicationData): string {
   const { refs, digest, tags, images, platforms, platformDigests, built, pushed, verified, commit, dirty } = p;
   return JSON.stringify(
-    { refs, digest, tags, images, platforms, platformDigests, built, pushed, verified, commit, dirty },
+    { refs, digest, tags, images, platforms, platformDigests, built, pushed, verified, commit, dirty, ...signedOf(p) },
     null,
     2,
   );
@@ -56,6 +68,13 @@ export function renderGithubOutput(p: PublicationData): string {
     ...multi("tags", p.tags),
     ...multi("images", p.images),
     ...multi("platform-digests", p.platformDigests),
+    ...(signedOf(p)
+      ? [
+          ...multi("signatures", p.signatures ?? []),
+          `signer-identity=${p.signerIdentity ?? ""}`,
+          `signer-issuer=${p.signerIssuer ?? ""}`,
+        ]
+      : []),
   ]
     .map((line) => `${line}\n`)
     .join("");
@@ -76,6 +95,13 @@ export function renderDotenv(p: PublicationData): string {
     `IMAGE_BUILT=${p.built}`,
     `IMAGE_PUSHED=${p.pushed}`,
     `IMAGE_VERIFIED=${p.verified}`,
+    ...(signedOf(p)
+      ? [
+          `IMAGE_SIGNATURES=${(p.signatures ?? []).join(",")}`,
+          `IMAGE_SIGNER_IDENTITY=${p.signerIdentity ?? ""}`,
+          `IMAGE_SIGNER_ISSUER=${p.signerIssuer ?? ""}`,
+        ]
+      : []),
   ]
     .map((line) => `${line}\n`)
     .join("");
@@ -98,6 +124,14 @@ export function renderMarkdown(p: PublicationData): string {
       : []),
     ...(p.platformDigests.length
       ? ([["platform digests", p.platformDigests.map(code).join(", ")]] as [string, string][])
+      : []),
+    ...(signedOf(p)
+      ? ([
+          [
+            "signed",
+            `${p.signatures?.length ?? 0} signature(s) by ${code(p.signerIdentity ?? "")} (issuer ${code(p.signerIssuer ?? "")}): ${(p.signatures ?? []).map(code).join(", ")}`,
+          ],
+        ] as [string, string][])
       : []),
   ];
   return [

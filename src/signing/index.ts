@@ -1,11 +1,19 @@
 /** src/signing: keyless Sigstore signing (Fulcio, Rekor, DSSE, bundle v0.3) in plain TypeScript on fetch and node:crypto. */
-export { signImage, type SignImageOptions, type SignedImage } from "./sign.js";
 export {
   BUNDLE_CONTENT_ANNOTATION,
   BUNDLE_PREDICATE_TYPE_ANNOTATION,
   bundleArtifact,
   CREATED_ANNOTATION,
 } from "./attach.js";
+export {
+  checkSignerOptions,
+  keylessSigner,
+  signImage,
+  type KeylessSigner,
+  type SignerOptions,
+  type SignImageOptions,
+  type SignedImage,
+} from "./sign.js";
 export { BUNDLE_V03_MEDIA_TYPE, type SigstoreBundle } from "./bundle.js";
 export { IN_TOTO_PAYLOAD_TYPE, preAuthEncoding, type DsseEnvelope } from "./dsse.js";
 export { DEFAULT_FULCIO_URL } from "./fulcio.js";

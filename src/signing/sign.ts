@@ -45,23 +45,67 @@ export function certificateIdentity(leafPem: string): string | undefined {
   return first.startsWith('"') ? (JSON.parse(first) as string) : first;
 }
 
-/** Every input checked before the first request; then Fulcio, the DSSE signature, Rekor, the bundle. */
-export async function signImage(options: SignImageOptions): Promise<SignedImage> {
-  const statement = imageStatement(options.image, options.digest, options.predicateType, options.predicate);
+export interface SignerOptions extends ServiceOptions {
+  /** The OIDC identity token's plaintext: sent to Fulcio and Rekor only, never logged, thrown or put in a bundle. */
+  oidcToken: string;
+  fulcioUrl?: string;
+  rekorUrl?: string;
+  /** Milliseconds since the epoch; the token's expiry is read against it. */
+  now?: () => number;
+}
+
+/** One Fulcio certificate (one ephemeral key) that signs any number of image digests. */
+export interface KeylessSigner {
+  identity: string;
+  issuer: string;
+  sign(image: string, digest: string, predicateType: string, predicate: Record<string, unknown>): Promise<SignedImage>;
+}
+
+/** The token and addresses checked (no request made), so a caller can refuse bad input before anything else. */
+export function checkSignerOptions(options: SignerOptions): {
+  fulcioUrl: string;
+  rekorUrl: string;
+  subject: string;
+  issuer: string;
+} {
   const fulcioUrl = serviceBase(options.fulcioUrl ?? DEFAULT_FULCIO_URL, "--fulcio-url");
   const rekorUrl = serviceBase(options.rekorUrl ?? DEFAULT_REKOR_URL, "--rekor-url");
   const { identity: subject, issuer } = checkOidcToken(options.oidcToken, (options.now ?? Date.now)());
+  return { fulcioUrl, rekorUrl, subject, issuer };
+}
+
+/**
+ * Checks the inputs, then asks Fulcio once for a certificate of one ephemeral key: every signature of the call is
+ * made with that key (one certificate, one identity), each logged in Rekor on its own.
+ */
+export async function keylessSigner(options: SignerOptions): Promise<KeylessSigner> {
+  const { fulcioUrl, rekorUrl, subject, issuer } = checkSignerOptions(options);
   const service: ServiceOptions = {
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.policy ? { policy: options.policy } : {}),
     ...(options.sleep ? { sleep: options.sleep } : {}),
   };
-
   const key = ephemeralKey();
   const chain = await requestSigningCertificate(fulcioUrl, options.oidcToken, subject, key, service);
   const leaf = chain[0] as string;
-  const envelope = signEnvelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from(JSON.stringify(statement), "utf8"), key.sign);
-  const entry = await createDsseEntry(rekorUrl, envelope, leaf, options.oidcToken, service);
   const identity = certificateIdentity(leaf) ?? subject;
-  return { bundle: sigstoreBundle(leaf, entry, envelope), identity, issuer };
+  return {
+    identity,
+    issuer,
+    async sign(image, digest, predicateType, predicate) {
+      const statement = imageStatement(image, digest, predicateType, predicate);
+      const envelope = signEnvelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from(JSON.stringify(statement), "utf8"), key.sign);
+      const entry = await createDsseEntry(rekorUrl, envelope, leaf, options.oidcToken, service);
+      return { bundle: sigstoreBundle(leaf, entry, envelope), identity, issuer };
+    },
+  };
+}
+
+/** Every input checked before the first request; then Fulcio, the DSSE signature, Rekor, the bundle. */
+export async function signImage(options: SignImageOptions): Promise<SignedImage> {
+  // The statement first: a bad image or digest is refused before the token is even read.
+  imageStatement(options.image, options.digest, options.predicateType, options.predicate);
+  const { image, digest, predicateType, predicate, ...rest } = options;
+  const signer = await keylessSigner(rest);
+  return signer.sign(image, digest, predicateType, predicate);
 }

@@ -41,7 +41,12 @@ describe.skipIf(!docker)("the publish result, end to end on the docker backend",
       verified: true,
       commit: g.head(),
       dirty: false,
+      // Not signed (no --sign): the signing fields are empty, and no rendering names them.
+      signatures: [],
+      signerIdentity: "",
+      signerIssuer: "",
     });
+    for (const rendering of [output, env, json, markdown]) expect(rendering).not.toMatch(/signer|signature/i);
 
     expect(output).toContain(`digest=${manifest.digest}\n`);
     expect(output).toContain("built=true\npushed=true\nverified=true\n");
@@ -50,7 +55,9 @@ describe.skipIf(!docker)("the publish result, end to end on the docker backend",
     expect(env).toContain(`IMAGE_DIGEST=${manifest.digest}\n`);
     expect(env).toContain(`IMAGE_REF=${suite.registry.host}/acme/out:${sha}@${manifest.digest}\n`);
     expect(env).toContain("IMAGE_DIRTY=false\nIMAGE_BUILT=true\nIMAGE_PUSHED=true\nIMAGE_VERIFIED=true\n");
-    expect(JSON.parse(json ?? "")).toEqual(data);
+    // Unsigned, the JSON leaves the empty signing fields out (an unsigned publication renders as before).
+    const { signatures: _s, signerIdentity: _i, signerIssuer: _j, ...unsigned } = data;
+    expect(JSON.parse(json ?? "")).toEqual(unsigned);
     expect(markdown).toContain(manifest.digest);
   });
 

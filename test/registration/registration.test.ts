@@ -54,6 +54,14 @@ const copyArgs: Expected = {
   pushTimeout: { type: INT, optional: false, default: 300 },
 };
 
+// Keyless signing's arguments, one name each on publish, publish-containers and sign (the public-good instance by default).
+const signingArgs: Expected = {
+  sign: { type: BOOL, optional: false, default: false },
+  oidcToken: { type: SECRET, optional: true },
+  fulcioUrl: { type: STR, optional: false, default: "https://fulcio.sigstore.dev" },
+  rekorUrl: { type: STR, optional: false, default: "https://rekor.sigstore.dev" },
+};
+
 const FUNCTIONS: Record<string, { returns: string; cache?: string; args: Expected }> = {
   withRegistryAuth: {
     returns: "OBJECT_KIND:Dockyard",
@@ -105,6 +113,7 @@ const FUNCTIONS: Record<string, { returns: string; cache?: string; args: Expecte
       retries: { type: INT, optional: false, default: 3 },
       pushTimeout: { type: INT, optional: false, default: 300 },
       staging: { type: BOOL, optional: false, default: false },
+      ...signingArgs,
     },
   },
   publishContainers: {
@@ -130,6 +139,7 @@ const FUNCTIONS: Record<string, { returns: string; cache?: string; args: Expecte
       retries: { type: INT, optional: false, default: 3 },
       pushTimeout: { type: INT, optional: false, default: 300 },
       staging: { type: BOOL, optional: false, default: false },
+      ...signingArgs,
     },
   },
   promote: {
@@ -156,6 +166,21 @@ const FUNCTIONS: Record<string, { returns: string; cache?: string; args: Expecte
       pushTimeout: copyArgs.pushTimeout!,
     },
   },
+  sign: {
+    returns: "OBJECT_KIND:Signatures",
+    // Writes referrers and Rekor entries like a push: session-cached, so reading its fields signs once per call.
+    cache: "session",
+    args: {
+      image: { type: STR, optional: false },
+      oidcToken: { type: SECRET, optional: false },
+      username: copyArgs.username!,
+      password: copyArgs.password!,
+      fulcioUrl: signingArgs.fulcioUrl!,
+      rekorUrl: signingArgs.rekorUrl!,
+      retries: copyArgs.retries!,
+      pushTimeout: copyArgs.pushTimeout!,
+    },
+  },
 };
 
 /** Arguments publish and publish-containers share must be declared alike (type, default and help text). */
@@ -173,6 +198,9 @@ const PUBLICATION_FIELDS: Record<string, string> = {
   verified: BOOL,
   commit: STR,
   dirty: BOOL,
+  signatures: LIST_STR,
+  signerIdentity: STR,
+  signerIssuer: STR,
   // The renderings are fields filled by publish: reading one runs no function.
   json: STR,
   githubOutput: STR,
@@ -228,8 +256,33 @@ describe("module registration", () => {
     expect(mod.description).toMatch(/Dockerfile/);
   });
 
-  it("exposes exactly the Dockyard, Metadata and Publication objects", () => {
-    expect(Object.keys(mod.objects).sort()).toEqual(["Dockyard", "Metadata", "Publication"]);
+  it("exposes exactly the Dockyard, Metadata, Publication and Signatures objects", () => {
+    expect(Object.keys(mod.objects).sort()).toEqual(["Dockyard", "Metadata", "Publication", "Signatures"]);
+  });
+
+  it("sign shares publish's signing arguments (type, default and help text); its result's fields are described", () => {
+    const publish = dockyard.methods.publish!.arguments;
+    const sign = dockyard.methods.sign!.arguments;
+    for (const name of ["fulcioUrl", "rekorUrl"])
+      expect({ arg: name, description: sign[name]?.description }).toEqual({
+        arg: name,
+        description: publish[name]?.description?.replace(" for --sign", ""),
+      });
+    expect(publish.sign!.description).toMatch(/Needs --oidc-token/);
+    expect(publish.oidcToken!.description).toMatch(/id-token: write/);
+    expect(publish.oidcToken!.description).toMatch(/SIGSTORE_ID_TOKEN/);
+    expect(sign.image!.description).toMatch(/sha256/);
+    expect(dockyard.methods.sign!.description).toMatch(/index, every platform manifest it names/);
+    const signatures = mod.objects.Signatures!;
+    expect(Object.fromEntries(Object.values(signatures.properties).map((p) => [p.name, typeName(p.type)]))).toEqual({
+      image: STR,
+      digest: STR,
+      signatures: LIST_STR,
+      signerIdentity: STR,
+      signerIssuer: STR,
+      json: STR,
+    });
+    for (const p of Object.values(signatures.properties)) expect(p.description.trim()).not.toBe("");
   });
 
   it("takes source as an explicit, optional Directory with no defaultPath", () => {

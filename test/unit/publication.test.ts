@@ -200,3 +200,39 @@ describe("renderJson and renderMarkdown", () => {
     for (const ref of p.refs) expect(md).toContain(`- \`${ref}\``);
   });
 });
+
+describe("a signed publication's renderings", () => {
+  const SIGNED: PublicationData = {
+    ...PUSHED,
+    signatures: [
+      `ghcr.io/acme/app@${DIGEST}=sha256:${"c1".repeat(32)}`,
+      `ghcr.io/acme/app@sha256:${"a1".repeat(32)}=sha256:${"c2".repeat(32)};tag=sha256-${"a1".repeat(32)}`,
+    ],
+    signerIdentity: "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main",
+    signerIssuer: "https://token.actions.githubusercontent.com",
+  };
+  const unsigned = [PUSHED, { ...PUSHED, signatures: [], signerIdentity: "", signerIssuer: "" }];
+
+  it.each([
+    { what: "JSON", render: renderJson, has: [`"signerIdentity": "${SIGNED.signerIdentity}"`, "sha256-a1a1"] },
+    {
+      what: "GitHub output",
+      render: renderGithubOutput,
+      has: [`signer-identity=${SIGNED.signerIdentity}`, `signer-issuer=${SIGNED.signerIssuer}`, "signatures<<"],
+    },
+    {
+      what: "dotenv",
+      render: renderDotenv,
+      has: [`IMAGE_SIGNATURES=${SIGNED.signatures!.join(",")}`, `IMAGE_SIGNER_ISSUER=${SIGNED.signerIssuer}`],
+    },
+    { what: "Markdown", render: renderMarkdown, has: ["| signed | 2 signature(s) by", SIGNED.signerIssuer] },
+  ])("$what names every signature and the signer; unsigned, it renders as before", ({ render, has }) => {
+    const text = render(SIGNED);
+    for (const s of has) expect(text).toContain(s);
+    for (const p of unsigned) expect(render(p)).not.toMatch(/signer|signature/i);
+  });
+
+  it("JSON holds the signing fields", () => {
+    expect(JSON.parse(renderJson(SIGNED))).toEqual(SIGNED);
+  });
+});

@@ -1,0 +1,160 @@
+/**
+ * Signs what was pushed: in each repository, the final digest and (for an index) every platform manifest it names,
+ * each bundle attached as an OCI 1.1 referrer in that repository. Reports what was attached, and on a failure
+ * exactly what was and was not.
+ */
+import { maskUrlCredentials } from "../input/index.js";
+import { errorMessage } from "../push/retry.js";
+import type { RegistrySession } from "../registry/http.js";
+import { getManifest } from "../registry/manifests.js";
+import { attachReferrer, type AttachedReferrer } from "../registry/referrers.js";
+import { manifestShape } from "../verify/check.js";
+import { bundleArtifact } from "./attach.js";
+import { maskToken } from "./oidc.js";
+import type { KeylessSigner } from "./sign.js";
+import { COSIGN_SIGN_PREDICATE_TYPE } from "./statement.js";
+
+/** One repository holding the pushed digest. */
+export interface SignedRepository {
+  host: string;
+  repository: string;
+  /** host/repository, as the statement's subject names it. */
+  name: string;
+  /** The final digest in that repository: the index, or the single platform's manifest. */
+  digest: string;
+}
+
+/** One signature attached: what it signs and the referrer that holds its bundle. */
+export interface AttachedSignature {
+  /** host/repository@sha256:… of the signed manifest. */
+  subject: string;
+  /** The referrer manifest's digest. */
+  referrer: string;
+  /** The referrers tag-schema fallback tag written, when the registry has no referrers API. */
+  fallbackTag?: string;
+}
+
+export interface SigningReport {
+  signatures: AttachedSignature[];
+  identity: string;
+  issuer: string;
+}
+
+export interface SignEffects {
+  session(host: string): RegistrySession;
+  /** Certifies one ephemeral key (Fulcio), once per call. */
+  signer(): Promise<KeylessSigner>;
+  /** RFC 3339 time for each referrer's org.opencontainers.image.created. */
+  created(): string;
+}
+
+/** `a@sha256:…=sha256:…` (and `;tag=sha256-…` when the fallback tag was written): how a Publication lists one. */
+export function formatSignature(s: AttachedSignature): string {
+  return `${s.subject}=${s.referrer}${s.fallbackTag ? `;tag=${s.fallbackTag}` : ""}`;
+}
+
+interface Subject {
+  digest: string;
+  mediaType: string;
+  size: number;
+}
+
+/** The manifests to sign in one repository: every platform manifest an index names (attestations left out), then the digest itself. */
+async function subjectsOf(s: RegistrySession, repository: string, digest: string): Promise<Subject[]> {
+  const root = await getManifest(s, repository, digest);
+  const self = { digest: root.digest, mediaType: root.mediaType, size: root.size };
+  const shape = manifestShape(root.bytes, root.mediaType);
+  if (shape.kind !== "index") return [self];
+  const keep = new Set(shape.children.filter((c) => !c.attestation).map((c) => c.digest));
+  const index = JSON.parse(Buffer.from(root.bytes).toString("utf8")) as { manifests?: Subject[] };
+  const children = (index.manifests ?? []).filter((d) => keep.has(d.digest));
+  return [...children.map((d) => ({ digest: d.digest, mediaType: d.mediaType, size: d.size })), self];
+}
+
+/** A sign or attach failure: what was pushed, what was signed and attached, and what was not. */
+export class SignAttachError extends Error {
+  readonly code = "DOCKYARD_SIGN_ATTACH";
+
+  constructor(
+    message: string,
+    readonly attached: AttachedSignature[],
+    readonly notAttached: string[],
+  ) {
+    super(message);
+    this.name = "SignAttachError";
+  }
+}
+
+/**
+ * Signs every repository's digest and its platform manifests with one certificate, attaching each bundle as a
+ * referrer. `pushed` says what the caller pushed, for the error; `token` is masked out of every message.
+ */
+export async function signPushed(
+  what: string,
+  repositories: readonly SignedRepository[],
+  pushed: string,
+  token: string,
+  effects: SignEffects,
+): Promise<SigningReport> {
+  const attached: AttachedSignature[] = [];
+  const unique = [...new Map(repositories.map((r) => [`${r.name}@${r.digest}`, r])).values()];
+  const mask = (e: unknown) => maskToken(maskUrlCredentials(errorMessage(e)), token);
+  let signer: KeylessSigner;
+  try {
+    signer = await effects.signer();
+  } catch (e) {
+    throw failure(
+      what,
+      pushed,
+      attached,
+      unique.map((r) => `${r.name}@${r.digest}`),
+      `certificate: ${mask(e)}`,
+    );
+  }
+  for (const [n, r] of unique.entries()) {
+    const s = effects.session(r.host);
+    let subjects: Subject[];
+    try {
+      subjects = await subjectsOf(s, r.repository, r.digest);
+    } catch (e) {
+      const rest = unique.slice(n).map((x) => `${x.name}@${x.digest}`);
+      throw failure(what, pushed, attached, rest, `reading ${r.name}@${r.digest}: ${mask(e)}`);
+    }
+    for (const [i, subject] of subjects.entries()) {
+      const name = `${r.name}@${subject.digest}`;
+      let referrer: AttachedReferrer;
+      try {
+        const { bundle } = await signer.sign(r.name, subject.digest, COSIGN_SIGN_PREDICATE_TYPE, {});
+        const artifact = bundleArtifact(bundle, COSIGN_SIGN_PREDICATE_TYPE, effects.created());
+        referrer = await attachReferrer(s, r.repository, subject, artifact);
+      } catch (e) {
+        const rest = [
+          ...subjects.slice(i).map((x) => `${r.name}@${x.digest}`),
+          ...unique.slice(n + 1).map((x) => `${x.name}@${x.digest} (and its platform manifests)`),
+        ];
+        throw failure(what, pushed, attached, rest, `${name}: ${mask(e)}`);
+      }
+      attached.push({
+        subject: name,
+        referrer: referrer.digest,
+        ...(referrer.fallbackTag ? { fallbackTag: referrer.fallbackTag } : {}),
+      });
+    }
+  }
+  return { signatures: attached, identity: signer.identity, issuer: signer.issuer };
+}
+
+function failure(
+  what: string,
+  pushed: string,
+  attached: AttachedSignature[],
+  notAttached: string[],
+  reason: string,
+): SignAttachError {
+  const done = attached.length ? attached.map(formatSignature).join(", ") : "none";
+  return new SignAttachError(
+    `${what}: signing failed after the push (${reason}). Pushed: ${pushed}. Signed and attached: ${done}. Not signed or attached: ${notAttached.join(", ")}. Run dockyard sign --image <image>@<digest> for each to finish, once the cause is fixed.`,
+    [...attached],
+    notAttached,
+  );
+}

@@ -1,0 +1,236 @@
+// Rung 1 (types) plus direct calls: publish, publish-containers and sign refuse bad signing input (no token, a token
+// that is no usable JWT, bad addresses, --push=false) before any engine call; the token is in no refusal.
+import { describe, expect, it } from "vitest";
+
+import type { Container, Directory, Secret } from "@dagger.io/dagger";
+import { Dockyard } from "../../src/index.js";
+import { InvalidInputError } from "../../src/errors/index.js";
+import { signingRequest } from "../../src/request.js";
+import { COMMIT } from "../fixtures/commits.js";
+import { testJwt } from "../fixtures/sigstore.js";
+
+const NOW_S = Math.floor(Date.now() / 1000);
+const CANARY = "canary-5d1c-never-echoed";
+const GOOD = testJwt({ iss: "https://token.actions.githubusercontent.com", sub: "repo:acme/app", exp: NOW_S + 600 });
+const EXPIRED = testJwt({ iss: "https://issuer.test", sub: CANARY, exp: NOW_S - 60 });
+const NO_SUB = testJwt({ iss: "https://issuer.test", jti: CANARY, exp: NOW_S + 600 });
+const NOT_JWT = `${CANARY}-opaque`;
+
+/** Anything the engine would answer: every use throws, so reaching one proves validation passed. */
+function untouchable<T>(what: string): T {
+  return new Proxy(
+    {},
+    {
+      get(_t, prop) {
+        if (prop === "then") return undefined;
+        throw new Error(`engine call: ${what}.${String(prop)}`);
+      },
+    },
+  ) as T;
+}
+
+/** A Secret whose plaintext is `value` (the one read signing makes) and nothing else. */
+function secret(value: string): Secret {
+  return new Proxy(
+    {},
+    {
+      get(_t, prop) {
+        if (prop === "plaintext") return () => Promise.resolve(value);
+        if (prop === "then") return undefined;
+        throw new Error(`engine call: secret.${String(prop)}`);
+      },
+    },
+  ) as Secret;
+}
+
+const module = () => new Dockyard(untouchable<Directory>("source"));
+const IMAGE = "registry.test/acme/app";
+const DIGEST = `sha256:${"ab".repeat(32)}`;
+
+type Call = (d: Dockyard) => Promise<unknown>;
+/** publish with the signing arguments (positional, as the SDK calls it); the rest at their defaults. */
+const publish =
+  (
+    sign: boolean,
+    token?: Secret,
+    fulcio = "https://fulcio.sigstore.dev",
+    rekor = "https://rekor.sigstore.dev",
+    push = true,
+    verify = true,
+  ): Call =>
+  (d) =>
+    d.publish(
+      [IMAGE],
+      undefined,
+      undefined,
+      [],
+      [],
+      "Dockerfile",
+      ".",
+      undefined,
+      [],
+      [],
+      [],
+      COMMIT,
+      "refs/heads/main",
+      7,
+      undefined,
+      false,
+      push,
+      verify,
+      false,
+      undefined,
+      undefined,
+      3,
+      300,
+      false,
+      sign,
+      token,
+      fulcio,
+      rekor,
+    );
+const publishContainers =
+  (sign: boolean, token?: Secret): Call =>
+  (d) =>
+    d.publishContainers(
+      [untouchable<Container>("container")],
+      [IMAGE],
+      undefined,
+      undefined,
+      [],
+      [],
+      [],
+      COMMIT,
+      "refs/heads/main",
+      7,
+      undefined,
+      false,
+      true,
+      true,
+      undefined,
+      undefined,
+      3,
+      300,
+      false,
+      sign,
+      token,
+    );
+const sign =
+  (image: string, token: Secret, fulcio?: string): Call =>
+  (d) =>
+    d.sign(image, token, undefined, undefined, fulcio);
+
+const REFUSALS: { name: string; call: Call; why: RegExp }[] = [
+  { name: "publish --sign without --oidc-token", call: publish(true), why: /--sign: also pass --oidc-token/ },
+  {
+    name: "publish --sign --push=false",
+    call: publish(true, secret(GOOD), undefined, undefined, false),
+    why: /--sign with --push=false: nothing is pushed/,
+  },
+  {
+    name: "publish --fulcio-url not a URL",
+    call: publish(true, secret(GOOD), "fulcio"),
+    why: /--fulcio-url "fulcio": not a URL/,
+  },
+  {
+    name: "publish --rekor-url with credentials",
+    call: publish(true, secret(GOOD), undefined, "https://u:p@rekor.test"),
+    why: /--rekor-url: give the bare address/,
+  },
+  {
+    name: "publish --rekor-url ftp",
+    call: publish(true, secret(GOOD), undefined, "ftp://rekor.test"),
+    why: /--rekor-url.*not an http\(s\) URL/,
+  },
+  {
+    name: "publish, a token that is not a JWT",
+    call: publish(true, secret(NOT_JWT)),
+    why: /--oidc-token: the OIDC token is not a JWT/,
+  },
+  {
+    name: "publish, an expired token",
+    call: publish(true, secret(EXPIRED)),
+    why: /--oidc-token: the OIDC token expired/,
+  },
+  { name: "publish, a token without sub", call: publish(true, secret(NO_SUB)), why: /no `sub` claim/ },
+  {
+    name: "publish-containers --sign without --oidc-token",
+    call: publishContainers(true),
+    why: /--sign: also pass --oidc-token/,
+  },
+  { name: "publish-containers, an expired token", call: publishContainers(true, secret(EXPIRED)), why: /expired/ },
+  {
+    name: "sign, a bare name",
+    call: sign(IMAGE, secret(GOOD)),
+    why: /--image "registry.test\/acme\/app": name the image by its digest/,
+  },
+  { name: "sign, a bad digest", call: sign(`${IMAGE}@sha256:abc`, secret(GOOD)), why: /--image.*is not a digest/ },
+  { name: "sign, a bad tag", call: sign(`${IMAGE}:-bad`, secret(GOOD)), why: /--image.*not a valid image tag/ },
+  { name: "sign, an expired token", call: sign(`${IMAGE}@${DIGEST}`, secret(EXPIRED)), why: /expired/ },
+  { name: "sign, a token that is not a JWT", call: sign(`${IMAGE}@${DIGEST}`, secret(NOT_JWT)), why: /not a JWT/ },
+  {
+    name: "sign, --fulcio-url not a URL",
+    call: sign(`${IMAGE}@${DIGEST}`, secret(GOOD), "x"),
+    why: /--fulcio-url "x"/,
+  },
+];
+
+describe("signing input is refused before any engine call", () => {
+  it.each(REFUSALS)("$name", async ({ call, why }) => {
+    const err = await call(module()).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(InvalidInputError);
+    const message = (err as Error).message;
+    expect(message).toMatch(why);
+    for (const form of [CANARY, NOT_JWT, EXPIRED, NO_SUB, Buffer.from(CANARY).toString("base64")])
+      expect(message).not.toContain(form);
+  });
+});
+
+describe("accepted signing input reaches the engine", () => {
+  const ACCEPTED: { name: string; call: Call; reaches: RegExp }[] = [
+    {
+      name: "publish --sign --verify=false",
+      call: publish(true, secret(GOOD), undefined, undefined, true, false),
+      reaches: /engine call: source/,
+    },
+    // The token is read only with --sign: without it, a token given (a CI's every job) is neither read nor checked.
+    {
+      name: "publish with a token and no --sign",
+      call: publish(false, secret(NOT_JWT)),
+      reaches: /engine call: source/,
+    },
+    {
+      name: "publish-containers --sign",
+      call: publishContainers(true, secret(GOOD)),
+      reaches: /engine call: (source|container)/,
+    },
+  ];
+  it.each(ACCEPTED)("$name", async ({ call, reaches }) => {
+    await expect(call(module())).rejects.toThrow(reaches);
+  });
+});
+
+describe("signingRequest", () => {
+  it("is undefined without --sign, the public-good instance by default", () => {
+    expect(signingRequest({})).toBeUndefined();
+    expect(signingRequest({ sign: true, oidcToken: "token" })).toEqual({
+      oidcToken: "token",
+      fulcioUrl: "https://fulcio.sigstore.dev",
+      rekorUrl: "https://rekor.sigstore.dev",
+    });
+  });
+
+  it("keeps a private instance's address, without a trailing slash", () => {
+    expect(
+      signingRequest({
+        sign: true,
+        oidcToken: "t",
+        fulcioUrl: "https://fulcio.acme.test/",
+        rekorUrl: "http://127.0.0.1:3000",
+      }),
+    ).toMatchObject({ fulcioUrl: "https://fulcio.acme.test", rekorUrl: "http://127.0.0.1:3000" });
+  });
+});
