@@ -1,8 +1,8 @@
 /**
  * A Sigstore bundle as the OCI 1.1 referrer cosign v3 reads: artifact type and layer media type the bundle's
  * (`application/vnd.dev.sigstore.bundle.v0.3+json`), annotations `dev.sigstore.bundle.content: dsse-envelope`,
- * `dev.sigstore.bundle.predicateType` and `org.opencontainers.image.created` (as sigstore/cosign
- * pkg/oci/remote/write.go WriteAttestationNewBundleFormat writes them; read at d6d86c2).
+ * `dev.sigstore.bundle.predicateType` and `org.opencontainers.image.created` (as sigstore/cosign v3's sign and attest
+ * write them: pkg/oci/remote/write.go WriteAttestationNewBundleFormat, read at d6d86c2; README.md has the layout).
  */
 import { InvalidInputError } from "../errors/index.js";
 import type { ReferrerArtifact } from "../registry/referrers.js";

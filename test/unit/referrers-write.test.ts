@@ -210,6 +210,18 @@ describe("pushBlob", () => {
     expect(r.blobs.get(sha(bytes))).toEqual(bytes);
   });
 
+  it("fails as a digest mismatch when the registry says it stored other bytes", async () => {
+    const other = sha("other");
+    const fetch = (async (_u: unknown, init?: RequestInit) => {
+      if (init?.method === "HEAD") return new Response(null, { status: 404 });
+      if (init?.method === "POST")
+        return new Response(null, { status: 202, headers: { Location: "/v2/acme/app/blobs/uploads/u1" } });
+      return new Response(null, { status: 201, headers: { "Docker-Content-Digest": other } });
+    }) as typeof globalThis.fetch;
+    const session = new RegistrySession({ host: "r.test", fetch });
+    await expect(pushBlob(session, "acme/app", new Uint8Array([1]))).rejects.toThrow(/digest mismatch/);
+  });
+
   it("refuses an upload Location on another host", async () => {
     const fetch = () =>
       Promise.resolve(new Response(null, { status: 202, headers: { Location: "https://evil.example/upload" } }));
