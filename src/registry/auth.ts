@@ -90,8 +90,9 @@ export class TokenCache {
   private readonly tokens = new Map<string, { token: string; until: number }>();
   constructor(private readonly now: () => number = Date.now) {}
 
+  /** The token for `scope`; a repository's pull,push token also serves its pulls (it was granted both). */
   get(scope: string): string | undefined {
-    const entry = this.tokens.get(scope);
+    const entry = this.tokens.get(scope) ?? (scope.endsWith(":pull") ? this.tokens.get(`${scope},push`) : undefined);
     return entry && entry.until > this.now() ? entry.token : undefined;
   }
 

@@ -92,6 +92,21 @@ export class RegistrySession {
     }
   }
 
+  /**
+   * Learns the registry's auth before the first real request needs it (Basic, or a Bearer token for the
+   * repository's pull,push scope), so that this round trip, and a fresh process's first fetch, overlap a push.
+   * Best effort: a failure here is left for the real request to report.
+   */
+  async prepare(repository: string): Promise<void> {
+    const scope = RegistrySession.scope(checkRepository(repository), true);
+    if (this.authorization(scope)) return;
+    const signal = AbortSignal.timeout(this.policy.attemptTimeoutMs);
+    const url = `${this.baseUrl}/v2/`;
+    const res = await this.guard("GET", url, () => (this.options.fetch ?? fetch)(url, { signal }));
+    await this.guard("GET", url, () => res.arrayBuffer());
+    if (res.status === 401) await this.answerChallenge(res, scope, signal, false);
+  }
+
   private async attempt<T>(req: RegistryRequest, url: string, read: (res: Response) => Promise<T>): Promise<T> {
     const signal = AbortSignal.timeout(this.policy.attemptTimeoutMs);
     const sent = this.authorization(req.scope);

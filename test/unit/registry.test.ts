@@ -129,6 +129,13 @@ describe("the token endpoint", () => {
     const cache = new TokenCache(() => now);
     cache.set("repository:a:pull", "ta", 60);
     expect([cache.get("repository:a:pull"), cache.get("repository:a:pull,push")]).toEqual(["ta", undefined]);
+    cache.set("repository:b:pull,push", "tb", 60);
+    // A pull,push token serves the repository's pulls, never another repository's.
+    expect([
+      cache.get("repository:b:pull"),
+      cache.get("repository:b:push"),
+      cache.get("repository:a:pull,push"),
+    ]).toEqual(["tb", undefined, undefined]);
     now = 54_000;
     expect(cache.get("repository:a:pull")).toBe("ta");
     now = 55_000;
@@ -290,5 +297,69 @@ describe("Basic auth on a registry's challenge, for concurrent first requests", 
     // Two unauthenticated first requests, then one Basic try each: a concurrent switch to Basic refuses neither.
     expect(r.seen).toHaveLength(4);
     expect(r.seen.filter((a) => a === undefined)).toHaveLength(2);
+  });
+});
+
+describe("prepare: a host's auth learnt before the first real request", () => {
+  const D = `sha256:${"a".repeat(64)}`;
+  const good = `Basic ${Buffer.from("ci:pw").toString("base64")}`;
+  /** A registry at r.test with Basic or Bearer auth (its token endpoint at t.test); it records every request. */
+  const registry = (scheme: "basic" | "bearer") => {
+    const seen: string[] = [];
+    const fetch = (url: string | URL | Request, init?: RequestInit) => {
+      const u = new URL(String(url));
+      const auth = (init?.headers as Record<string, string> | undefined)?.Authorization;
+      seen.push(`${init?.method ?? "GET"} ${u.host}${u.pathname}${u.search} ${auth ?? "-"}`);
+      if (u.host === "t.test")
+        return Promise.resolve(Response.json({ token: `tok-${u.searchParams.get("scope")}`, expires_in: 300 }));
+      const ok = scheme === "basic" ? auth === good : auth?.startsWith("Bearer tok-");
+      if (ok) return Promise.resolve(new Response(null, { status: 200, headers: { "Content-Length": "7" } }));
+      const challenge =
+        scheme === "basic"
+          ? 'Basic realm="registry"'
+          : // The base endpoint asks for no repository, so its challenge names no scope.
+            `Bearer realm="https://t.test/token",service="r.test"${u.pathname === "/v2/" ? "" : ',scope="repository:acme/a:pull"'}`;
+      return Promise.resolve(new Response(null, { status: 401, headers: { "WWW-Authenticate": challenge } }));
+    };
+    const session = new RegistrySession({
+      host: "r.test",
+      credentials: { username: "ci", password: "pw" },
+      fetch: fetch as typeof globalThis.fetch,
+    });
+    return { seen, session };
+  };
+
+  it.each([
+    {
+      scheme: "basic" as const,
+      want: ["GET r.test/v2/ -", `HEAD r.test/v2/acme/a/blobs/${D} ${good}`],
+    },
+    {
+      scheme: "bearer" as const,
+      want: [
+        "GET r.test/v2/ -",
+        `GET t.test/token?service=r.test&scope=repository%3Aacme%2Fa%3Apull%2Cpush ${good}`,
+        `HEAD r.test/v2/acme/a/blobs/${D} Bearer tok-repository:acme/a:pull,push`,
+      ],
+    },
+  ])("$scheme: the first pull goes authenticated, with no challenge of its own", async ({ scheme, want }) => {
+    const r = registry(scheme);
+    await r.session.prepare("acme/a");
+    expect(await headBlob(r.session, "acme/a", D)).toBe(7);
+    expect(r.seen).toEqual(want);
+  });
+
+  it("a second prepare of the same repository sends nothing", async () => {
+    const r = registry("bearer");
+    await r.session.prepare("acme/a");
+    const before = r.seen.length;
+    await r.session.prepare("acme/a");
+    expect(r.seen).toHaveLength(before);
+  });
+
+  it("refuses a bad repository before any request", async () => {
+    const r = registry("basic");
+    await expect(r.session.prepare("Acme/A")).rejects.toThrow(InvalidInputError);
+    expect(r.seen).toEqual([]);
   });
 });
