@@ -888,13 +888,13 @@ export class Dockyard {
   ): Promise<PromoteEffects> {
     const policy = retryPolicy(req);
     const sessions = new Map<string, RegistrySession>();
-    for (const host of new Set(names.map((n) => n.host))) {
+    const hosts = [...new Set(names.map((n) => n.host))];
+    // The plaintexts go only into the sessions' Authorization headers, never into a message; read side by side.
+    const plaintexts = await Promise.all(hosts.map((host) => credentialFor(host)?.password.plaintext()));
+    for (const [i, host] of hosts.entries()) {
       const credential = credentialFor(host);
-      // The plaintext goes only into the session's Authorization header, never into a message.
-      const credentials = credential && {
-        username: credential.username,
-        password: await credential.password.plaintext(),
-      };
+      const password = plaintexts[i];
+      const credentials = credential && password !== undefined && { username: credential.username, password };
       sessions.set(
         host,
         new RegistrySession({
@@ -935,6 +935,7 @@ export class Dockyard {
     const push = (t: PublishTarget) => this.pushOne(t, variants, credentialFor, policy, abandoned);
     // One client session per host, for the index annotations, the tags after each image's first and the read-back.
     const rewritesIndex = annotations.index.length > 0;
+    const hasTwoTags = (image: { name: string }) => targets.filter((t) => t.image.name === image.name).length > 1;
     const needsClient = req.verify || targets.length > req.images.length || rewritesIndex || signing !== undefined;
     const sessions = needsClient ? await client() : undefined;
     // One fan-out per call: the index rewrite hands it the bytes it PUT, so the other tags read nothing first.
@@ -942,6 +943,14 @@ export class Dockyard {
     const tag = fanOut ? this.manifestTagger(fn, fanOut, credentialFor, push) : push;
     const first =
       sessions && rewritesIndex ? this.indexAnnotator(fn, sessions, fanOut, annotations, credentialFor, push) : push;
+    // The auth of each host the client will use is learnt while the first pushes run, so the tags start at once.
+    const contacted = req.verify || rewritesIndex || signing ? req.images : req.images.filter((i) => hasTwoTags(i));
+    if (sessions)
+      for (const { host, repository } of contacted)
+        void sessions
+          .session(host)
+          .prepare(repository)
+          .catch(() => undefined);
     const refs = await pushAll(targets, first, fn, tag).finally(() => endAfterAbandonedPushes(abandoned.count));
     const pushed = { ...built, refs, digest: digestOf(refs[0] ?? ""), pushed: true };
     if (!sessions) return toPublication(pushed);
