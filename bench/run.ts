@@ -41,6 +41,8 @@ async function publishFanOut(): Promise<void> {
     const g = { dir: HELLO, head: () => "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d" };
     const base = { commit: g.head(), username: "ci", password: cliSecret(d, users.ci) };
     const small = { ...base, images: [`${r1!.host}/bench/app`], latest: "NEVER" };
+    // The sha tag alone to each of two registries: what a second repository costs before any tag fan-out.
+    const two = { ...small, images: [`${r1!.host}/bench/app`, `${r2!.host}/bench/app`] };
     // sha, main, latest, t1, t2: five tags to each of two registries.
     const large = {
       ...base,
@@ -66,12 +68,14 @@ async function publishFanOut(): Promise<void> {
     };
     const refsSmall = await call(small);
     const refsLarge = await call(large); // warm: the build is cached, blobs are in both registries
+    await call(two);
     const strict = { verify: false };
     const t = {
       small: [] as number[],
       large: [] as number[],
       smallWork: [] as number[],
       largeWork: [] as number[],
+      twoWork: [] as number[],
       smallVerified: [] as number[],
       largeVerified: [] as number[],
     };
@@ -80,6 +84,7 @@ async function publishFanOut(): Promise<void> {
       t.large.push(await timed(() => call(large)));
       t.smallWork.push(await publishWork({ ...small, ...strict }));
       t.largeWork.push(await publishWork({ ...large, ...strict }));
+      t.twoWork.push(await publishWork({ ...two, ...strict }));
       t.smallVerified.push(await publishWork(small));
       t.largeVerified.push(await publishWork(large));
     }
@@ -96,6 +101,11 @@ async function publishFanOut(): Promise<void> {
     const [swMin, lwMin] = [Math.min(...t.smallWork), Math.min(...t.largeWork)];
     console.log(
       `    fastest of ${RUNS} each: ${swMin.toFixed(0)} ms vs ${lwMin.toFixed(0)} ms: ${(lwMin / swMin).toFixed(2)}x; every run: ${t.smallWork.map((x) => x.toFixed(0)).join(" ")} | ${t.largeWork.map((x) => x.toFixed(0)).join(" ")}`,
+    );
+    // The ratio is the product of these two: a second repository's own push, then eight more tags by manifest PUT.
+    const tw = median(t.twoWork);
+    console.log(
+      `    split: 2 refs (one per registry) ${tw.toFixed(0)} ms: ${(tw / sw).toFixed(2)}x the 1 ref; 10 refs ${(lw / tw).toFixed(2)}x the 2 refs`,
     );
     console.log(
       `  with the read-back (--verify, the default): ${sv.toFixed(0)} ms vs ${lv.toFixed(0)} ms: ${(lv / sv).toFixed(2)}x`,
