@@ -44,7 +44,8 @@ type Json = Record<string, unknown>;
 const obj = (v: unknown): Json | undefined =>
   typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Json) : undefined;
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+// Standard base64 as protobuf-specs writes it; the URL-safe alphabet too, which protobuf JSON parsers accept.
+const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
 /** protobuf-specs JSON bytes: base64; undefined when `v` is not base64 text. */
 const bytes = (v: unknown): Buffer | undefined =>
   typeof v === "string" && BASE64.test(v) ? Buffer.from(v, "base64") : undefined;
@@ -200,7 +201,8 @@ export const merkleLeafHash = (entry: Uint8Array): Buffer => sha256(Buffer.from(
 
 /**
  * A Rekor checkpoint (a signed note, C2SP signed-note and tlog-checkpoint): origin, tree size, base64 root hash,
- * a blank line, then `— <name> base64(4-byte key hint || signature)` lines; one must verify with the log's key.
+ * a blank line, then `— <name> base64(4-byte key hint || signature)` lines; one must verify with the log's key,
+ * and its root hash be the proof's (sigstore/rekor pkg/verify/verify.go VerifyCheckpointSignature).
  */
 function checkCheckpoint(envelope: string, log: TransparencyLog, treeSize: number, rootHash: Buffer): void {
   const split = envelope.indexOf("\n\n");
