@@ -250,7 +250,14 @@ function certificateIssuer(der: Buffer): string | undefined {
   } catch (e) {
     return fail("issuer", `the certificate cannot be read for its issuer: ${(e as Error).message}`);
   }
-  if (v2) return derUtf8String(v2) ?? fail("issuer", `the certificate's ${FULCIO_ISSUER_V2_OID} is not a UTF8String`);
+  if (v2)
+    return (
+      derUtf8String(v2) ??
+      fail(
+        "issuer",
+        `the certificate's OIDC issuer extension ${FULCIO_ISSUER_V2_OID} is not a DER UTF8String, as Fulcio writes it; verify certificates Fulcio issued`,
+      )
+    );
   return v1?.toString("utf8");
 }
 
@@ -338,7 +345,10 @@ export function verifyBundle(
   if (!within(at, log.validFor))
     fail("tlog-log-id", `${log.name}'s key was not valid at the entry's time ${at.toISOString()}`);
   if (!verifies(setPayload(body, integratedTime, logId, logIndex), log.key, set))
-    fail("tlog-set", `the signed entry timestamp does not verify with ${log.name}'s key: the entry was altered`);
+    fail(
+      "tlog-set",
+      `the signed entry timestamp does not verify with ${log.name}'s key: the entry was altered after logging`,
+    );
 
   // 1. The certificate: issued by a trusted CA valid when Rekor logged the signature, and valid itself then.
   const problems = cas.map((ca) =>
@@ -384,11 +394,14 @@ export function verifyBundle(
     fail("tlog-body", "the bundle's kindVersion is not the logged entry's kind and version");
   const hash = obj(spec?.payloadHash);
   if (hash?.algorithm !== "sha256" || hash.value !== sha256(payload).toString("hex"))
-    fail("tlog-body", "the envelope's payload is not the one logged in Rekor (payload hash differs): it was altered");
+    fail(
+      "tlog-body",
+      "the envelope's payload is not the one logged in Rekor (payload hash differs): the bundle was altered after signing",
+    );
   const loggedSignatures = Array.isArray(spec?.signatures) ? spec.signatures.map(obj) : [];
   const sameSignature = loggedSignatures.filter((s) => bytes(s?.signature)?.equals(signature));
   if (sameSignature.length === 0)
-    fail("tlog-body", "the envelope's signature is not the one logged in Rekor: it was altered");
+    fail("tlog-body", "the envelope's signature is not the one logged in Rekor: the bundle was altered after signing");
   const sameKey = sameSignature.some((s) => {
     try {
       return new X509Certificate(Buffer.from(str(s?.verifier) ?? "", "base64")).raw.equals(leaf.raw);
@@ -425,7 +438,10 @@ export function verifyBundle(
       path as Buffer[],
     );
     if (!root?.equals(rootHash ?? Buffer.alloc(0)))
-      fail("inclusion-proof", "the inclusion proof does not lead from the entry to its root hash: it was altered");
+      fail(
+        "inclusion-proof",
+        "the inclusion proof does not lead from the entry to its root hash: the bundle was altered after signing",
+      );
     if (checkpoint !== undefined) checkCheckpoint(checkpoint, log, treeSize ?? 0, rootHash ?? Buffer.alloc(0));
   }
 

@@ -1,6 +1,6 @@
 // Unit: src/signing/verify.ts's verifyBundle on bundles our keylessSigner makes against @sigstore/mock's CA and log
 // in process (routeFetch: no socket), each check broken on its own; the RFC 6962 audit path; the DER reader.
-import { createHash, generateKeyPairSync, sign as signData, X509Certificate } from "node:crypto";
+import { createHash, createPublicKey, generateKeyPairSync, sign as signData, X509Certificate } from "node:crypto";
 
 import { beforeAll, describe, expect, it } from "vitest";
 
@@ -21,7 +21,15 @@ import {
   type ExpectedArtifact,
   type VerificationPolicy,
 } from "../../src/signing/verify.js";
-import { FULCIO_PATH, mockSigstore, REKOR_PATH, routeFetch, testJwt, type MockSigstore } from "../fixtures/sigstore.js";
+import {
+  FULCIO_PATH,
+  mockSigstore,
+  REKOR_PATH,
+  routeFetch,
+  testJwt,
+  type MockSigstore,
+  type Route,
+} from "../fixtures/sigstore.js";
 
 // Loopback so src/signing takes plain http; routeFetch answers in process, nothing listens there.
 const URL_ = "http://127.0.0.1:9";
@@ -40,10 +48,27 @@ let expiredCa: MockSigstore;
 let bundle: SigstoreBundle;
 let otherCaBundle: SigstoreBundle;
 let expiredBundle: SigstoreBundle;
+let v1IssuerBundle: SigstoreBundle;
+let noIssuerBundle: SigstoreBundle;
+let v2NotUtf8Bundle: SigstoreBundle;
 
-async function signWith(mock: MockSigstore, digest = DIGEST): Promise<SigstoreBundle> {
+/** A Fulcio on `mock`'s CA writing only `extensions` (the mock's own writes both issuer extensions). */
+const fulcioWriting =
+  (mock: MockSigstore, extensions: { oid: string; value: string; legacy?: boolean }[]): Route =>
+  async (body) => {
+    const request = JSON.parse(body) as { publicKeyRequest: { publicKey: { content: string } } };
+    const publicKey = createPublicKey(request.publicKeyRequest.publicKey.content).export({
+      format: "der",
+      type: "spki",
+    });
+    const leaf = await mock.ca.issueCertificate({ publicKey, subjectAltName: SUB, extensions });
+    const certificates = [leaf, mock.ca.rootCertificate].map((der) => new X509Certificate(der).toString());
+    return { status: 201, body: JSON.stringify({ signedCertificateEmbeddedSct: { chain: { certificates } } }) };
+  };
+
+async function signWith(mock: MockSigstore, fulcio: Route = mock.fulcio): Promise<SigstoreBundle> {
   const routes = new Map([
-    [FULCIO_PATH, mock.fulcio],
+    [FULCIO_PATH, fulcio],
     [REKOR_PATH, mock.rekor],
   ]);
   const signer = await keylessSigner({
@@ -53,7 +78,7 @@ async function signWith(mock: MockSigstore, digest = DIGEST): Promise<SigstoreBu
     fetch: routeFetch(routes),
     sleep: () => Promise.resolve(),
   });
-  return (await signer.sign(IMAGE, digest, COSIGN_SIGN_PREDICATE_TYPE, {})).bundle;
+  return (await signer.sign(IMAGE, DIGEST, COSIGN_SIGN_PREDICATE_TYPE, {})).bundle;
 }
 
 beforeAll(async () => {
@@ -62,7 +87,21 @@ beforeAll(async () => {
   otherCa = await mockSigstore(URL_, { tlogKeys: good.tlogKeys });
   // Certificates issued two hours back (valid 10 minutes), logged now.
   expiredCa = await mockSigstore(URL_, { tlogKeys: good.tlogKeys, issued: new Date(Date.now() - 7_200_000) });
-  [bundle, otherCaBundle, expiredBundle] = await Promise.all([signWith(good), signWith(otherCa), signWith(expiredCa)]);
+  [bundle, otherCaBundle, expiredBundle, v1IssuerBundle, noIssuerBundle, v2NotUtf8Bundle] = await Promise.all([
+    signWith(good),
+    signWith(otherCa),
+    signWith(expiredCa),
+    signWith(good, fulcioWriting(good, [{ oid: FULCIO_ISSUER_V1_OID, value: ISS, legacy: true }])),
+    signWith(good, fulcioWriting(good, [])),
+    // A raw string where V2 wants a UTF8String: refused, not read as V1 would be.
+    signWith(
+      good,
+      fulcioWriting(good, [
+        { oid: FULCIO_ISSUER_V2_OID, value: ISS, legacy: true },
+        { oid: FULCIO_ISSUER_V1_OID, value: ISS, legacy: true },
+      ]),
+    ),
+  ]);
 });
 
 const clone = (b: SigstoreBundle): SigstoreBundle => JSON.parse(JSON.stringify(b)) as SigstoreBundle;
@@ -138,6 +177,19 @@ interface Row {
 const rows: Row[] = [
   { name: "the good bundle", bundle: () => bundle },
   { name: "the good bundle as JSON text", bundle: () => JSON.stringify(bundle) },
+  { name: "a certificate with only Fulcio's V1 issuer extension", bundle: () => v1IssuerBundle },
+  {
+    name: "a certificate with no issuer extension",
+    bundle: () => noIssuerBundle,
+    check: "issuer",
+    message: /OIDC issuer is "\(none\)", not "https:\/\/token.actions.githubusercontent.com"/,
+  },
+  {
+    name: "a V2 issuer extension that is not a UTF8String",
+    bundle: () => v2NotUtf8Bundle,
+    check: "issuer",
+    message: /OIDC issuer extension 1\.3\.6\.1\.4\.1\.57264\.1\.8 is not a DER UTF8String/,
+  },
   {
     name: "an expected payload that is not the envelope's",
     bundle: () => bundle,
@@ -280,6 +332,18 @@ const rows: Row[] = [
     },
     check: "checkpoint",
     message: /checkpoint is not signed by .*'s key/,
+  },
+  {
+    name: "a checkpoint naming another root",
+    bundle: () => {
+      const b = clone(bundle);
+      const cp = entryOf(b).inclusionProof.checkpoint;
+      const root = entryOf(b).inclusionProof.rootHash;
+      cp.envelope = cp.envelope.replace(`\n${root}\n`, `\n${flip(root)}\n`);
+      return b;
+    },
+    check: "checkpoint",
+    message: /checkpoint's tree size or root hash is not the inclusion proof's/,
   },
   { name: "not JSON", bundle: () => "{", check: "bundle", message: /bundle is not JSON/ },
   {
