@@ -5,7 +5,8 @@
  */
 import { createHash, createPublicKey, verify, X509Certificate, type KeyObject } from "node:crypto";
 
-import { BundleVerificationError, type BundleCheck } from "../errors/index.js";
+import { BundleVerificationError, InvalidInputError, type BundleCheck } from "../errors/index.js";
+import { checkDigest } from "../registry/reference.js";
 import { certificateExtension, derUtf8String } from "./der.js";
 import { IN_TOTO_PAYLOAD_TYPE, preAuthEncoding } from "./dsse.js";
 import { DSSE_KIND } from "./rekor.js";
@@ -296,6 +297,14 @@ export function verifyBundle(
   policy: VerificationPolicy,
   trustedRoot: unknown,
 ): VerifiedBundle {
+  // The caller's own input first: a bad policy or digest is the caller's to fix, not the bundle's fault.
+  if (!policy.certificateIdentity.trim())
+    throw new InvalidInputError("--certificate-identity: empty; give the signer's identity, e.g. its workflow URL");
+  if (!policy.certificateOidcIssuer.trim())
+    throw new InvalidInputError(
+      "--certificate-oidc-issuer: empty; give the signer's OIDC issuer, e.g. https://token.actions.githubusercontent.com",
+    );
+  if ("digest" in expected) checkDigest(expected.digest);
   const { cas, tlogs } = readTrustedRoot(trustedRoot);
   const b = parse(bundle, "bundle", "bundle");
   if (!str(b.mediaType)?.startsWith("application/vnd.dev.sigstore.bundle"))

@@ -4,7 +4,7 @@ import { createHash, createPublicKey, generateKeyPairSync, sign as signData, X50
 
 import { beforeAll, describe, expect, it } from "vitest";
 
-import { BundleVerificationError, type BundleCheck } from "../../src/errors/index.js";
+import { BundleVerificationError, InvalidInputError, type BundleCheck } from "../../src/errors/index.js";
 import { certificateExtension, derUtf8String, encodeOid } from "../../src/signing/der.js";
 import {
   COSIGN_SIGN_PREDICATE_TYPE,
@@ -390,6 +390,18 @@ describe("verifyBundle", () => {
     // Canary: the token that got the certificate is in no error.
     for (const form of [TOKEN, ...TOKEN.split("."), CANARY]) expect((error as Error).message).not.toContain(form);
   });
+
+  it.each([
+    [{ digest: DIGEST }, { ...POLICY, certificateIdentity: " " }, /--certificate-identity: empty/],
+    [{ digest: DIGEST }, { ...POLICY, certificateOidcIssuer: "" }, /--certificate-oidc-issuer: empty/],
+    [{ digest: "sha256:abc" }, POLICY, /digest "sha256:abc": not a digest/],
+  ] as [ExpectedArtifact, VerificationPolicy, RegExp][])(
+    "refuses the caller's bad input %# before the bundle",
+    (e, p, m) => {
+      expect(() => verifyBundle("{", e, p, good.trustedRootJson)).toThrow(InvalidInputError);
+      expect(() => verifyBundle("{", e, p, good.trustedRootJson)).toThrow(m);
+    },
+  );
 
   it("accepts the exact payload it was given, and the trusted root as JSON text", () => {
     const payload = Buffer.from(bundle.dsseEnvelope.payload, "base64");
