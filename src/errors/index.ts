@@ -5,3 +5,4 @@ export { TagCollisionError } from "./TagCollisionError.js";
 export { RegistryError } from "./RegistryError.js";
 export { VerifyError } from "./VerifyError.js";
 export { SigningError } from "./SigningError.js";
+export { BundleVerificationError, type BundleCheck } from "./BundleVerificationError.js";

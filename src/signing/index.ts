@@ -34,3 +34,11 @@ export {
   SPDX_PREDICATE_TYPE,
   type SbomPredicate,
 } from "./sbom.js";
+export {
+  FULCIO_ISSUER_V1_OID,
+  FULCIO_ISSUER_V2_OID,
+  verifyBundle,
+  type ExpectedArtifact,
+  type VerificationPolicy,
+  type VerifiedBundle,
+} from "./verify.js";
