@@ -627,7 +627,7 @@ export class Dockyard {
    * the module, each platform's manifest before the index. Every tag is read back and must name that digest.
    * Tags, credentials, retries and the result are publish's; it reads registry passwords to log in itself, so the
    * engine's registry settings and docker login do not apply, and localhost is the module's own container.
-   * Nothing is built: the result's built is false.
+   * Nothing is built: the result's built is false. --sign signs the digest in every image after the read-back.
    */
   @func({ cache: "session" })
   async promote(
@@ -653,6 +653,14 @@ export class Dockyard {
     retries = DEFAULT_RETRIES,
     /** Seconds one push attempt may take before it counts as a transient failure. */
     pushTimeout = DEFAULT_PUSH_TIMEOUT_SECONDS,
+    /** Sign what was pushed, keyless with Sigstore: the final digest in every repository (the index and each platform manifest), each bundle attached as an OCI 1.1 referrer (fallback tag sha256-<hex> where the registry has no referrers API), for cosign verify. Needs --oidc-token. */
+    sign = false,
+    /** The CI's OIDC identity token for --sign, e.g. env:SIGSTORE_ID_TOKEN (GitHub: permissions id-token: write, minted for audience sigstore; GitLab: id_tokens SIGSTORE_ID_TOKEN with aud sigstore); sent to Fulcio and Rekor only. */
+    oidcToken?: Secret,
+    /** Fulcio (the Sigstore certificate authority) address for --sign; a private instance's https URL. */
+    fulcioUrl = DEFAULT_FULCIO_URL,
+    /** Rekor (the Sigstore transparency log) address for --sign; a private instance's https URL. */
+    rekorUrl = DEFAULT_REKOR_URL,
   ): Promise<Publication> {
     // Every argument, and a credential for every target host, is checked before the first engine or registry call.
     const req = promoteRequest({
@@ -668,7 +676,8 @@ export class Dockyard {
       retries,
       pushTimeout,
     });
-    return this.pushWithOwnClient("promote", req, [req.from], async (targets, sessions) => {
+    const signing = signingRequest({ sign, oidcToken, fulcioUrl, rekorUrl });
+    return this.pushWithOwnClient("promote", req, [req.from], signing, async (targets, sessions) => {
       const { source, refs } = await promoteAll(req.from, targets, sessions);
       return { refs, digest: source.root.digest, platforms: source.platforms, platformDigests: source.platformDigests };
     });
@@ -682,7 +691,7 @@ export class Dockyard {
    * child is read, and an index, a child without a platform, two of one platform or a child whose config's
    * org.opencontainers.image.revision is not the commit refused, before any write. The index carries the
    * org.opencontainers.image.* labels every child shares as annotations, and --annotations. Every tag is read back
-   * and must name the index's digest. Tags, credentials, retries and the result are promote's.
+   * and must name the index's digest. Tags, credentials, retries, --sign and the result are promote's.
    */
   @func({ cache: "session" })
   async merge(
@@ -710,6 +719,14 @@ export class Dockyard {
     retries = DEFAULT_RETRIES,
     /** Seconds one push attempt may take before it counts as a transient failure. */
     pushTimeout = DEFAULT_PUSH_TIMEOUT_SECONDS,
+    /** Sign what was pushed, keyless with Sigstore: the final digest in every repository (the index and each platform manifest), each bundle attached as an OCI 1.1 referrer (fallback tag sha256-<hex> where the registry has no referrers API), for cosign verify. Needs --oidc-token. */
+    sign = false,
+    /** The CI's OIDC identity token for --sign, e.g. env:SIGSTORE_ID_TOKEN (GitHub: permissions id-token: write, minted for audience sigstore; GitLab: id_tokens SIGSTORE_ID_TOKEN with aud sigstore); sent to Fulcio and Rekor only. */
+    oidcToken?: Secret,
+    /** Fulcio (the Sigstore certificate authority) address for --sign; a private instance's https URL. */
+    fulcioUrl = DEFAULT_FULCIO_URL,
+    /** Rekor (the Sigstore transparency log) address for --sign; a private instance's https URL. */
+    rekorUrl = DEFAULT_REKOR_URL,
   ): Promise<Publication> {
     // Every argument, and a credential for every target host, is checked before the first engine or registry call.
     const req = mergeRequest({
@@ -726,7 +743,8 @@ export class Dockyard {
       retries,
       pushTimeout,
     });
-    return this.pushWithOwnClient("merge", req, req.from, async (targets, sessions, commit) => {
+    const signing = signingRequest({ sign, oidcToken, fulcioUrl, rekorUrl });
+    return this.pushWithOwnClient("merge", req, req.from, signing, async (targets, sessions, commit) => {
       const intent = { commit, annotations: req.annotations };
       const { index, refs, platformDigests } = await mergeAll(req.from, targets, sessions, intent);
       return { refs, digest: index.digest, platforms: index.platforms, platformDigests };
@@ -788,6 +806,7 @@ export class Dockyard {
     fn: "promote" | "merge",
     req: TagRequest & PushRequest<Secret>,
     sources: readonly { host: string }[],
+    signing: SigningRequest<Secret> | undefined,
     push: (
       targets: PublishTarget[],
       sessions: PromoteEffects,
@@ -796,6 +815,8 @@ export class Dockyard {
   ): Promise<Publication> {
     const credentialFor = this.credentialLookup(req.credentials);
     requireTargetCredentials(req.images, (host) => credentialFor(host) !== undefined, fn);
+    // The token is read and checked before any registry request: a bad one copies nothing.
+    const token = await this.signingToken(signing);
     const git = await this.resolve(req, false);
     const client = this.registryClient(fn, [...sources, ...req.images], req);
     const sessions = await client();
@@ -809,7 +830,7 @@ export class Dockyard {
     const images = req.images.map((i) => i.name);
     const { commit } = git;
     // Nothing built (so neither built nor dirty); verified, since pushToTargets read every tag back at the digest.
-    return toPublication({
+    const published: PublicationData = {
       refs,
       digest,
       tags,
@@ -822,7 +843,16 @@ export class Dockyard {
       commit,
       dirty: false,
       latestNote,
+    };
+    if (!signing || token === undefined) return toPublication(published);
+    // The same digest in every repository: what was copied or assembled there and read back.
+    const repositories: SignedRepository[] = req.images.map((image) => ({ ...image, digest }));
+    const report = await signPushed(fn, repositories, refs.join(", "), token, {
+      session: sessions.session,
+      signer: () => this.signer(signing, token, req),
+      created: () => new Date().toISOString(),
     });
+    return toPublication({ ...published, ...signedFields(report) });
   }
 
   /**

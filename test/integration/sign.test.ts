@@ -1,7 +1,8 @@
-// Rung 3 (engine double): `publish --sign` and `sign` called as the module through the double (docker backend,
-// Secrets read with Secret.plaintext), pushing to Debian's docker-registry 2.8.2 on loopback (no referrers API: the
-// tag-schema fallback), signing with Sigstore's mock Fulcio and Rekor (@sigstore/mock 0.11) on loopback; every
-// bundle read back as a referrer and verified by @sigstore/verify, the fallback index read by skopeo as well.
+// Rung 3 (engine double): `publish --sign`, `promote --sign`, `merge --sign` and `sign` called as the module through
+// the double (docker backend, Secrets read with Secret.plaintext), pushing to Debian's docker-registry 2.8.2 on
+// loopback (no referrers API: the tag-schema fallback), signing with Sigstore's mock Fulcio and Rekor
+// (@sigstore/mock 0.11) on loopback; every bundle read back as a referrer and verified by @sigstore/verify, the
+// fallback index read by skopeo as well.
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -13,7 +14,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
 import { FunctionCallError } from "../engine/server.js";
 import { startFaultProxy, type FaultProxy } from "../infra/fault-proxy.js";
-import { writeIndexLayout, type LayoutIndex } from "../infra/oci-layout.js";
+import { writeIndexLayout, writeLayout, type LayoutImage, type LayoutIndex } from "../infra/oci-layout.js";
 import { publicationData, type PublicationResult } from "../infra/publication.js";
 import { startRegistry, type Registry } from "../infra/registry.js";
 import { pushLayout, rawRead } from "../infra/skopeo.js";
@@ -31,6 +32,9 @@ const CANARY = "canary-91ad4c-never-echoed";
 const NOW_S = Math.floor(Date.now() / 1000);
 const TOKEN = testJwt({ iss: ISS, sub: SUB, aud: "sigstore", exp: NOW_S + 3600, jti: CANARY });
 const EXPIRED = testJwt({ iss: ISS, sub: SUB, aud: "sigstore", exp: NOW_S - 120, jti: CANARY });
+/** The commit promote and merge tag with; merge's children carry it as their revision label, as publish --staging does. */
+const COMMIT = "5c4d3e2f1a0b9a8b7c6d5e4f3a2b1c0d9e8f7a6b";
+const SHA = COMMIT.slice(0, 7);
 
 /** Every form of a token a leak could take: whole, its parts, their decoded JSON, base64 and base64url of each. */
 function tokenForms(token: string): string[] {
@@ -54,6 +58,7 @@ describe.skipIf(!docker)("keyless signing through the module, verified by @sigst
   let sigstore: Sigstore;
   let layout: string;
   let prebuilt: LayoutIndex;
+  let staged: LayoutImage[];
 
   beforeAll(async () => {
     layout = await mkdtemp(path.join(os.tmpdir(), "dockyard-sign-"));
@@ -66,6 +71,15 @@ describe.skipIf(!docker)("keyless signing through the module, verified by @sigst
     proxy = await startFaultProxy(registry.port);
     await pushLayout(layout, "v1", `${registry.host}/acme/prebuilt:v1`, `ci:${PASSWORD}`);
     await pushLayout(layout, "v1", `${registry.host}/acme/partial:v1`, `ci:${PASSWORD}`);
+    await pushLayout(layout, "v1", `${registry.host}/acme/candidate:v1`, `ci:${PASSWORD}`);
+    // Each runner's publish --staging of COMMIT, one platform each, in the repository merge assembles into.
+    staged = [];
+    for (const arch of ["amd64", "arm64"]) {
+      const dir = path.join(layout, arch);
+      const labels = { "org.opencontainers.image.revision": COMMIT };
+      staged.push(await writeLayout(dir, "v1", `built on an ${arch} runner\n`, arch, labels));
+      await pushLayout(dir, "v1", `${registry.host}/acme/merged:${SHA}-linux-${arch}`, `ci:${PASSWORD}`);
+    }
   });
 
   afterAll(async () => {
@@ -178,6 +192,115 @@ describe.skipIf(!docker)("keyless signing through the module, verified by @sigst
     expect(result.markdown).toMatch(/\| signed \| 3 signature/);
     expectNoToken(JSON.stringify(result) + stored);
     expectNoToken(JSON.stringify(world.double.journal));
+  });
+
+  /** `dagger call promote|merge … --sign` through the double, with --commit and --ref (no source needed). */
+  const copyCall = (fn: "promote" | "merge", args: Record<string, unknown>, token = TOKEN) =>
+    world.double
+      .module()
+      .call(
+        fn,
+        { commit: COMMIT, ref: "refs/heads/main", ...auth(), ...signingArgs(token), ...args },
+        { returns: "Publication" },
+      )
+      .result<PublicationResult>();
+  /** The signed digests among `signatures` naming `repository`. */
+  const signedIn = (repository: string, signatures: string[]) =>
+    signatures.filter((l) => l.startsWith(`${registry.host}/${repository}@`));
+  const signedDigest = (line: string) => /@(sha256:[0-9a-f]{64})=/.exec(line)![1];
+
+  it("promote --sign, two platforms to two repositories: in each, the index and both platforms verify; one certificate", async () => {
+    const result = await copyCall("promote", {
+      from: `${registry.host}/acme/candidate@${prebuilt.indexDigest}`,
+      images: [`${registry.host}/acme/promoted`, `${registry.host}/acme/released`],
+    });
+    const pub = publicationData(result);
+    expect(pub).toMatchObject({ digest: prebuilt.indexDigest, pushed: true, verified: true, built: false });
+    expect(pub).toMatchObject({ signerIdentity: SUB, signerIssuer: ISS });
+    expect(pub.signatures).toHaveLength(6);
+    const expected = [...prebuilt.images.map((i) => i.manifestDigest), prebuilt.indexDigest].sort();
+    let stored = "";
+    for (const repository of ["acme/promoted", "acme/released"]) {
+      const lines = signedIn(repository, pub.signatures!);
+      expect(lines.map(signedDigest).sort()).toEqual(expected);
+      stored += await expectSignaturesVerify(repository, lines);
+    }
+    // One Fulcio certificate for the call, one Rekor entry per signature; the source is left unsigned.
+    expect(Object.fromEntries(sigstore.requests)).toEqual({ [FULCIO_PATH]: 1, [REKOR_PATH]: 6 });
+    const source = await listReferrers(session(), "acme/candidate", prebuilt.indexDigest, BUNDLE_V03_MEDIA_TYPE);
+    expect(source.descriptors).toEqual([]);
+    expect(result.githubOutput).toContain(`signer-identity=${SUB}`);
+    expect(result.dotenv).toContain(`IMAGE_SIGNER_ISSUER=${ISS}`);
+    expect(result.markdown).toMatch(/\| signed \| 6 signature/);
+    expectNoToken(JSON.stringify(result) + stored);
+    expectNoToken(JSON.stringify(world.double.journal));
+  });
+
+  it("merge --sign: the index it assembles and both staged platforms verify; one certificate", async () => {
+    const result = await copyCall("merge", {
+      from: staged.map((c) => `${registry.host}/acme/merged@${c.manifestDigest}`),
+      images: [`${registry.host}/acme/merged`],
+    });
+    const pub = publicationData(result);
+    expect(pub).toMatchObject({ pushed: true, verified: true, signerIdentity: SUB, signerIssuer: ISS });
+    expect(pub.platformDigests.map((p) => p.split("=")[1]).sort()).toEqual(staged.map((c) => c.manifestDigest).sort());
+    expect(pub.signatures!.map(signedDigest).sort()).toEqual(
+      [...staged.map((c) => c.manifestDigest), pub.digest].sort(),
+    );
+    const stored = await expectSignaturesVerify("acme/merged", pub.signatures!);
+    expect(Object.fromEntries(sigstore.requests)).toEqual({ [FULCIO_PATH]: 1, [REKOR_PATH]: 3 });
+    expectNoToken(JSON.stringify(result) + stored);
+    expectNoToken(JSON.stringify(world.double.journal));
+  });
+
+  it.each(["promote", "merge"] as const)(
+    "%s: an expired token is refused before any registry or Sigstore request, no token in the error",
+    async (fn) => {
+      const mark = proxy.requests.length;
+      const from = `${proxy.host}/acme/candidate@${prebuilt.indexDigest}`;
+      const err = await copyCall(
+        fn,
+        { from: fn === "merge" ? [from] : from, images: [`${proxy.host}/acme/refused`] },
+        EXPIRED,
+      ).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(FunctionCallError);
+      const e = err as FunctionCallError;
+      expect(e.message).toMatch(/--oidc-token: the OIDC token expired/);
+      expect(proxy.requests.slice(mark)).toEqual([]);
+      expect(sigstore.total()).toBe(0);
+      expectNoToken(`${e.message}\n${e.stdout}\n${e.stderr}`, EXPIRED);
+    },
+  );
+
+  it("promote, Fulcio refusing after the copy: the error names what was copied, that nothing was signed, and sign", async () => {
+    sigstore.routes.set(FULCIO_PATH, (body) =>
+      Promise.resolve({
+        status: 401,
+        body: JSON.stringify({ code: 401, message: `invalid token ${JSON.parse(body).credentials.oidcIdentityToken}` }),
+      }),
+    );
+    const err = await copyCall("promote", {
+      from: `${registry.host}/acme/candidate@${prebuilt.indexDigest}`,
+      images: [`${registry.host}/acme/copied`],
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(FunctionCallError);
+    const e = err as FunctionCallError;
+    expect(e.message).toMatch(/promote: signing failed after the push \(certificate: .*Fulcio/);
+    expect(e.message).toContain(`Pushed: ${registry.host}/acme/copied:${SHA}@${prebuilt.indexDigest}`);
+    expect(e.message).toContain(
+      `Signed and attached: none. Not signed or attached: ${registry.host}/acme/copied@${prebuilt.indexDigest}.`,
+    );
+    expect(e.message).toMatch(/Run dockyard sign --image/);
+    // The copy stands: the tag names the promoted digest.
+    expect((await getManifest(session(), "acme/copied", SHA)).digest).toBe(prebuilt.indexDigest);
+    expect(sigstore.requests.get(REKOR_PATH) ?? 0).toBe(0);
+    expectNoToken(`${e.message}\n${e.stdout}\n${e.stderr}`);
   });
 
   it("sign: an index already pushed, by tag with with-registry-auth and by digest with --username", async () => {

@@ -54,7 +54,7 @@ const copyArgs: Expected = {
   pushTimeout: { type: INT, optional: false, default: 300 },
 };
 
-// Keyless signing's arguments, one name each on publish, publish-containers and sign (the public-good instance by default).
+// Keyless signing's arguments, one name each on every pushing function and sign (the public-good instance by default).
 const signingArgs: Expected = {
   sign: { type: BOOL, optional: false, default: false },
   oidcToken: { type: SECRET, optional: true },
@@ -146,7 +146,7 @@ const FUNCTIONS: Record<string, { returns: string; cache?: string; args: Expecte
     returns: "OBJECT_KIND:Publication",
     // Pushes like publish; session-cached, so one session's repeat of an identical call pushes once.
     cache: "session",
-    args: { from: { type: STR, optional: false }, ...copyArgs },
+    args: { from: { type: STR, optional: false }, ...copyArgs, ...signingArgs },
   },
   merge: {
     returns: "OBJECT_KIND:Publication",
@@ -164,6 +164,7 @@ const FUNCTIONS: Record<string, { returns: string; cache?: string; args: Expecte
       latest: copyArgs.latest!,
       retries: copyArgs.retries!,
       pushTimeout: copyArgs.pushTimeout!,
+      ...signingArgs,
     },
   },
   sign: {
@@ -374,6 +375,7 @@ describe("module registration", () => {
       });
     for (const name of ["username", "password"]) expect(promote[name]!.description).toMatch(/--from's host/);
     expect(promote.from!.description).toMatch(/pinned by digest/);
+    expect(dockyard.methods.promote!.description).toMatch(/--sign signs the digest in every image/);
   });
 
   it("merge takes promote's arguments with promote's help text, --from a list of images pinned by digest", () => {

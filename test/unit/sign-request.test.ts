@@ -1,5 +1,5 @@
-// Rung 1 (types) plus direct calls: publish, publish-containers and sign refuse bad signing input (no token, a token
-// that is no usable JWT, bad addresses, --push=false) before any engine call; the token is in no refusal.
+// Rung 1 (types) plus direct calls: publish, publish-containers, promote, merge and sign refuse bad signing input (no
+// token, a token that is no usable JWT, bad addresses, --push=false) before any engine call; the token is in no refusal.
 import { describe, expect, it } from "vitest";
 
 import type { Container, Directory, Secret } from "@dagger.io/dagger";
@@ -115,6 +115,48 @@ const publishContainers =
       sign,
       token,
     );
+/** promote and merge with a registry login (their targets need one), then the signing arguments. */
+const LOGIN = ["ci", untouchable<Secret>("password")] as const;
+const FROM = `${IMAGE}@${DIGEST}`;
+const promote =
+  (sign: boolean, token?: Secret, fulcio?: string, rekor?: string): Call =>
+  (d) =>
+    d.promote(
+      FROM,
+      [`${IMAGE}-prod`],
+      ...LOGIN,
+      [],
+      COMMIT,
+      "refs/heads/main",
+      7,
+      undefined,
+      3,
+      300,
+      sign,
+      token,
+      fulcio,
+      rekor,
+    );
+const merge =
+  (sign: boolean, token?: Secret, fulcio?: string, rekor?: string): Call =>
+  (d) =>
+    d.merge(
+      [FROM],
+      [IMAGE],
+      ...LOGIN,
+      [],
+      [],
+      COMMIT,
+      "refs/heads/main",
+      7,
+      undefined,
+      3,
+      300,
+      sign,
+      token,
+      fulcio,
+      rekor,
+    );
 const sign =
   (image: string, token: Secret, fulcio?: string): Call =>
   (d) =>
@@ -159,6 +201,32 @@ const REFUSALS: { name: string; call: Call; why: RegExp }[] = [
     why: /--sign: also pass --oidc-token/,
   },
   { name: "publish-containers, an expired token", call: publishContainers(true, secret(EXPIRED)), why: /expired/ },
+  { name: "promote --sign without --oidc-token", call: promote(true), why: /--sign: also pass --oidc-token/ },
+  {
+    name: "promote, an expired token",
+    call: promote(true, secret(EXPIRED)),
+    why: /--oidc-token: the OIDC token expired/,
+  },
+  { name: "promote, a token that is not a JWT", call: promote(true, secret(NOT_JWT)), why: /not a JWT/ },
+  { name: "promote, a token without sub", call: promote(true, secret(NO_SUB)), why: /no `sub` claim/ },
+  {
+    name: "promote --fulcio-url not a URL",
+    call: promote(true, secret(GOOD), "fulcio"),
+    why: /--fulcio-url "fulcio": not a URL/,
+  },
+  {
+    name: "promote --rekor-url with credentials",
+    call: promote(true, secret(GOOD), undefined, "https://u:p@rekor.test"),
+    why: /--rekor-url: give the bare address/,
+  },
+  { name: "merge --sign without --oidc-token", call: merge(true), why: /--sign: also pass --oidc-token/ },
+  { name: "merge, an expired token", call: merge(true, secret(EXPIRED)), why: /--oidc-token: the OIDC token expired/ },
+  { name: "merge, a token that is not a JWT", call: merge(true, secret(NOT_JWT)), why: /not a JWT/ },
+  {
+    name: "merge --rekor-url ftp",
+    call: merge(true, secret(GOOD), undefined, "ftp://rekor.test"),
+    why: /--rekor-url.*not an http\(s\) URL/,
+  },
   {
     name: "sign, a bare name",
     call: sign(IMAGE, secret(GOOD)),
@@ -206,6 +274,14 @@ describe("accepted signing input reaches the engine", () => {
       name: "publish-containers --sign",
       call: publishContainers(true, secret(GOOD)),
       reaches: /engine call: (source|container)/,
+    },
+    // Past every check, the first engine call is the registry password's plaintext (or git, were it not given).
+    { name: "promote --sign", call: promote(true, secret(GOOD)), reaches: /engine call: (source|password)/ },
+    { name: "merge --sign", call: merge(true, secret(GOOD)), reaches: /engine call: (source|password)/ },
+    {
+      name: "promote with a token and no --sign",
+      call: promote(false, secret(NOT_JWT)),
+      reaches: /engine call: (source|password)/,
     },
   ];
   it.each(ACCEPTED)("$name", async ({ call, reaches }) => {
