@@ -84,6 +84,40 @@ function uploadLocation(res: Response): string {
 }
 
 /**
+ * Ends an upload begun at `location`: the closing PUT with `?digest=`, carrying `body` (a monolithic upload) or
+ * nothing (after PATCH chunks); the registry's `Docker-Content-Digest`, when it sends one, must be `digest`.
+ */
+async function closeUpload(
+  s: RegistrySession,
+  repository: string,
+  location: string,
+  digest: string,
+  body: Uint8Array | ReadableStream<Uint8Array> | undefined,
+  what: string,
+): Promise<void> {
+  const put = new URL(location, `${s.baseUrl}/`);
+  put.searchParams.set("digest", digest);
+  await s.send(
+    {
+      method: "PUT",
+      repository,
+      path: put.toString(),
+      scope: RegistrySession.scope(repository, true),
+      headers: { "Content-Type": "application/octet-stream" },
+      ...(body !== undefined ? { body } : {}),
+      ok: [201],
+    },
+    async (res) => {
+      await res.arrayBuffer();
+      const stored = res.headers.get("docker-content-digest");
+      if (stored && stored.startsWith("sha256:") && stored !== digest)
+        throw new Error(mismatch(`the blob ${repository}@${digest} as stored`, digest, stored));
+    },
+    what,
+  );
+}
+
+/**
  * Uploads `bytes` as one blob of `repository` (HEAD first: nothing sent when it is there), by a POST that begins
  * the upload and one monolithic PUT to its Location (this registry only) with `?digest=`; the registry's
  * `Docker-Content-Digest`, when it sends one, must be the digest of `bytes`.
@@ -104,26 +138,7 @@ export async function pushBlob(
     async (res) => (await res.arrayBuffer(), uploadLocation(res)),
     what,
   );
-  const put = new URL(location, `${s.baseUrl}/`);
-  put.searchParams.set("digest", digest);
-  await s.send(
-    {
-      method: "PUT",
-      repository,
-      path: put.toString(),
-      scope,
-      headers: { "Content-Type": "application/octet-stream" },
-      body: bytes,
-      ok: [201],
-    },
-    async (res) => {
-      await res.arrayBuffer();
-      const stored = res.headers.get("docker-content-digest");
-      if (stored && stored.startsWith("sha256:") && stored !== digest)
-        throw new Error(mismatch(`the blob ${repository}@${digest} as stored`, digest, stored));
-    },
-    what,
-  );
+  await closeUpload(s, repository, location, digest, bytes, what);
   return { digest, size };
 }
 
@@ -203,21 +218,7 @@ export async function copyBlob(
       );
     }
   }
-  const put = new URL(location, `${target.baseUrl}/`);
-  put.searchParams.set("digest", digest);
-  await target.send(
-    {
-      method: "PUT",
-      repository: targetRepository,
-      path: put.toString(),
-      scope,
-      headers: { "Content-Type": "application/octet-stream" },
-      ...(options.chunkBytes ? {} : { body: verified }),
-      ok: [201],
-    },
-    async (res) => void (await res.arrayBuffer()),
-    what,
-  );
+  await closeUpload(target, targetRepository, location, digest, options.chunkBytes ? undefined : verified, what);
   return "uploaded";
 }
 

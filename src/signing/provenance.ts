@@ -3,6 +3,8 @@
  * from which commit, with which Dockerfile, stage, build arguments and platforms, by which builder and when.
  */
 import { InvalidInputError } from "../errors/index.js";
+import { ArgumentError } from "../input/argument.js";
+import { parseCreated } from "../input/timestamp.js";
 
 /** Our buildType: how to read externalParameters and internalParameters below (src/signing/README.md). */
 export const DOCKYARD_BUILD_TYPE = "https://github.com/dockyard-dev/dockyard/build/v1";
@@ -40,8 +42,8 @@ export interface ProvenanceInput {
 }
 
 const HEX_COMMIT = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
-// RFC 3339 section 5.6 date-time (uppercase T and Z, as Go's time.RFC3339 reads it).
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+// What parseCreated says of a date-time written right that names no moment (a day, hour or offset out of range).
+const NO_SUCH_TIME = /does not exist|has no day|leap second/;
 const TIME_HINT = 'e.g. "2026-01-31T12:00:00Z" (date +%Y-%m-%dT%H:%M:%SZ -u)';
 
 const refuse = (field: string, value: string, why: string, fix: string): never => {
@@ -62,18 +64,15 @@ function uri(field: string, value: string, fix: string): string {
 
 function time(field: string, value: string): number {
   text(field, value, TIME_HINT);
-  const m = RFC3339.exec(value);
-  if (!m) refuse(field, value, "is not an RFC 3339 date-time with a zone", TIME_HINT);
-  const [, y, mo, d, hh, mi, ss] = (m as RegExpExecArray).map(Number);
-  const day = new Date(Date.UTC(y ?? 0, (mo ?? 1) - 1, d ?? 0));
-  if (
-    day.getUTCMonth() !== (mo ?? 1) - 1 ||
-    day.getUTCDate() !== d ||
-    (hh ?? 0) > 23 ||
-    (mi ?? 0) > 59 ||
-    (ss ?? 0) > 59
-  )
-    refuse(field, value, "is not a date-time that exists", TIME_HINT);
+  try {
+    parseCreated(value, field);
+  } catch (e) {
+    if (!(e instanceof ArgumentError)) throw e;
+    const why = NO_SUCH_TIME.test(e.why)
+      ? "is not a date-time that exists"
+      : "is not an RFC 3339 date-time with a zone";
+    refuse(field, value, why, TIME_HINT);
+  }
   return Date.parse(value);
 }
 

@@ -8,7 +8,7 @@ import { errorMessage } from "../push/retry.js";
 import type { RegistrySession } from "../registry/http.js";
 import { getManifest } from "../registry/manifests.js";
 import { attachReferrer, type AttachedReferrer } from "../registry/referrers.js";
-import { manifestShape } from "../verify/check.js";
+import { manifestJson, shapeOfJson } from "../verify/check.js";
 import { bundleArtifact } from "./attach.js";
 import { maskToken } from "./oidc.js";
 import type { KeylessSigner } from "./sign.js";
@@ -63,11 +63,12 @@ interface Subject {
 async function subjectsOf(s: RegistrySession, repository: string, digest: string): Promise<Subject[]> {
   const root = await getManifest(s, repository, digest);
   const self = { digest: root.digest, mediaType: root.mediaType, size: root.size };
-  const shape = manifestShape(root.bytes, root.mediaType);
+  const json = manifestJson(root.bytes);
+  const shape = shapeOfJson(json, root.mediaType);
   if (shape.kind !== "index") return [self];
   const keep = new Set(shape.children.filter((c) => !c.attestation).map((c) => c.digest));
-  const index = JSON.parse(Buffer.from(root.bytes).toString("utf8")) as { manifests?: Subject[] };
-  const children = (index.manifests ?? []).filter((d) => keep.has(d.digest));
+  const listed = Array.isArray(json?.manifests) ? (json.manifests as Subject[]) : [];
+  const children = listed.filter((d) => keep.has(d.digest));
   return [...children.map((d) => ({ digest: d.digest, mediaType: d.mediaType, size: d.size })), self];
 }
 

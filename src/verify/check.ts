@@ -18,7 +18,8 @@ interface DescriptorJson {
   platform?: { os?: unknown; architecture?: unknown; variant?: unknown };
 }
 
-function parseObject(bytes: Uint8Array): Record<string, unknown> | undefined {
+/** A manifest's bytes as a JSON object; undefined when they are not one. */
+export function manifestJson(bytes: Uint8Array): Record<string, unknown> | undefined {
   try {
     const parsed: unknown = JSON.parse(Buffer.from(bytes).toString("utf8"));
     return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)
@@ -31,7 +32,11 @@ function parseObject(bytes: Uint8Array): Record<string, unknown> | undefined {
 
 /** The shape of a manifest's bytes (`mediaType`: its own field or the registry's Content-Type). */
 export function manifestShape(bytes: Uint8Array, mediaType: string): ManifestShape {
-  const json = parseObject(bytes);
+  return shapeOfJson(manifestJson(bytes), mediaType);
+}
+
+/** manifestShape of bytes already parsed by manifestJson, for a caller that reads the JSON too. */
+export function shapeOfJson(json: Record<string, unknown> | undefined, mediaType: string): ManifestShape {
   if (!json) return { kind: "other", why: "is not a JSON object" };
   if (isIndexType(mediaType) || Array.isArray(json.manifests)) {
     const list = Array.isArray(json.manifests) ? (json.manifests as DescriptorJson[]) : [];

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 
 import { bundleFromJSON } from "@sigstore/bundle";
 import { toSignedEntity, toTrustMaterial, Verifier } from "@sigstore/verify";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 import { InvalidInputError } from "../../src/errors/index.js";
 import {
@@ -19,7 +19,7 @@ import {
   type ProvenanceInput,
   type SigstoreBundle,
 } from "../../src/signing/index.js";
-import { FULCIO_PATH, REKOR_PATH, startSigstore, testJwt, type Sigstore } from "../fixtures/sigstore.js";
+import { FULCIO_PATH, REKOR_PATH, testJwt, useSigstore } from "../fixtures/sigstore.js";
 
 const IMAGE = "ghcr.io/acme/app";
 const DIGEST = `sha256:${"5e7a".repeat(16)}`;
@@ -51,16 +51,7 @@ const INPUT: ProvenanceInput = {
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/sbom/${name}`, import.meta.url), "utf8");
 
-let sigstore: Sigstore;
-beforeAll(async () => {
-  sigstore = await startSigstore();
-});
-afterAll(() => sigstore.close());
-beforeEach(() => {
-  sigstore.requests.clear();
-  sigstore.routes.set(FULCIO_PATH, sigstore.fulcio);
-  sigstore.routes.set(REKOR_PATH, sigstore.rekor);
-});
+const sigstore = useSigstore();
 
 const sign = (predicateType: string, predicate: Record<string, unknown>) =>
   signImage({

@@ -26,7 +26,7 @@ import {
   COSIGN_SIGN_PREDICATE_TYPE,
   signImage,
 } from "../../src/signing/index.js";
-import { startSigstore, testJwt, type Sigstore } from "../fixtures/sigstore.js";
+import { testJwt, useSigstore } from "../fixtures/sigstore.js";
 import { writeLayout, type LayoutImage } from "../infra/oci-layout.js";
 import { startRegistry, type Registry } from "../infra/registry.js";
 import { rawRead, skopeo } from "../infra/skopeo.js";
@@ -137,11 +137,7 @@ describe.each(["htpasswd", "token"])("attachReferrer on docker-registry 2.8.2 wi
 describe("end to end: sign with the mock Sigstore, attach on docker-registry 2.8.2, read back, verify", () => {
   const SUB = "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main";
   const ISS = "https://token.actions.githubusercontent.com";
-  let sigstore: Sigstore;
-  beforeAll(async () => {
-    sigstore = await startSigstore();
-  });
-  afterAll(() => sigstore.close());
+  const sigstore = useSigstore();
 
   const verify = (bundle: unknown, identity: string, issuer: string) =>
     // No SCT to check: see test/fixtures/sigstore.ts (the mock's CT log writes SCTs @sigstore/core cannot parse).

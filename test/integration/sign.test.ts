@@ -18,7 +18,7 @@ import { writeIndexLayout, writeLayout, type LayoutImage, type LayoutIndex } fro
 import { publicationData, type PublicationResult } from "../infra/publication.js";
 import { startRegistry, type Registry } from "../infra/registry.js";
 import { pushLayout, rawRead } from "../infra/skopeo.js";
-import { FULCIO_PATH, REKOR_PATH, startSigstore, testJwt, type Sigstore } from "../fixtures/sigstore.js";
+import { FULCIO_PATH, REKOR_PATH, testJwt, useSigstore } from "../fixtures/sigstore.js";
 import { getBlob, getManifest, listReferrers, referrersTag, RegistrySession } from "../../src/registry/index.js";
 import { BUNDLE_V03_MEDIA_TYPE, COSIGN_SIGN_PREDICATE_TYPE } from "../../src/signing/index.js";
 import { dockerAvailable, gitFixture, REPO_ROOT, startDockerWorld, type DockerWorld } from "./setup.js";
@@ -55,17 +55,16 @@ describe.skipIf(!docker)("keyless signing through the module, verified by @sigst
   let world: DockerWorld;
   let registry: Registry;
   let proxy: FaultProxy;
-  let sigstore: Sigstore;
+  const sigstore = useSigstore();
   let layout: string;
   let prebuilt: LayoutIndex;
   let staged: LayoutImage[];
 
   beforeAll(async () => {
     layout = await mkdtemp(path.join(os.tmpdir(), "dockyard-sign-"));
-    [world, registry, sigstore, prebuilt] = await Promise.all([
+    [world, registry, prebuilt] = await Promise.all([
       startDockerWorld(),
       startRegistry({ users: { ci: PASSWORD } }),
-      startSigstore(),
       writeIndexLayout(layout, "v1", ["amd64", "arm64"]),
     ]);
     proxy = await startFaultProxy(registry.port);
@@ -85,16 +84,12 @@ describe.skipIf(!docker)("keyless signing through the module, verified by @sigst
   afterAll(async () => {
     await proxy?.stop();
     await registry?.stop();
-    await sigstore?.close();
     await world?.stop();
     await rm(layout, { recursive: true, force: true });
   });
 
   beforeEach(() => {
     world.double.reset();
-    sigstore.requests.clear();
-    sigstore.routes.set(FULCIO_PATH, sigstore.fulcio);
-    sigstore.routes.set(REKOR_PATH, sigstore.rekor);
   });
 
   const session = () =>

@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 
 import { bundleFromJSON } from "@sigstore/bundle";
 import { toSignedEntity, toTrustMaterial, Verifier } from "@sigstore/verify";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 import { InvalidInputError, SigningError } from "../../src/errors/index.js";
 import {
@@ -16,7 +16,7 @@ import {
   SLSA_PROVENANCE_PREDICATE_TYPE,
   type SigstoreBundle,
 } from "../../src/signing/index.js";
-import { FULCIO_PATH, REKOR_PATH, startSigstore, testJwt, type Sigstore } from "../fixtures/sigstore.js";
+import { FULCIO_PATH, REKOR_PATH, testJwt, useSigstore } from "../fixtures/sigstore.js";
 
 const IMAGE = "ghcr.io/acme/app";
 const DIGEST = `sha256:${"ab12".repeat(16)}`;
@@ -36,16 +36,7 @@ const claims = (extra: Record<string, unknown> = {}) => ({
 });
 const TOKEN = testJwt(claims());
 
-let sigstore: Sigstore;
-beforeAll(async () => {
-  sigstore = await startSigstore();
-});
-afterAll(() => sigstore.close());
-beforeEach(() => {
-  sigstore.requests.clear();
-  sigstore.routes.set(FULCIO_PATH, sigstore.fulcio);
-  sigstore.routes.set(REKOR_PATH, sigstore.rekor);
-});
+const sigstore = useSigstore();
 
 const sign = (extra: Partial<Parameters<typeof signImage>[0]> = {}) =>
   signImage({

@@ -1,4 +1,4 @@
-// Rung 3 (engine double): each recipe's shell, run per event in a checkout made as the CI makes it, with a `dagger` shim running the real module through the engine double (memory registries), builds, pushes and tags what the event must, and its next steps read what the module really pushed.
+// Rung 3 (engine double): each recipe's shell, run per event in a checkout made as the CI makes it, with a `dagger` shim running the real module through the engine double (memory registries, Sigstore's mock Fulcio and Rekor), builds, pushes, tags and signs what the event must (signing only on the default branch and tags, with the CI's OIDC token, which reaches no command line, log, output or result), and its next steps read what the module really pushed.
 import { writeFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 

@@ -8,7 +8,7 @@ import { parse } from "yaml";
 import { afterAll, describe, expect, it } from "vitest";
 
 import { ROOT } from "./lib/checks.js";
-import { MODULE_VARIABLE, moduleAddress, readmeFindings, section } from "./lib/readme.js";
+import { codeBlocks, MODULE_VARIABLE, moduleAddress, readmeFindings, section } from "./lib/readme.js";
 import { removeTempDirs } from "./lib/shell.js";
 import { stopShims } from "./lib/shim.js";
 
@@ -134,4 +134,50 @@ describe("README", () => {
     const value = (doc.env ?? doc.variables)?.[MODULE_VARIABLE];
     expect(value).toBe(moduleAddress(README).address);
   });
+});
+
+// The signing snippets, as text: the events tests (events.test.ts) play the recipes, these keep README saying the same.
+describe("README's signing snippets say what the recipes do", () => {
+  const flat = (t: string) => t.replace(/\s+/g, " ").trim();
+  const blocks = codeBlocks(section(README, "Sign what you push") ?? "").filter((b) => b.lang === "yaml");
+  const github = blocks.find((b) => b.text.includes("id-token: write"))?.text ?? "";
+  const gitlab = blocks.find((b) => b.text.includes("id_tokens:"))?.text ?? "";
+  const recipe = (file: string) => readFileSync(new URL(file, ROOT), "utf8");
+  /** The default branch by name from the event, never a hard-coded main; and tags. */
+  const CONDITION =
+    "github.ref == format('refs/heads/{0}', github.event.repository.default_branch) || startsWith(github.ref, 'refs/tags/')";
+  /** The token minted for audience sigstore, masked, then passed by name. */
+  const MINT = [
+    'curl -sSf -H "Authorization: bearer $ACTIONS_ID_TOKEN_REQUEST_TOKEN" \\ "$ACTIONS_ID_TOKEN_REQUEST_URL&audience=sigstore" | jq -r .value',
+    'echo "::add-mask::$SIGSTORE_ID_TOKEN"',
+    "export SIGSTORE_ID_TOKEN",
+    "--oidc-token=env:SIGSTORE_ID_TOKEN",
+  ];
+
+  it.each([
+    "examples/github-actions.yml",
+    "examples/github-actions-dockerhub.yml",
+    "examples/github-actions-multiarch.yml",
+  ])("%s: README's GitHub condition, id-token permission and token minting", (file) => {
+    const text = flat(recipe(file));
+    for (const part of [CONDITION, "id-token: write", ...MINT]) {
+      expect(flat(github)).toContain(part);
+      expect(text).toContain(part);
+    }
+    expect(github).not.toContain("refs/heads/main");
+  });
+
+  it.each(["examples/gitlab-ci.yml", "examples/gitlab-ci-multiarch.yml"])(
+    "%s: README's GitLab id_tokens and signing flags",
+    (file) => {
+      const doc = parse(recipe(file)) as Record<string, { id_tokens?: unknown } | undefined>;
+      const readmeJob = Object.values(parse(gitlab) as Record<string, { id_tokens?: unknown; rules?: unknown }>)[0];
+      const tokens = Object.values(doc).flatMap((job) => (job?.id_tokens ? [job.id_tokens] : []));
+      expect(tokens).toEqual([readmeJob?.id_tokens]);
+      expect(readmeJob?.id_tokens).toEqual({ SIGSTORE_ID_TOKEN: { aud: "sigstore" } });
+      expect(flat(recipe(file))).toContain("--oidc-token=env:SIGSTORE_ID_TOKEN");
+      expect(flat(recipe(file))).toContain('"$CI_COMMIT_BRANCH" = "$CI_DEFAULT_BRANCH"');
+      expect(readmeJob?.rules).toEqual([{ if: "$CI_COMMIT_TAG" }, { if: "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH" }]);
+    },
+  );
 });

@@ -1,7 +1,14 @@
 // Unit (recipes): the recipe runners themselves: GitLab rules expressions and duplicate detection on GitLab's own documented examples, GitHub's command-file syntax and trigger filters, GitHub matrices, needs and artifacts, GitLab parallel:matrix and dotenv reports of its jobs.
 import { afterAll, describe, expect, it } from "vitest";
 
-import { loadWorkflow, parseCommandFile, runWorkflow, triggered, type GithubEvent } from "./lib/github.js";
+import {
+  loadWorkflow,
+  OIDC_REQUEST_URL,
+  parseCommandFile,
+  runWorkflow,
+  triggered,
+  type GithubEvent,
+} from "./lib/github.js";
 import {
   evaluateIf,
   loadPipeline,
@@ -267,5 +274,71 @@ merge:
   });
   it("refuses parallel: N", () => {
     expect(() => loadPipeline("j:\n  parallel: 2\n  script: [x]\n")).toThrow(/only parallel:matrix/);
+  });
+});
+
+describe("OIDC tokens for signing", () => {
+  const event = (extra: Partial<GithubEvent>): GithubEvent => ({
+    label: "e",
+    eventName: "push",
+    ref: "refs/heads/trunk",
+    sha: "0".repeat(40),
+    actor: "a",
+    repository: "o/r",
+    secrets: {},
+    ...extra,
+  });
+  const workflow = (permissions: string) => `on: [push, pull_request]
+permissions: {}
+jobs:
+  j:
+    runs-on: ubuntu-latest
+${permissions}    steps:
+      - env:
+          DEFAULT_BRANCH: \${{ github.event.repository.default_branch }}
+        run: echo "$DEFAULT_BRANCH|\${ACTIONS_ID_TOKEN_REQUEST_URL:-none}"
+`;
+  const last = (text: string, e: GithubEvent) =>
+    runWorkflow(text, e, { bin: fakeBin({}), fakeEnv: {} })[0]
+      ?.steps.at(-1)
+      ?.stdout.trim();
+
+  it.each([
+    ["id-token: write", "    permissions:\n      id-token: write\n", {}, `trunk|${OIDC_REQUEST_URL}`],
+    ["no id-token permission", "    permissions:\n      contents: read\n", {}, "trunk|none"],
+    ["only the top level's permissions: {}", "", {}, "trunk|none"],
+    [
+      "id-token: write on a pull request from a fork",
+      "    permissions:\n      id-token: write\n",
+      {
+        eventName: "pull_request",
+        ref: "refs/pull/1/merge",
+        pullRequest: { number: 1, headSha: "1".repeat(40), fork: true },
+      },
+      "trunk|none",
+    ],
+  ] as [string, string, Partial<GithubEvent>, string][])(
+    "GitHub, %s: the default branch from the event, the token request URL as granted",
+    (_what, permissions, extra, want) => {
+      expect(last(workflow(permissions), event({ defaultBranch: "trunk", ...extra }))).toBe(want);
+    },
+  );
+
+  it("GitLab: each id_tokens variable holds the JWT minted for its audience; a job without one gets none", () => {
+    const text = `signs:
+  id_tokens:
+    SIGSTORE_ID_TOKEN:
+      aud: sigstore
+  script:
+    - echo "signs $SIGSTORE_ID_TOKEN"
+plain:
+  script:
+    - echo "plain \${SIGSTORE_ID_TOKEN:-none}"
+`;
+    const p = loadPipeline(text);
+    const created = pipelinesFor(p, { label: "push", candidates: [{ source: "push", vars: {} }] })[0];
+    if (!created) throw new Error("no pipeline");
+    const results = runPipeline(p, created, { bin: fakeBin({}), fakeEnv: {}, idToken: (aud) => `jwt-for-${aud}` });
+    expect(results.map((r) => r.stdout.trim())).toEqual(["signs jwt-for-sigstore", "plain none"]);
   });
 });

@@ -166,8 +166,9 @@ export async function actionlintFindings(text: string): Promise<string[]> {
   try {
     results = (await linter)(text, ".github/workflows/workflow.yml");
   } catch (e) {
-    if (!(e instanceof Error) || e.name !== "RuntimeError") throw e;
-    // One wasm instance can trap ("unreachable") after many runs; the same text lints on a fresh one.
+    if (!(e instanceof Error) || (e.name !== "RuntimeError" && e.name !== "RangeError")) throw e;
+    // One wasm instance can trap ("unreachable") or hand out an offset past its memory ("offset is out of bounds")
+    // after many runs; the same text lints on a fresh one.
     linter = createLinter();
     results = (await linter)(text, ".github/workflows/workflow.yml");
   }
@@ -317,6 +318,19 @@ export interface GithubEvent {
   secrets: Record<string, string>;
   /** The `vars` context: the repository's configuration variables (not passed to pull requests from forks). */
   vars?: Record<string, string>;
+  /** The repository's default branch (github.event.repository.default_branch); "main" when not given. */
+  defaultBranch?: string;
+}
+
+/**
+ * What the runner sets for a job granted `id-token: write` (GitHub docs "OpenID Connect", "Requesting the JWT"):
+ * the request URL already holds a query, so callers append `&audience=...`; pull requests from forks get neither.
+ */
+export const OIDC_REQUEST_URL = "https://pipelines.actions.githubusercontent.example/oidc/idtoken?api-version=2.0";
+export const OIDC_REQUEST_TOKEN = "oidc-request-bearer-fake";
+
+function grantsIdToken(p: unknown): boolean {
+  return p === "write-all" || dict(p)["id-token"] === "write";
 }
 
 export interface StepRun {
@@ -397,9 +411,12 @@ function githubContext(event: GithubEvent, workflowName: string): Dict {
     workflow: workflowName,
     head_ref: event.headRef ?? "",
     base_ref: event.baseRef ?? "",
-    event: pr
-      ? { number: pr.number, pull_request: { number: pr.number, head: { sha: pr.headSha, ref: event.headRef } } }
-      : {},
+    event: {
+      repository: { default_branch: event.defaultBranch ?? "main" },
+      ...(pr
+        ? { number: pr.number, pull_request: { number: pr.number, head: { sha: pr.headSha, ref: event.headRef } } }
+        : {}),
+    },
   };
 }
 
@@ -717,11 +734,15 @@ function runLeg(wf: Workflow, job: Job, leg: Dict | undefined, input: LegInput):
     for (const [k, v] of Object.entries({ ...wf.env, ...job.env, ...envFromFile, ...step.env })) {
       stepEnv[k] = interpolate(str(v) ?? "", ctx);
     }
+    const idToken = grantsIdToken(job.permissions ?? wf.permissions) && !event.pullRequest?.fork;
     const fullEnv: Record<string, string> = {
       PATH: `${opts.bin}:${opts.basePath ?? "/usr/local/bin:/usr/bin:/bin"}`,
       HOME: temp,
       RUNNER_TEMP: temp,
       ...(defaultEnv(event, name, job.id, files) as Record<string, string>),
+      ...(idToken
+        ? { ACTIONS_ID_TOKEN_REQUEST_URL: OIDC_REQUEST_URL, ACTIONS_ID_TOKEN_REQUEST_TOKEN: OIDC_REQUEST_TOKEN }
+        : {}),
       ...opts.fakeEnv,
       ...stepEnv,
     };

@@ -49,6 +49,8 @@ export interface GitlabJob {
   needs: string[];
   dotenv: string | undefined;
   services: string[];
+  /** id_tokens: each variable's name and the audience GitLab mints its JWT for. */
+  idTokens: Record<string, string>;
 }
 
 export interface Pipeline {
@@ -130,6 +132,13 @@ export function loadPipeline(text: string): Pipeline {
       needs,
       dotenv: str(dict(dict(dict(job.artifacts).reports)).dotenv),
       services: (Array.isArray(services) ? services : []).map((x: unknown) => str(x) ?? str(dict(x).name) ?? ""),
+      idTokens: Object.fromEntries(
+        Object.entries(dict(job.id_tokens)).map(([k, v]) => {
+          const aud = str(dict(v).aud);
+          if (aud === undefined) throw new Error(`${name}.id_tokens.${k}: one aud string is all this simulator models`);
+          return [k, aud];
+        }),
+      ),
     };
     if (!legs) jobs.push({ ...common, name, matrix: {}, node: undefined });
     else {
@@ -414,6 +423,8 @@ export interface GitlabRunOptions {
   fakeEnv: Record<string, string>;
   /** The project's repository the runner fetches CI_COMMIT_SHA from; without it, a one-commit stand-in. */
   origin?: string;
+  /** The JWT GitLab mints for an id_tokens variable with this audience, in this pipeline. */
+  idToken?: (aud: string, vars: Record<string, string>) => string;
 }
 
 /** The ref the runner fetches besides refs/pipelines/<id>: the tag, the merge request's head, or the branch. */
@@ -469,6 +480,9 @@ export function runPipeline(p: Pipeline, created: CreatedPipeline, opts: GitlabR
       CI_JOB_NAME: job.name,
       ...node,
       ...own,
+      ...Object.fromEntries(
+        Object.entries(job.idTokens).map(([k, aud]) => [k, opts.idToken?.(aud, created.vars) ?? ""]),
+      ),
       ...inherited,
       ...opts.fakeEnv,
     };

@@ -5,8 +5,9 @@ import { join } from "node:path";
 
 import type { PublicationData } from "../../../src/push/publication.js";
 import type { MemoryRegistryConfig } from "../../engine/memory-backend.js";
+import { testJwt } from "../../fixtures/sigstore.js";
 import { makeOrigin, realize, type OriginSpec } from "./checkouts.js";
-import { runWorkflow, type GithubEvent, type JobRun } from "./github.js";
+import { OIDC_REQUEST_TOKEN, OIDC_REQUEST_URL, runWorkflow, type GithubEvent, type JobRun } from "./github.js";
 import { loadPipeline, pipelinesFor, rulesFindings, runPipeline, type GitlabEvent } from "./gitlab.js";
 import { daggerCalls, fakeBin, fakeDagger, tempDir } from "./shell.js";
 import { shimTools, type ShimRecord, type ShimTools } from "./shim.js";
@@ -107,6 +108,89 @@ export interface Expected {
   tags: string[];
   /** The variable `--password=env:NAME` must name, and the value it must hold there. */
   password?: { value: string };
+  /** Signed keyless with Sigstore (the default branch and tags), as this CI's OIDC identity; else nothing signs. */
+  sign?: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Signing: each CI's OIDC token, the shim's mock Fulcio and Rekor (shim-server.ts), and where the token must not go
+
+const NOW_S = Math.floor(Date.now() / 1000);
+/** In every token's jti: a leak of any part of it shows. */
+const OIDC_CANARY = "oidc-canary-7f3e2a-never-echoed";
+const GITHUB_ISSUER = "https://token.actions.githubusercontent.com";
+const GITLAB_ISSUER = "https://gitlab.com";
+
+/** The token an event's CI mints; its `sub` is the identity the mock Fulcio certifies (the signer identity). */
+function oidcToken(issuer: string, identity: string, aud: string): string {
+  return testJwt({ iss: issuer, sub: identity, aud, exp: NOW_S + 3600, jti: OIDC_CANARY });
+}
+
+const githubIdentity = (ref: string) => `https://github.com/${REPO}/.github/workflows/image.yml@${ref}`;
+const gitlabIdentity = (ref: string) => `https://gitlab.com/Acme/Hello-App//.gitlab-ci.yml@${ref}`;
+
+/** Every form a leak of `token` could take: whole, its parts, their decoded JSON, base64 and base64url of each. */
+function tokenForms(token: string): string[] {
+  const parts = token.split(".");
+  const decoded = parts.slice(0, 2).map((p) => Buffer.from(p, "base64url").toString("utf8"));
+  const plain = [token, ...parts, ...decoded, OIDC_CANARY];
+  return [
+    ...plain,
+    ...plain.map((f) => Buffer.from(f).toString("base64")),
+    ...plain.map((f) => Buffer.from(f).toString("base64url")),
+  ].filter((form) => form.length >= 8);
+}
+
+/** Where one of `tokens` was found among `texts` (what is logged, printed, handed on, or on a command line). */
+function tokenLeaks(label: string, tokens: string[], texts: Record<string, string>): string[] {
+  const forms = tokens.flatMap(tokenForms);
+  return Object.entries(texts).flatMap(([where, text]) =>
+    forms.some((f) => text.includes(f)) ? [`${label}: the OIDC token reaches ${where}`] : [],
+  );
+}
+
+/** What the runner's log shows of a step's output: `::add-mask::` lines are commands it consumes, never shown. */
+const shownLog = (text: string) =>
+  text
+    .split("\n")
+    .filter((l) => !l.startsWith("::add-mask::"))
+    .join("\n");
+
+/** Every dagger command line and what each call printed. */
+function callTexts(calls: ShimRecord[]): Record<string, string> {
+  return Object.fromEntries(
+    calls.flatMap((c, i) => [
+      [`dagger call ${i + 1}'s command line`, c.argv.join(" ")],
+      [`dagger call ${i + 1}'s output`, c.stdout + c.stderr],
+      [`dagger call ${i + 1}'s result`, JSON.stringify(c.returns)],
+    ]),
+  );
+}
+
+/** A signing fallback tag (sha256-<hex>), written beside the image's tags where a registry has no referrers API. */
+const FALLBACK_TAG = /^sha256-[0-9a-f]{64}$/;
+
+/** What a call signed, against whether the event must sign, and as whom. */
+function signFindings(
+  label: string,
+  rec: ShimRecord,
+  signed: { signatures?: string[]; signerIdentity?: string; signerIssuer?: string } | undefined,
+  want: { sign: boolean; identity: string; issuer: string; count: number },
+): string[] {
+  const out: string[] = [];
+  const say = (s: string) => out.push(`${label}: ${s}`);
+  const token = flagOf(rec, "--oidc-token");
+  if (!want.sign) {
+    if (flagOf(rec, "--sign") !== undefined || token !== undefined) say("signs on an event that must not sign");
+    if (signed?.signatures?.length) say(`signed ${signed.signatures.length} manifests`);
+    return out;
+  }
+  if (token === undefined || !/^env:/.test(token)) say(`--oidc-token ${token ?? "absent"}, want env:<variable>`);
+  if (signed?.signatures?.length !== want.count)
+    say(`${signed?.signatures?.length ?? 0} signatures, want ${want.count}`);
+  if (signed && signed.signerIdentity !== want.identity) say(`signer ${signed.signerIdentity}, want ${want.identity}`);
+  if (signed && signed.signerIssuer !== want.issuer) say(`issuer ${signed.signerIssuer}, want ${want.issuer}`);
+  return out;
 }
 
 /** One row of the events table: what ran and what the call meant. */
@@ -161,7 +245,9 @@ export function compareRun(label: string, rec: ShimRecord, want: Expected): stri
     );
   }
   // A multi-platform image's first tag is written twice (the push, then its annotated index): compare the tags written.
-  const pushed = [...new Set(rec.pushes.map((p) => `${p.host}/${p.repository}:${p.tag}`))].sort();
+  const pushed = [
+    ...new Set(rec.pushes.filter((p) => !FALLBACK_TAG.test(p.tag)).map((p) => `${p.host}/${p.repository}:${p.tag}`)),
+  ].sort();
   if (want.push) {
     const wanted = want.images.flatMap((i) => want.tags.map((t) => `${i}:${t}`)).sort();
     if (!pub.pushed) say("pushed nothing on an event that must publish");
@@ -195,6 +281,45 @@ function describe(event: string, rec: ShimRecord | undefined, want: Expected | u
     tags: pub.tags.join(", "),
     ...base,
   };
+}
+
+/**
+ * curl as a GitHub job asks the runner for its OIDC token: with the runner's bearer and audience=sigstore only, it
+ * answers {"value": <the token in $FAKE_OIDC_TOKEN_FILE>}; anything else is refused as curl -f reports it.
+ */
+const FAKE_OIDC_CURL = `#!/bin/sh
+url="" auth=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -H) auth="$2"; shift 2 ;;
+    -*) shift ;;
+    *) url="$1"; shift ;;
+  esac
+done
+if [ "$auth" != "Authorization: bearer ${OIDC_REQUEST_TOKEN}" ] || [ "$url" != "${OIDC_REQUEST_URL}&audience=sigstore" ]; then
+  echo "curl: (22) The requested URL returned error: 401" >&2
+  exit 22
+fi
+printf '{"count":1,"value":"%s"}\\n' "$(cat "$FAKE_OIDC_TOKEN_FILE")"
+`;
+
+/** A GitHub job's OIDC token for this event, where the fake curl hands it out. */
+function githubToken(event: GithubEvent): { token: string; env: Record<string, string> } {
+  const token = oidcToken(GITHUB_ISSUER, githubIdentity(event.ref), "sigstore");
+  const file = join(tempDir("oidc"), "token");
+  writeFileSync(file, token);
+  return { token, env: { FAKE_OIDC_TOKEN_FILE: file } };
+}
+
+/** What a GitHub run showed or handed on: each step's log (masked lines consumed), summary and job outputs. */
+function githubTexts(jobs: JobRun[]): Record<string, string> {
+  return Object.fromEntries(
+    jobs.flatMap((j) => [
+      ...j.steps.map((st) => [`${j.name}/${st.name}'s log`, shownLog(st.stdout + st.stderr)] as const),
+      [`${j.name}'s step summary`, j.summary] as const,
+      [`${j.name}'s outputs`, JSON.stringify(j.outputs)] as const,
+    ]),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -234,6 +359,7 @@ export const GITHUB_ROWS: GithubRow[] = [
       push: true,
       tags: ["a1a1a1a", "main"],
       password: { value: TOKEN },
+      sign: true,
     },
   },
   {
@@ -254,6 +380,7 @@ export const GITHUB_ROWS: GithubRow[] = [
       push: true,
       tags: ["b2b2b2b", "1.2.3", "1.2", "1", "latest"],
       password: { value: TOKEN },
+      sign: true,
     },
   },
   {
@@ -306,6 +433,28 @@ export const GITHUB_ROWS: GithubRow[] = [
     },
     jobs: ["build"],
     want: { images: [GHCR], commit: sha("e7"), ref: "refs/pull/9/merge", push: false, tags: ["e7e7e7e", "pr-9"] },
+  },
+  {
+    // The workflow triggers on main; a repository whose default branch is another publishes main but never signs it.
+    event: {
+      label: "push to main where the default branch is trunk",
+      eventName: "push",
+      ref: "refs/heads/main",
+      sha: sha("a3"),
+      actor: "Octo-Cat",
+      repository: REPO,
+      defaultBranch: "trunk",
+      secrets: { GITHUB_TOKEN: TOKEN },
+    },
+    jobs: ["publish"],
+    want: {
+      images: [GHCR],
+      commit: sha("a3"),
+      ref: "refs/heads/main",
+      push: true,
+      tags: ["a3a3a3a", "main"],
+      password: { value: TOKEN },
+    },
   },
   {
     event: {
@@ -402,8 +551,13 @@ export async function playGithub(text: string, rows: GithubRow[] = GITHUB_ROWS):
     const event = realize(row.event, origin.commits);
     const want = row.want && realize(row.want, origin.commits);
     const images = want?.images ?? [GHCR];
-    const shim = await recipeShim();
-    const jobRuns = runWorkflow(text, event, { bin: shim.bin, fakeEnv: shim.env, origin: origin.dir });
+    const oidc = githubToken(event);
+    const shim = await recipeShim({ curl: FAKE_OIDC_CURL });
+    const jobRuns = runWorkflow(text, event, {
+      bin: shim.bin,
+      fakeEnv: { ...shim.env, ...oidc.env },
+      origin: origin.dir,
+    });
     runs.set(label, jobRuns);
     const ran = jobRuns.map((j) => j.id);
     if (ran.join(",") !== row.jobs.join(",")) findings.push(`${label}: jobs [${ran.join(", ")}], want [${row.jobs}]`);
@@ -428,9 +582,13 @@ export async function playGithub(text: string, rows: GithubRow[] = GITHUB_ROWS):
         if (want.push) findings.push(...outputFindings(label, job, pub));
         if (!job.summary.includes(`${images[0] ?? ""}:`)) findings.push(`${label}: ${job.id}: no step summary`);
       }
+      const signing = { sign: want.sign === true, identity: githubIdentity(event.ref), issuer: GITHUB_ISSUER };
+      // One platform manifest per platform and their index.
+      if (call) findings.push(...signFindings(label, call, pub, { ...signing, count: 3 }));
     } else if (calls.length > 0) {
       findings.push(`${label}: ${calls.length} dagger calls, want none`);
     }
+    findings.push(...tokenLeaks(label, [oidc.token], { ...callTexts(calls), ...githubTexts(jobRuns) }));
     outcomes.push(describe(label, calls[0], want));
   }
   return { findings, outcomes, runs };
@@ -502,6 +660,7 @@ export const GITLAB_ROWS: GitlabRow[] = [
       push: true,
       tags: ["a1a1a1a", "main"],
       password: { value: JOB_TOKEN },
+      sign: true,
     },
   },
   {
@@ -527,6 +686,7 @@ export const GITLAB_ROWS: GitlabRow[] = [
       push: true,
       tags: ["b2b2b2b", "1.2.3", "1.2", "1", "latest"],
       password: { value: JOB_TOKEN },
+      sign: true,
     },
   },
   {
@@ -633,6 +793,36 @@ function gitlabOrigin(event: GitlabEvent): OriginSpec {
   };
 }
 
+/** GitLab's id_tokens: a JWT per variable, for its audience, as this pipeline's identity (its ref). */
+function gitlabMinter() {
+  const tokens: string[] = [];
+  const audiences = new Set<string>();
+  const mint = (aud: string, vars: Record<string, string>) => {
+    audiences.add(aud);
+    const ref = vars.CI_COMMIT_TAG
+      ? `refs/tags/${vars.CI_COMMIT_TAG}`
+      : vars.CI_MERGE_REQUEST_IID
+        ? `refs/merge-requests/${vars.CI_MERGE_REQUEST_IID}/head`
+        : `refs/heads/${vars.CI_COMMIT_BRANCH ?? ""}`;
+    const token = oidcToken(GITLAB_ISSUER, gitlabIdentity(ref), aud);
+    tokens.push(token);
+    return token;
+  };
+  const findings = (label: string) =>
+    [...audiences].filter((a) => a !== "sigstore").map((a) => `${label}: an id_token for audience ${a}, want sigstore`);
+  return { tokens, mint, findings };
+}
+
+/** What a GitLab pipeline showed or handed on: each job's log and dotenv report. */
+function gitlabTexts(results: { job: string; stdout: string; stderr: string; dotenv?: unknown }[]) {
+  return Object.fromEntries(
+    results.flatMap((r) => [
+      [`${r.job}'s log`, r.stdout + r.stderr],
+      [`${r.job}'s dotenv report`, JSON.stringify(r.dotenv ?? {})],
+    ]),
+  );
+}
+
 export async function playGitlab(
   text: string,
   rows: GitlabRow[] = GITLAB_ROWS,
@@ -651,12 +841,17 @@ export async function playGitlab(
     const jobs = pipeline?.jobs.map((j) => j.name) ?? [];
     if (jobs.join(",") !== row.jobs.join(",")) findings.push(`${label}: jobs [${jobs.join(", ")}], want [${row.jobs}]`);
     const shim = await recipeShim({ apk: FAKE_APK, curl: FAKE_CURL });
-    const results = pipeline ? runPipeline(p, pipeline, { bin: shim.bin, fakeEnv: shim.env, origin: origin.dir }) : [];
+    const minted = gitlabMinter();
+    const results = pipeline
+      ? runPipeline(p, pipeline, { bin: shim.bin, fakeEnv: shim.env, origin: origin.dir, idToken: minted.mint })
+      : [];
     for (const r of results) {
       if (r.status !== 0) findings.push(`${label}: ${r.job} exited ${r.status}: ${r.stderr.trim()}`);
       if (existsSync(join(r.workdir, "INJECTED"))) findings.push(`${label}: ${r.job}: a branch name ran as shell code`);
     }
     const calls = shim.records();
+    findings.push(...minted.findings(label));
+    findings.push(...tokenLeaks(label, minted.tokens, { ...callTexts(calls), ...gitlabTexts(results) }));
     if (want) {
       if (calls.length !== 1) findings.push(`${label}: ${calls.length} dagger calls, want 1 publish`);
       const call = calls[0];
@@ -668,6 +863,10 @@ export async function playGitlab(
         findings.push(
           `${label}: the dotenv report's IMAGE_DIGEST is ${publisher.dotenv?.IMAGE_DIGEST ?? "absent"}, want ${pub.digest}`,
         );
+      }
+      if (call) {
+        const signing = { sign: want.sign === true, identity: gitlabIdentity(want.ref), issuer: GITLAB_ISSUER };
+        findings.push(...signFindings(label, call, pub, { ...signing, count: 3 }));
       }
       const deploy = results.find((r) => r.job === "deploy");
       if (want.push && pub && !deploy?.stdout.includes(`${GL_IMAGE}@${pub.digest}`)) {
@@ -714,14 +913,25 @@ interface MultiarchCheck {
  * no push and no credentials on an event that must not publish; else each leg's one staging tag, then one merge
  * whose index names exactly the legs' digests under every final tag, as the registry holds it afterwards.
  */
-export function compareMultiarch(label: string, calls: ShimRecord[], want: Expected): MultiarchCheck {
+export function compareMultiarch(
+  label: string,
+  calls: ShimRecord[],
+  want: Expected,
+  signer: { identity: string; issuer: string },
+): MultiarchCheck {
   const out: string[] = [];
   const say = (s: string) => out.push(`${label}: ${s}`);
   const image = want.images[0] ?? "";
   const legs = calls.filter((c) => calledFn(c, "publish"));
   const merges = calls.filter((c) => calledFn(c, "merge"));
-  if (legs.length + merges.length !== calls.length)
-    say(`${calls.length - legs.length - merges.length} other dagger calls`);
+  const signs = calls.filter((c) => calledFn(c, "sign"));
+  if (legs.length + merges.length + signs.length !== calls.length)
+    say(`${calls.length - legs.length - merges.length - signs.length} other dagger calls`);
+  // Legs and merge never sign; one sign call after the merge does, on the index, where the event must sign.
+  for (const c of [...legs, ...merges])
+    out.push(...signFindings(label, c, undefined, { ...signer, sign: false, count: 0 }));
+  if (!want.sign && signs.length > 0) say(`${signs.length} sign calls on an event that must not sign`);
+  if (want.sign && signs.length !== 1) say(`${signs.length} sign calls, want 1 after the merge`);
   const legDigests: string[] = [];
   for (const platform of LEG_PLATFORMS) {
     const mine = legs.filter((c) => flagOf(c, "--platforms") === platform);
@@ -799,6 +1009,16 @@ export function compareMultiarch(label: string, calls: ShimRecord[], want: Expec
       say(`registry: ${image}:${staging} names ${held[staging] ?? "nothing"}, want its leg's ${legDigests[i]}`);
     }
   });
+  const signCall = signs[0];
+  if (want.sign && signCall) {
+    const signed = returned(signCall, "sign") as { signatures?: string[] } | undefined;
+    const target = flagOf(signCall, "--image");
+    if (target !== `${image}@${merged.digest}`)
+      say(`sign --image ${target ?? "absent"}, want ${image}@${merged.digest}`);
+    if (signCall.status !== 0) say(`sign: the module refused or failed: ${firstLine(signCall.stderr)}`);
+    // The index and its two platform manifests.
+    out.push(...signFindings(label, signCall, signed, { ...signer, sign: true, count: 3 }));
+  }
   const users = [...new Set(merge.pushes.map((p) => p.username ?? "anonymous"))].join(", ");
   const outcome: Outcome = {
     event: label,
@@ -835,8 +1055,13 @@ export async function playGithubMultiarch(
     const origin = makeOrigin(githubOrigin(row.event));
     const event = realize(row.event, origin.commits);
     const want = realize(row.want, origin.commits);
-    const shim = await recipeShim();
-    const jobRuns = runWorkflow(text, event, { bin: shim.bin, fakeEnv: shim.env, origin: origin.dir });
+    const oidc = githubToken(event);
+    const shim = await recipeShim({ curl: FAKE_OIDC_CURL });
+    const jobRuns = runWorkflow(text, event, {
+      bin: shim.bin,
+      fakeEnv: { ...shim.env, ...oidc.env },
+      origin: origin.dir,
+    });
     const ran = jobRuns.map((j) => j.name);
     if (ran.join(",") !== row.jobs.join(","))
       findings.push(`${label}: jobs [${ran.join(", ")}], want [${row.jobs.join(", ")}]`);
@@ -854,8 +1079,10 @@ export async function playGithubMultiarch(
         findings.push(`${label}: ${job.name} runs on ${job.runsOn}, want ${GITHUB_RUNNERS[platform] ?? "?"}`);
       }
     }
-    const check = compareMultiarch(label, shim.records(), want);
+    const calls = shim.records();
+    const check = compareMultiarch(label, calls, want, { identity: githubIdentity(event.ref), issuer: GITHUB_ISSUER });
     findings.push(...check.findings);
+    findings.push(...tokenLeaks(label, [oidc.token], { ...callTexts(calls), ...githubTexts(jobRuns) }));
     const image = want.images[0] ?? "";
     const merge = jobRuns.find((j) => j.id === "merge");
     if (want.push) {
@@ -897,7 +1124,10 @@ export async function playGitlabMultiarch(
     if (jobs.join(",") !== row.jobs.join(","))
       findings.push(`${label}: jobs [${jobs.join(", ")}], want [${row.jobs.join(", ")}]`);
     const shim = await recipeShim({ apk: FAKE_APK, curl: FAKE_CURL });
-    const results = pipeline ? runPipeline(p, pipeline, { bin: shim.bin, fakeEnv: shim.env, origin: origin.dir }) : [];
+    const minted = gitlabMinter();
+    const results = pipeline
+      ? runPipeline(p, pipeline, { bin: shim.bin, fakeEnv: shim.env, origin: origin.dir, idToken: minted.mint })
+      : [];
     for (const r of results) {
       if (r.status !== 0) findings.push(`${label}: ${r.job} exited ${r.status}: ${r.stderr.trim()}`);
       if (existsSync(join(r.workdir, "INJECTED"))) findings.push(`${label}: ${r.job}: a branch name ran as shell code`);
@@ -908,8 +1138,11 @@ export async function playGitlabMultiarch(
         );
       }
     }
-    const check = compareMultiarch(label, shim.records(), want);
+    const calls = shim.records();
+    const check = compareMultiarch(label, calls, want, { identity: gitlabIdentity(want.ref), issuer: GITLAB_ISSUER });
     findings.push(...check.findings);
+    findings.push(...minted.findings(label));
+    findings.push(...tokenLeaks(label, minted.tokens, { ...callTexts(calls), ...gitlabTexts(results) }));
     if (want.push && check.merged) {
       const report = results.find((r) => r.job === "merge-image")?.dotenv;
       if (report?.IMAGE_DIGEST !== check.merged.digest) {

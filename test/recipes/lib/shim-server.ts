@@ -1,7 +1,8 @@
 // Rung 3 (engine double): the process behind the `dagger` shim. It holds one engine double (memory backend) and the
 // staged module, reads each `dagger call` command line the shim forwards as the CLI would (dagger-cli.ts), runs
 // the chain for real through the double, and answers with what the CLI would print and a record of what ran.
-// Started by shim.ts; prints `ready <port>` on stdout, then serves POST /call until killed.
+// --sign is answered by Sigstore's mock Fulcio and Rekor under their public-good names. Started by shim.ts; prints
+// `ready <port>` on stdout, then serves POST /call until killed.
 import { createHash } from "node:crypto";
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -12,6 +13,7 @@ import { join, resolve } from "node:path";
 import { MemoryBackend, type MemoryRegistryConfig } from "../../engine/memory-backend.js";
 import { FunctionCallError, startEngineDouble, type EngineDouble } from "../../engine/server.js";
 import { stageModule } from "../../engine/stage.js";
+import { startSigstore } from "../../fixtures/sigstore.js";
 import { introspectModule, type ModuleDef, type TypeDef } from "../../registration/introspect.js";
 import { CliUsageError, parseDaggerCall, type CliValue, type ParsedCall } from "./dagger-cli.js";
 import type { ShimRecord, ShimRequest, ShimResponse } from "./shim-protocol.js";
@@ -240,6 +242,14 @@ async function readBody(req: IncomingMessage): Promise<string> {
 async function main(): Promise<void> {
   const registries = JSON.parse(process.env.DOCKYARD_SHIM_REGISTRIES ?? "{}") as Record<string, MemoryRegistryConfig>;
   const backend = new MemoryBackend({ registries });
+  // --sign reaches the public-good Fulcio and Rekor by name: here Sigstore's mock on loopback answers for both.
+  const sigstore = new URL((await startSigstore()).url).host;
+  const registryNetwork = backend.moduleNetwork.bind(backend);
+  backend.moduleNetwork = async () => ({
+    ...(await registryNetwork()),
+    "fulcio.sigstore.dev": sigstore,
+    "rekor.sigstore.dev": sigstore,
+  });
   const double = await startEngineDouble({ backend });
   const staged = await stageModule();
   // The flags `dagger call` offers are the module's registered arguments (the double reads the same typedefs).
