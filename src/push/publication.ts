@@ -26,6 +26,10 @@ export interface PublicationData {
   /** With --sign: the signing certificate's identity and OIDC issuer. */
   signerIdentity?: string;
   signerIssuer?: string;
+  /** With --provenance: each SLSA provenance attestation attached, written as `signatures` are; absent without. */
+  provenanceAttestations?: string[];
+  /** With --sbom: each SBOM attestation attached, written as `signatures` are; absent without. */
+  sbomAttestations?: string[];
   /** Why --latest=auto withheld latest (`latest not moved: 1.5.0 < 2.0.0 in …`); only the Markdown shows it. */
   latestNote?: string;
 }
@@ -37,11 +41,33 @@ function signedOf(p: PublicationData) {
     : undefined;
 }
 
+/** The attestation fields that hold something; none otherwise, so a publication without them renders as before. */
+function attestedOf(p: PublicationData) {
+  return {
+    ...(p.provenanceAttestations?.length ? { provenanceAttestations: p.provenanceAttestations } : {}),
+    ...(p.sbomAttestations?.length ? { sbomAttestations: p.sbomAttestations } : {}),
+  };
+}
+
 /** All fields as one JSON object, keys in a fixed order. */
 export function renderJson(p: PublicationData): string {
   const { refs, digest, tags, images, platforms, platformDigests, built, pushed, verified, commit, dirty } = p;
   return JSON.stringify(
-    { refs, digest, tags, images, platforms, platformDigests, built, pushed, verified, commit, dirty, ...signedOf(p) },
+    {
+      refs,
+      digest,
+      tags,
+      images,
+      platforms,
+      platformDigests,
+      built,
+      pushed,
+      verified,
+      commit,
+      dirty,
+      ...signedOf(p),
+      ...attestedOf(p),
+    },
     null,
     2,
   );
@@ -75,6 +101,8 @@ export function renderGithubOutput(p: PublicationData): string {
           `signer-issuer=${p.signerIssuer ?? ""}`,
         ]
       : []),
+    ...(p.provenanceAttestations?.length ? multi("provenance-attestations", p.provenanceAttestations) : []),
+    ...(p.sbomAttestations?.length ? multi("sbom-attestations", p.sbomAttestations) : []),
   ]
     .map((line) => `${line}\n`)
     .join("");
@@ -102,6 +130,10 @@ export function renderDotenv(p: PublicationData): string {
           `IMAGE_SIGNER_ISSUER=${p.signerIssuer ?? ""}`,
         ]
       : []),
+    ...(p.provenanceAttestations?.length
+      ? [`IMAGE_PROVENANCE_ATTESTATIONS=${p.provenanceAttestations.join(",")}`]
+      : []),
+    ...(p.sbomAttestations?.length ? [`IMAGE_SBOM_ATTESTATIONS=${p.sbomAttestations.join(",")}`] : []),
   ]
     .map((line) => `${line}\n`)
     .join("");

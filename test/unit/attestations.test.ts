@@ -18,7 +18,7 @@ import {
 const COMMIT = "0123456789abcdef0123456789abcdef01234567";
 const SECRET_VALUE = "canary-3b1f-npm-token-never-recorded";
 
-const INPUT: ProvenanceInput = {
+const INPUT = {
   builderId: "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main",
   commit: COMMIT,
   ref: "refs/heads/main",
@@ -37,7 +37,7 @@ const INPUT: ProvenanceInput = {
   invocationId: "https://github.com/acme/app/actions/runs/42/attempts/1",
   startedOn: "2026-12-05T12:00:00Z",
   finishedOn: "2026-12-05T13:03:30.5+01:00",
-};
+} satisfies ProvenanceInput;
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/sbom/${name}`, import.meta.url), "utf8");
 
