@@ -78,7 +78,10 @@ export function renderJson(p: PublicationData): string {
  * so no value line can close it early and the same publication always renders the same text.
  */
 export function renderGithubOutput(p: PublicationData): string {
-  const delimiter = `DOCKYARD_EOF_${createHash("sha256").update(JSON.stringify(p)).digest("hex").slice(0, 16)}`;
+  // Empty attestation lists left out of the hash, so a publication without them keeps its delimiter.
+  const { provenanceAttestations: _p, sbomAttestations: _s, ...rest } = p;
+  const hashed = JSON.stringify({ ...rest, ...attestedOf(p) });
+  const delimiter = `DOCKYARD_EOF_${createHash("sha256").update(hashed).digest("hex").slice(0, 16)}`;
   const multi = (key: string, values: string[]) => [`${key}<<${delimiter}`, ...values, delimiter];
   return [
     `digest=${p.digest}`,
@@ -164,6 +167,20 @@ export function renderMarkdown(p: PublicationData): string {
             `${p.signatures?.length ?? 0} signature(s) by ${code(p.signerIdentity ?? "")} (issuer ${code(p.signerIssuer ?? "")}): ${(p.signatures ?? []).map(code).join(", ")}`,
           ],
         ] as [string, string][])
+      : []),
+    ...(p.provenanceAttestations?.length
+      ? ([
+          [
+            "provenance",
+            `${p.provenanceAttestations.length} SLSA provenance attestation(s): ${p.provenanceAttestations.map(code).join(", ")}`,
+          ],
+        ] as [string, string][])
+      : []),
+    ...(p.sbomAttestations?.length
+      ? ([["sbom", `${p.sbomAttestations.length} SBOM attestation(s): ${p.sbomAttestations.map(code).join(", ")}`]] as [
+          string,
+          string,
+        ][])
       : []),
   ];
   return [
