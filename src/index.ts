@@ -536,6 +536,10 @@ export class Dockyard {
     const plan = await this.prepareBuild(req);
     const client = this.registryClient("publish", req.images, req);
     const { meta, planned } = await this.planTags("publish", req, plan.git, plan.dirty, req.platforms, client);
+    if (attest.provenance && plan.dirty)
+      throw new InvalidInputError(
+        `--provenance with --allow-dirty: the working folder differs from commit ${plan.git.commit}, so no provenance can name what was built; commit the changes, or drop --provenance`,
+      );
     const provenanceInput = await checkedProvenance(attest, {
       commit: plan.git.commit,
       refs: plan.git.refs,
@@ -559,7 +563,7 @@ export class Dockyard {
       ),
     );
     const platformsBuilt = req.platforms.length ? req.platforms : [await variants[0]!.platform()];
-    const built = provenanceInput && { ...provenanceInput, platforms: platformsBuilt };
+    const builtProvenance = provenanceInput && { ...provenanceInput, platforms: platformsBuilt };
     const annotatedVariants = variants.map((v) => withAnnotations(v, annotated.manifest));
     return this.pushVariants(
       "publish",
@@ -573,7 +577,7 @@ export class Dockyard {
         platforms: platformsBuilt,
       },
       signing && token !== undefined
-        ? { request: signing, token, attestations: () => publishAttestations(built, sbomStatement, now()) }
+        ? { request: signing, token, attestations: () => publishAttestations(builtProvenance, sbomStatement, now()) }
         : undefined,
     );
   }
@@ -1509,6 +1513,7 @@ async function checkedProvenance(
 ): Promise<ProvenanceInput | undefined> {
   if (!attest.provenance) return undefined;
   const input = publishProvenance({ ...known, engineVersion: await dag.version() });
-  provenancePredicate(input);
+  // Without --platforms the engine's own is known once built: any one stands in for this check.
+  provenancePredicate({ ...input, platforms: input.platforms.length ? input.platforms : ["linux/amd64"] });
   return input;
 }
