@@ -6,7 +6,18 @@
  * explicit arguments or from the .git directory inside --source; the image is built from the
  * commit's own tree, so nothing uncommitted, untracked or ignored can enter it.
  */
-import { Changeset, Container, dag, Directory, ExistsType, func, object, Platform, Secret } from "@dagger.io/dagger";
+import {
+  Changeset,
+  Container,
+  dag,
+  Directory,
+  ExistsType,
+  File,
+  func,
+  object,
+  Platform,
+  Secret,
+} from "@dagger.io/dagger";
 
 import { pickCredential, type Credential } from "./push/credentials.js";
 import { InvalidInputError } from "./errors/index.js";
@@ -41,6 +52,7 @@ import {
 } from "./push/publication.js";
 import { describePushFailure, digestOf, pinnedRef, planPublish, pushAll, type PublishTarget } from "./push/publish.js";
 import {
+  attestationRequest,
   buildRequest,
   mergeRequest,
   metadataRequest,
@@ -51,6 +63,7 @@ import {
   signingRequest,
   signRequest,
   tagRequest,
+  type AttestationRequest,
   type SigningRequest,
   type BuildRequest,
   type MetadataRequest,
@@ -79,8 +92,24 @@ import { verifyPushed } from "./verify/read.js";
 import { formatLabels, parseFormattedLabels } from "./tags/labels.js";
 import { planAnnotations, type PlannedAnnotations } from "./tags/annotations.js";
 import { IndexAnnotator } from "./push/annotate.js";
-import { checkSignerOptions, DEFAULT_FULCIO_URL, DEFAULT_REKOR_URL, keylessSigner } from "./signing/index.js";
-import { formatSignature, signPushed, type SignedRepository, type SigningReport } from "./signing/pushed.js";
+import {
+  checkSignerOptions,
+  DEFAULT_FULCIO_URL,
+  DEFAULT_REKOR_URL,
+  keylessSigner,
+  provenancePredicate,
+  sbomPredicate,
+  type ProvenanceInput,
+  type SbomPredicate,
+} from "./signing/index.js";
+import {
+  formatSignature,
+  signPushed,
+  type Attestation,
+  type SignedRepository,
+  type SigningReport,
+} from "./signing/pushed.js";
+import { publishAttestations, publishProvenance, type PublishProvenance } from "./signing/attest.js";
 import { headManifest } from "./registry/manifests.js";
 
 /** When to add the latest tag. */
@@ -205,11 +234,19 @@ export class Publication {
   @func()
   signerIssuer = "";
 
+  /** With --provenance, each SLSA provenance attestation attached, written as signatures are (host/repo@sha256:<subject>=sha256:<referrer>[;tag=sha256-<hex>]); one per manifest signed. Empty without --provenance. */
+  @func()
+  provenanceAttestations: string[] = [];
+
+  /** With --sbom, each SBOM attestation attached, written as signatures are; one per manifest signed. Empty without --sbom. */
+  @func()
+  sbomAttestations: string[] = [];
+
   /** All fields as one JSON object. */
   @func()
   json = "";
 
-  /** Lines for $GITHUB_OUTPUT: digest, built, pushed, verified, ref, image, commit, dirty, platforms, and multi-line refs, tags, images, platform-digests. */
+  /** Lines for $GITHUB_OUTPUT: digest, built, pushed, verified, ref, image, commit, dirty, platforms, and multi-line refs, tags, images, platform-digests; with --sign signatures, signer-identity and signer-issuer, with --provenance provenance-attestations, with --sbom sbom-attestations. */
   @func()
   githubOutput = "";
 
@@ -217,7 +254,7 @@ export class Publication {
   @func()
   markdown = "";
 
-  /** A GitLab dotenv report: IMAGE_DIGEST, IMAGE_REF, IMAGE_REFS, IMAGE_TAGS, IMAGE_NAMES, IMAGE_PLATFORMS, IMAGE_PLATFORM_DIGESTS, IMAGE_COMMIT, IMAGE_DIRTY, IMAGE_BUILT, IMAGE_PUSHED, IMAGE_VERIFIED, and with --sign IMAGE_SIGNATURES, IMAGE_SIGNER_IDENTITY, IMAGE_SIGNER_ISSUER. */
+  /** A GitLab dotenv report: IMAGE_DIGEST, IMAGE_REF, IMAGE_REFS, IMAGE_TAGS, IMAGE_NAMES, IMAGE_PLATFORMS, IMAGE_PLATFORM_DIGESTS, IMAGE_COMMIT, IMAGE_DIRTY, IMAGE_BUILT, IMAGE_PUSHED, IMAGE_VERIFIED, and with --sign IMAGE_SIGNATURES, IMAGE_SIGNER_IDENTITY, IMAGE_SIGNER_ISSUER, with --provenance IMAGE_PROVENANCE_ATTESTATIONS, with --sbom IMAGE_SBOM_ATTESTATIONS. */
   @func()
   dotenv = "";
 }
@@ -457,6 +494,10 @@ export class Dockyard {
     fulcioUrl = DEFAULT_FULCIO_URL,
     /** Rekor (the Sigstore transparency log) address for --sign; a private instance's https URL. */
     rekorUrl = DEFAULT_REKOR_URL,
+    /** With --sign: attach a signed SLSA v1 provenance statement about every manifest signed: commit, source URL, ref, platforms, images, tags, the engine's version and (publish) the Dockerfile, target, build arguments by value and build secrets by id only. */
+    provenance = false,
+    /** With --sign: an SBOM file (SPDX 2.x JSON or CycloneDX JSON, from any scanner) attached as a signed attestation about every manifest signed; read and checked before anything is built. */
+    sbom?: File,
   ): Promise<Publication> {
     // Every argument is checked before the first engine call: bad input builds and pushes nothing.
     const req = publishRequest({
@@ -486,12 +527,32 @@ export class Dockyard {
       pushTimeout,
     });
     const signing = signingRequest({ sign, oidcToken, fulcioUrl, rekorUrl }, req.push);
+    const attest = attestationRequest({ provenance, sbom }, signing !== undefined);
+    const startedOn = new Date().toISOString();
     // The token is read and checked before anything is built: a bad one builds and pushes nothing.
     const token = await this.signingToken(signing);
+    const sbomStatement = await readSbom(attest);
     // A dry run makes every check the real run makes (git, dirty guard, paths); it only stops before building.
     const plan = await this.prepareBuild(req);
     const client = this.registryClient("publish", req.images, req);
     const { meta, planned } = await this.planTags("publish", req, plan.git, plan.dirty, req.platforms, client);
+    if (attest.provenance && plan.dirty)
+      throw new InvalidInputError(
+        `--provenance with --allow-dirty: the working folder differs from commit ${plan.git.commit}, so no provenance can name what was built; commit the changes, or drop --provenance`,
+      );
+    const provenanceInput = await checkedProvenance(attest, {
+      commit: plan.git.commit,
+      refs: plan.git.refs,
+      ...(req.labelInput.sourceUrl !== undefined ? { sourceUrl: req.labelInput.sourceUrl } : {}),
+      dockerfile: req.dockerfile,
+      ...(req.target !== undefined ? { target: req.target } : {}),
+      buildArgs: req.buildArgs,
+      buildSecretIds: this.buildSecretIds ?? [],
+      platforms: req.platforms,
+      images: planned.result.images,
+      tags: planned.result.tags,
+      startedOn,
+    });
     if (dryRun) return toPublication(planned.result);
 
     const annotated = planAnnotations(meta.labels, req.annotations, req.platforms.length || 1);
@@ -502,6 +563,7 @@ export class Dockyard {
       ),
     );
     const platformsBuilt = req.platforms.length ? req.platforms : [await variants[0]!.platform()];
+    const builtProvenance = provenanceInput && { ...provenanceInput, platforms: platformsBuilt };
     const annotatedVariants = variants.map((v) => withAnnotations(v, annotated.manifest));
     return this.pushVariants(
       "publish",
@@ -514,7 +576,9 @@ export class Dockyard {
         ...planned.result,
         platforms: platformsBuilt,
       },
-      signing && token !== undefined ? { request: signing, token } : undefined,
+      signing && token !== undefined
+        ? { request: signing, token, attestations: () => publishAttestations(builtProvenance, sbomStatement, now()) }
+        : undefined,
     );
   }
 
@@ -573,6 +637,10 @@ export class Dockyard {
     fulcioUrl = DEFAULT_FULCIO_URL,
     /** Rekor (the Sigstore transparency log) address for --sign; a private instance's https URL. */
     rekorUrl = DEFAULT_REKOR_URL,
+    /** With --sign: attach a signed SLSA v1 provenance statement about every manifest signed: commit, source URL, ref, platforms, images, tags, the engine's version and (publish) the Dockerfile, target, build arguments by value and build secrets by id only. */
+    provenance = false,
+    /** With --sign: an SBOM file (SPDX 2.x JSON or CycloneDX JSON, from any scanner) attached as a signed attestation about every manifest signed; read and checked before anything is built. */
+    sbom?: File,
   ): Promise<Publication> {
     // Every argument is checked before the first engine call: bad input pushes nothing.
     const req = publishContainersRequest({
@@ -597,17 +665,37 @@ export class Dockyard {
       staging,
     });
     const signing = signingRequest({ sign, oidcToken, fulcioUrl, rekorUrl }, req.push);
+    const attest = attestationRequest({ provenance, sbom }, signing !== undefined);
+    const startedOn = new Date().toISOString();
     // The token is read and checked before any container is evaluated: a bad one pushes nothing.
     const token = await this.signingToken(signing);
+    const sbomStatement = await readSbom(attest);
     const git = await this.resolve(req, false);
     // Our own check, before any push: Dagger's publish would refuse the same platform twice only when it exports.
     const platforms = requireOnePerPlatform(await Promise.all(req.containers.map((c) => c.platform())));
     const client = this.registryClient("publish-containers", req.images, req);
     const { meta, planned } = await this.planTags("publish-containers", req, git, false, platforms, client);
+    // Built elsewhere: no Dockerfile, target, build arguments or secrets to record.
+    const provenanceInput = await checkedProvenance(attest, {
+      commit: git.commit,
+      refs: git.refs,
+      ...(req.labelInput.sourceUrl !== undefined ? { sourceUrl: req.labelInput.sourceUrl } : {}),
+      platforms,
+      images: planned.result.images,
+      tags: planned.result.tags,
+      startedOn,
+    });
     if (req.dryRun) return toPublication(planned.result);
     const annotated = planAnnotations(meta.labels, req.annotations, req.containers.length);
     const variants = req.containers.map((c) => withAnnotations(withLabels(c, meta.labels), annotated.manifest));
-    const signed = signing && token !== undefined ? { request: signing, token } : undefined;
+    const signed =
+      signing && token !== undefined
+        ? {
+            request: signing,
+            token,
+            attestations: () => publishAttestations(provenanceInput, sbomStatement, now()),
+          }
+        : undefined;
     return this.pushVariants(
       "publish-containers",
       req,
@@ -955,7 +1043,7 @@ export class Dockyard {
     annotations: PlannedAnnotations,
     client: RegistryClient,
     planned: PublicationData,
-    signing?: { request: SigningRequest<Secret>; token: string },
+    signing?: { request: SigningRequest<Secret>; token: string; attestations?: () => Attestation[] },
   ): Promise<Publication> {
     const built = { ...planned, built: true };
     if (!req.push) return toPublication(built);
@@ -993,11 +1081,18 @@ export class Dockyard {
       const i = targets.findIndex((t) => t.image.name === image.name);
       return { ...image, digest: digestOf(refs[i] ?? "") };
     });
-    const report = await signPushed(fn, repositories, refs.join(", "), signing.token, {
-      session: sessions.session,
-      signer: () => this.signer(signing.request, signing.token, req),
-      created: () => new Date().toISOString(),
-    });
+    const report = await signPushed(
+      fn,
+      repositories,
+      refs.join(", "),
+      signing.token,
+      {
+        session: sessions.session,
+        signer: () => this.signer(signing.request, signing.token, req),
+        created: () => new Date().toISOString(),
+      },
+      signing.attestations?.() ?? [],
+    );
     return toPublication({ ...verified, ...signedFields(report) });
   }
 
@@ -1392,11 +1487,20 @@ async function resolveTag(s: RegistrySession, repository: string, name: string, 
 }
 
 /** A signing report as the Publication's fields. */
-function signedFields(report: SigningReport): Pick<PublicationData, "signatures" | "signerIdentity" | "signerIssuer"> {
+function signedFields(
+  report: SigningReport,
+): Pick<
+  PublicationData,
+  "signatures" | "signerIdentity" | "signerIssuer" | "provenanceAttestations" | "sbomAttestations"
+> {
+  const provenance = report.attestations.provenance ?? [];
+  const sbom = report.attestations.sbom ?? [];
   return {
     signatures: report.signatures.map(formatSignature),
     signerIdentity: report.identity,
     signerIssuer: report.issuer,
+    ...(provenance.length ? { provenanceAttestations: provenance.map(formatSignature) } : {}),
+    ...(sbom.length ? { sbomAttestations: sbom.map(formatSignature) } : {}),
   };
 }
 
@@ -1419,6 +1523,8 @@ function toPublication(p: PublicationData): Publication {
     commit,
     dirty,
     ...signed,
+    ...(p.provenanceAttestations?.length ? { provenanceAttestations: p.provenanceAttestations } : {}),
+    ...(p.sbomAttestations?.length ? { sbomAttestations: p.sbomAttestations } : {}),
   };
   return Object.assign(new Publication(), data, {
     json: renderJson(data),
@@ -1427,4 +1533,26 @@ function toPublication(p: PublicationData): Publication {
     markdown: renderMarkdown({ ...data, latestNote: p.latestNote ?? "" }),
     dotenv: renderDotenv(data),
   });
+}
+
+const now = () => new Date().toISOString();
+
+/** --sbom's text, read once and checked (SPDX 2.x or CycloneDX JSON) before anything is built. */
+async function readSbom(attest: AttestationRequest<File>): Promise<SbomPredicate | undefined> {
+  return attest.sbom ? sbomPredicate(await attest.sbom.contents(), "--sbom") : undefined;
+}
+
+/**
+ * --provenance's input with the engine's version, checked now (without the finish time) so a bad one is refused
+ * before anything is built; undefined without --provenance.
+ */
+async function checkedProvenance(
+  attest: AttestationRequest<File>,
+  known: Omit<PublishProvenance, "engineVersion">,
+): Promise<ProvenanceInput | undefined> {
+  if (!attest.provenance) return undefined;
+  const input = publishProvenance({ ...known, engineVersion: await dag.version() });
+  // Without --platforms the engine's own is known once built: any one stands in for this check.
+  provenancePredicate({ ...input, platforms: input.platforms.length ? input.platforms : ["linux/amd64"] });
+  return input;
 }

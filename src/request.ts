@@ -390,3 +390,27 @@ export function signRequest<S>(a: SignImageArgs<S>): SignRequest<S> {
   const signing = signingRequest({ ...a, sign: true });
   return { ...pushRequest({ ...a, images: [] }, [image]), image, signing: signing! };
 }
+
+/** publish and publish-containers' attestations, each signed by --sign's keyless signer. */
+export interface AttestationArgs<F> {
+  provenance?: boolean | undefined;
+  sbom?: F | undefined | null;
+}
+
+export interface AttestationRequest<F> {
+  provenance: boolean;
+  /** The SBOM File: its text is read and checked (sbomPredicate) before anything is built. */
+  sbom?: F;
+}
+
+const ATTEST_NEEDS_SIGN =
+  "an attestation is a signed statement, made with --sign's keyless identity: add --sign --oidc-token env:SIGSTORE_ID_TOKEN";
+
+/** --provenance and --sbom, refused without --sign (`signed`) before anything is built. */
+export function attestationRequest<F>(a: AttestationArgs<F>, signed: boolean): AttestationRequest<F> {
+  const hasSbom = a.sbom !== undefined && a.sbom !== null;
+  if (a.provenance && !signed)
+    throw new InvalidInputError(`--provenance without --sign: ${ATTEST_NEEDS_SIGN}, or drop --provenance`);
+  if (hasSbom && !signed) throw new InvalidInputError(`--sbom without --sign: ${ATTEST_NEEDS_SIGN}, or drop --sbom`);
+  return { provenance: a.provenance ?? false, ...(hasSbom ? { sbom: a.sbom as F } : {}) };
+}

@@ -26,6 +26,10 @@ export interface PublicationData {
   /** With --sign: the signing certificate's identity and OIDC issuer. */
   signerIdentity?: string;
   signerIssuer?: string;
+  /** With --provenance: each SLSA provenance attestation attached, written as `signatures` are; absent without. */
+  provenanceAttestations?: string[];
+  /** With --sbom: each SBOM attestation attached, written as `signatures` are; absent without. */
+  sbomAttestations?: string[];
   /** Why --latest=auto withheld latest (`latest not moved: 1.5.0 < 2.0.0 in …`); only the Markdown shows it. */
   latestNote?: string;
 }
@@ -37,11 +41,33 @@ function signedOf(p: PublicationData) {
     : undefined;
 }
 
+/** The attestation fields that hold something; none otherwise, so a publication without them renders as before. */
+function attestedOf(p: PublicationData) {
+  return {
+    ...(p.provenanceAttestations?.length ? { provenanceAttestations: p.provenanceAttestations } : {}),
+    ...(p.sbomAttestations?.length ? { sbomAttestations: p.sbomAttestations } : {}),
+  };
+}
+
 /** All fields as one JSON object, keys in a fixed order. */
 export function renderJson(p: PublicationData): string {
   const { refs, digest, tags, images, platforms, platformDigests, built, pushed, verified, commit, dirty } = p;
   return JSON.stringify(
-    { refs, digest, tags, images, platforms, platformDigests, built, pushed, verified, commit, dirty, ...signedOf(p) },
+    {
+      refs,
+      digest,
+      tags,
+      images,
+      platforms,
+      platformDigests,
+      built,
+      pushed,
+      verified,
+      commit,
+      dirty,
+      ...signedOf(p),
+      ...attestedOf(p),
+    },
     null,
     2,
   );
@@ -52,7 +78,10 @@ export function renderJson(p: PublicationData): string {
  * so no value line can close it early and the same publication always renders the same text.
  */
 export function renderGithubOutput(p: PublicationData): string {
-  const delimiter = `DOCKYARD_EOF_${createHash("sha256").update(JSON.stringify(p)).digest("hex").slice(0, 16)}`;
+  // Empty attestation lists left out of the hash, so a publication without them keeps its delimiter.
+  const { provenanceAttestations: _p, sbomAttestations: _s, ...rest } = p;
+  const hashed = JSON.stringify({ ...rest, ...attestedOf(p) });
+  const delimiter = `DOCKYARD_EOF_${createHash("sha256").update(hashed).digest("hex").slice(0, 16)}`;
   const multi = (key: string, values: string[]) => [`${key}<<${delimiter}`, ...values, delimiter];
   return [
     `digest=${p.digest}`,
@@ -75,6 +104,8 @@ export function renderGithubOutput(p: PublicationData): string {
           `signer-issuer=${p.signerIssuer ?? ""}`,
         ]
       : []),
+    ...(p.provenanceAttestations?.length ? multi("provenance-attestations", p.provenanceAttestations) : []),
+    ...(p.sbomAttestations?.length ? multi("sbom-attestations", p.sbomAttestations) : []),
   ]
     .map((line) => `${line}\n`)
     .join("");
@@ -102,6 +133,10 @@ export function renderDotenv(p: PublicationData): string {
           `IMAGE_SIGNER_ISSUER=${p.signerIssuer ?? ""}`,
         ]
       : []),
+    ...(p.provenanceAttestations?.length
+      ? [`IMAGE_PROVENANCE_ATTESTATIONS=${p.provenanceAttestations.join(",")}`]
+      : []),
+    ...(p.sbomAttestations?.length ? [`IMAGE_SBOM_ATTESTATIONS=${p.sbomAttestations.join(",")}`] : []),
   ]
     .map((line) => `${line}\n`)
     .join("");
@@ -132,6 +167,20 @@ export function renderMarkdown(p: PublicationData): string {
             `${p.signatures?.length ?? 0} signature(s) by ${code(p.signerIdentity ?? "")} (issuer ${code(p.signerIssuer ?? "")}): ${(p.signatures ?? []).map(code).join(", ")}`,
           ],
         ] as [string, string][])
+      : []),
+    ...(p.provenanceAttestations?.length
+      ? ([
+          [
+            "provenance",
+            `${p.provenanceAttestations.length} SLSA provenance attestation(s): ${p.provenanceAttestations.map(code).join(", ")}`,
+          ],
+        ] as [string, string][])
+      : []),
+    ...(p.sbomAttestations?.length
+      ? ([["sbom", `${p.sbomAttestations.length} SBOM attestation(s): ${p.sbomAttestations.map(code).join(", ")}`]] as [
+          string,
+          string,
+        ][])
       : []),
   ];
   return [

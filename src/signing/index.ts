@@ -26,7 +26,7 @@ export {
   STATEMENT_TYPE,
   type Statement,
 } from "./statement.js";
-export { DOCKYARD_BUILD_TYPE, provenancePredicate, type ProvenanceInput } from "./provenance.js";
+export { DOCKYARD_BUILD_TYPE, DOCKYARD_BUILDER_ID, provenancePredicate, type ProvenanceInput } from "./provenance.js";
 export {
   CYCLONEDX_PREDICATE_TYPE,
   SBOM_MAX_BYTES,

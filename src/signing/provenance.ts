@@ -8,6 +8,8 @@ import { parseCreated } from "../input/timestamp.js";
 
 /** Our buildType: how to read externalParameters and internalParameters below (src/signing/README.md). */
 export const DOCKYARD_BUILD_TYPE = "https://github.com/dockyard-dev/dockyard/build/v1";
+/** runDetails.builder.id when no caller names one: the module itself (the CI identity is the certificate's SAN). */
+export const DOCKYARD_BUILDER_ID = "https://github.com/dockyard-dev/dockyard";
 
 export interface ProvenanceInput {
   /** runDetails.builder.id: a URI naming the platform that ran the build, e.g. the CI run's workflow URL. */
@@ -18,14 +20,14 @@ export interface ProvenanceInput {
   ref?: string;
   /** The repository's http(s) URL, e.g. "https://github.com/acme/app"; omitted when unknown. */
   sourceUrl?: string;
-  /** The Dockerfile path, relative to the build context. */
-  dockerfile: string;
+  /** The Dockerfile path, relative to the build context; omitted (with target, buildArgs, buildSecretIds) for containers built elsewhere. */
+  dockerfile?: string;
   /** The build stage stopped at; omitted for the last stage. */
   target?: string;
   /** Build arguments as given to the build; never a secret (a secret is a build secret, named in buildSecretIds). */
-  buildArgs: readonly { name: string; value: string }[];
+  buildArgs?: readonly { name: string; value: string }[];
   /** The ids of the build secrets the Dockerfile could mount: recorded as names, their values are never seen here. */
-  buildSecretIds: readonly string[];
+  buildSecretIds?: readonly string[];
   /** The platforms built, e.g. "linux/amd64". */
   platforms: readonly string[];
   /** The image names pushed, without tag, e.g. "ghcr.io/acme/app". */
@@ -106,18 +108,20 @@ export function provenancePredicate(input: ProvenanceInput): Record<string, unkn
         `provenance sourceUrl: holds credentials, which the attestation would publish; ${fixUrl}`,
       );
   }
-  const dockerfile = text("dockerfile", input.dockerfile, 'e.g. "Dockerfile"');
+  const dockerfile =
+    input.dockerfile === undefined ? undefined : text("dockerfile", input.dockerfile, 'e.g. "Dockerfile"');
   const target =
     input.target === undefined ? undefined : text("target", input.target, "leave it out for the last stage");
-  const buildSecretIds = names("buildSecretIds", input.buildSecretIds, "name each build secret by its id").sort();
+  const buildSecretIds =
+    input.buildSecretIds && names("buildSecretIds", input.buildSecretIds, "name each build secret by its id").sort();
   const argNames = names(
     "buildArgs",
-    input.buildArgs.map((a) => a.name),
+    (input.buildArgs ?? []).map((a) => a.name),
     "name each build argument once",
   );
   for (const name of argNames) {
     // Only the name is quoted: a value passed here by mistake must not reach the error either.
-    if (buildSecretIds.includes(name))
+    if (buildSecretIds?.includes(name))
       throw new InvalidInputError(
         `provenance buildArgs "${name}": is also a build secret id; pass it as a build secret only, never as a build argument`,
       );
@@ -144,9 +148,13 @@ export function provenancePredicate(input: ProvenanceInput): Record<string, unkn
       "pass the times in order",
     );
 
-  const buildArgs = Object.fromEntries(
-    [...input.buildArgs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((a) => [a.name, a.value]),
-  );
+  const buildArgs =
+    input.buildArgs &&
+    Object.fromEntries(
+      [...input.buildArgs]
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+        .map((a) => [a.name, a.value]),
+    );
   const metadata = {
     ...(invocationId !== undefined ? { invocationId } : {}),
     ...(input.startedOn !== undefined ? { startedOn: input.startedOn } : {}),
@@ -159,10 +167,10 @@ export function provenancePredicate(input: ProvenanceInput): Record<string, unkn
         ...(sourceUrl !== undefined ? { source: sourceUrl } : {}),
         ...(ref !== undefined ? { ref } : {}),
         commit,
-        dockerfile,
+        ...(dockerfile !== undefined ? { dockerfile } : {}),
         ...(target !== undefined ? { target } : {}),
-        buildArgs,
-        buildSecretIds,
+        ...(buildArgs !== undefined ? { buildArgs } : {}),
+        ...(buildSecretIds !== undefined ? { buildSecretIds } : {}),
         platforms,
         images,
         tags,

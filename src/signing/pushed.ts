@@ -1,6 +1,7 @@
 /**
  * Signs what was pushed: in each repository, the final digest and (for an index) every platform manifest it names,
- * each bundle attached as an OCI 1.1 referrer in that repository. Reports what was attached, and on a failure
+ * each bundle attached as an OCI 1.1 referrer in that repository, with any attestations (provenance, SBOM) about
+ * each manifest beside its signature. Reports what was attached, and on a failure
  * exactly what was and was not.
  */
 import { maskUrlCredentials } from "../input/index.js";
@@ -34,8 +35,18 @@ export interface AttachedSignature {
   fallbackTag?: string;
 }
 
+/** An attestation signed and attached about every manifest signed, beside its signature. */
+export interface Attestation {
+  /** How the report and messages name it, e.g. "provenance" or "sbom". */
+  kind: string;
+  predicateType: string;
+  predicate: Record<string, unknown>;
+}
+
 export interface SigningReport {
   signatures: AttachedSignature[];
+  /** Each attestation kind's referrers, one per manifest signed; empty without attestations. */
+  attestations: Record<string, AttachedSignature[]>;
   identity: string;
   issuer: string;
 }
@@ -96,8 +107,14 @@ export async function signPushed(
   pushed: string,
   token: string,
   effects: SignEffects,
+  attestations: readonly Attestation[] = [],
 ): Promise<SigningReport> {
   const attached: AttachedSignature[] = [];
+  const attested: Record<string, AttachedSignature[]> = Object.fromEntries(attestations.map((a) => [a.kind, []]));
+  // The cosign signature first, then each attestation; a bare name in a message is the signature.
+  const jobs = [{ kind: "", predicateType: COSIGN_SIGN_PREDICATE_TYPE, predicate: {} }, ...attestations];
+  const label = (name: string, kind: string) => (kind ? `${name} (${kind})` : name);
+  const everyJob = (name: string) => jobs.map((j) => label(name, j.kind));
   const unique = [...new Map(repositories.map((r) => [`${r.name}@${r.digest}`, r])).values()];
   const mask = (e: unknown) => maskToken(maskUrlCredentials(errorMessage(e)), token);
   let signer: KeylessSigner;
@@ -119,30 +136,34 @@ export async function signPushed(
       subjects = await subjectsOf(s, r.repository, r.digest);
     } catch (e) {
       const rest = unique.slice(n).map((x) => `${x.name}@${x.digest}`);
-      throw failure(what, pushed, attached, rest, `reading ${r.name}@${r.digest}: ${mask(e)}`);
+      throw failure(what, pushed, attached, rest, `reading ${r.name}@${r.digest}: ${mask(e)}`, attested);
     }
     for (const [i, subject] of subjects.entries()) {
       const name = `${r.name}@${subject.digest}`;
-      let referrer: AttachedReferrer;
-      try {
-        const { bundle } = await signer.sign(r.name, subject.digest, COSIGN_SIGN_PREDICATE_TYPE, {});
-        const artifact = bundleArtifact(bundle, COSIGN_SIGN_PREDICATE_TYPE, effects.created());
-        referrer = await attachReferrer(s, r.repository, subject, artifact);
-      } catch (e) {
-        const rest = [
-          ...subjects.slice(i).map((x) => `${r.name}@${x.digest}`),
-          ...unique.slice(n + 1).map((x) => `${x.name}@${x.digest} (and its platform manifests)`),
-        ];
-        throw failure(what, pushed, attached, rest, `${name}: ${mask(e)}`);
+      for (const [j, job] of jobs.entries()) {
+        let referrer: AttachedReferrer;
+        try {
+          const { bundle } = await signer.sign(r.name, subject.digest, job.predicateType, job.predicate);
+          const artifact = bundleArtifact(bundle, job.predicateType, effects.created());
+          referrer = await attachReferrer(s, r.repository, subject, artifact);
+        } catch (e) {
+          const rest = [
+            ...jobs.slice(j).map((x) => label(name, x.kind)),
+            ...subjects.slice(i + 1).flatMap((x) => everyJob(`${r.name}@${x.digest}`)),
+            ...unique.slice(n + 1).map((x) => `${x.name}@${x.digest} (and its platform manifests)`),
+          ];
+          throw failure(what, pushed, attached, rest, `${label(name, job.kind)}: ${mask(e)}`, attested);
+        }
+        const one = {
+          subject: name,
+          referrer: referrer.digest,
+          ...(referrer.fallbackTag ? { fallbackTag: referrer.fallbackTag } : {}),
+        };
+        (job.kind ? (attested[job.kind] ??= []) : attached).push(one);
       }
-      attached.push({
-        subject: name,
-        referrer: referrer.digest,
-        ...(referrer.fallbackTag ? { fallbackTag: referrer.fallbackTag } : {}),
-      });
     }
   }
-  return { signatures: attached, identity: signer.identity, issuer: signer.issuer };
+  return { signatures: attached, attestations: attested, identity: signer.identity, issuer: signer.issuer };
 }
 
 function failure(
@@ -151,8 +172,13 @@ function failure(
   attached: AttachedSignature[],
   notAttached: string[],
   reason: string,
+  attested: Record<string, AttachedSignature[]> = {},
 ): SignAttachError {
-  const done = attached.length ? attached.map(formatSignature).join(", ") : "none";
+  const all = [
+    ...attached.map(formatSignature),
+    ...Object.entries(attested).flatMap(([kind, list]) => list.map((a) => `${formatSignature(a)} (${kind})`)),
+  ];
+  const done = all.length ? all.join(", ") : "none";
   return new SignAttachError(
     `${what}: signing failed after the push (${reason}). Pushed: ${pushed}. Signed and attached: ${done}. Not signed or attached: ${notAttached.join(", ")}. Run dockyard sign --image <image>@<digest> for each to finish, once the cause is fixed.`,
     [...attached],

@@ -11,7 +11,14 @@ export function publicationData(result: PublicationResult): PublicationData {
   // Unsigned, the signing fields are empty and the renderings leave them out: so does the data compared here.
   const { signatures, signerIdentity, signerIssuer, ...unsigned } = fields;
   const signed = signatures?.length || signerIdentity || signerIssuer;
-  const data: PublicationData = signed ? fields : unsigned;
+  const withSigning: PublicationData = signed ? fields : unsigned;
+  // Likewise each attestation list: left out of the data when empty, as the renderings leave it out.
+  const { provenanceAttestations, sbomAttestations, ...rest } = withSigning;
+  const data: PublicationData = {
+    ...rest,
+    ...(provenanceAttestations?.length ? { provenanceAttestations } : {}),
+    ...(sbomAttestations?.length ? { sbomAttestations } : {}),
+  };
   expect(JSON.parse(json)).toEqual(data);
   expect([githubOutput, markdown, dotenv].every((r) => r.includes(data.commit))).toBe(true);
   return data;

@@ -31,7 +31,7 @@ const TOKEN = testJwt({ iss: ISS, sub: SUB, aud: "sigstore", exp: Math.floor(NOW
 // The value of the build secret "NPM_TOKEN": the caller holds it, provenance may only ever see its id.
 const SECRET_CANARY = "canary-npm-4e81-secret-build-value";
 
-const INPUT: ProvenanceInput = {
+const INPUT = {
   builderId: SUB,
   commit: "89abcdef0123456789abcdef0123456789abcdef",
   ref: "refs/heads/main",
@@ -47,7 +47,7 @@ const INPUT: ProvenanceInput = {
   invocationId: "https://github.com/acme/app/actions/runs/7/attempts/1",
   startedOn: "2026-12-05T12:00:00Z",
   finishedOn: "2026-12-05T12:04:00Z",
-};
+} satisfies ProvenanceInput;
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/sbom/${name}`, import.meta.url), "utf8");
 

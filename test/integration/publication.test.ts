@@ -45,8 +45,12 @@ describe.skipIf(!docker)("the publish result, end to end on the docker backend",
       signatures: [],
       signerIdentity: "",
       signerIssuer: "",
+      // No --provenance or --sbom: the attestation lists are empty, and no rendering names them either.
+      provenanceAttestations: [],
+      sbomAttestations: [],
     });
-    for (const rendering of [output, env, json, markdown]) expect(rendering).not.toMatch(/signer|signature/i);
+    for (const rendering of [output, env, json, markdown])
+      expect(rendering).not.toMatch(/signer|signature|attestation/i);
 
     expect(output).toContain(`digest=${manifest.digest}\n`);
     expect(output).toContain("built=true\npushed=true\nverified=true\n");
@@ -56,7 +60,14 @@ describe.skipIf(!docker)("the publish result, end to end on the docker backend",
     expect(env).toContain(`IMAGE_REF=${suite.registry.host}/acme/out:${sha}@${manifest.digest}\n`);
     expect(env).toContain("IMAGE_DIRTY=false\nIMAGE_BUILT=true\nIMAGE_PUSHED=true\nIMAGE_VERIFIED=true\n");
     // Unsigned, the JSON leaves the empty signing fields out (an unsigned publication renders as before).
-    const { signatures: _s, signerIdentity: _i, signerIssuer: _j, ...unsigned } = data;
+    const {
+      signatures: _s,
+      signerIdentity: _i,
+      signerIssuer: _j,
+      provenanceAttestations: _p,
+      sbomAttestations: _b,
+      ...unsigned
+    } = data;
     expect(JSON.parse(json ?? "")).toEqual(unsigned);
     expect(markdown).toContain(manifest.digest);
   });

@@ -62,6 +62,12 @@ const signingArgs: Expected = {
   rekorUrl: { type: STR, optional: false, default: "https://rekor.sigstore.dev" },
 };
 
+// publish's and publish-containers' attestations, each signed with --sign's identity.
+const attestArgs: Expected = {
+  provenance: { type: BOOL, optional: false, default: false },
+  sbom: { type: "OBJECT_KIND:File", optional: true },
+};
+
 const FUNCTIONS: Record<string, { returns: string; cache?: string; args: Expected }> = {
   withRegistryAuth: {
     returns: "OBJECT_KIND:Dockyard",
@@ -114,6 +120,7 @@ const FUNCTIONS: Record<string, { returns: string; cache?: string; args: Expecte
       pushTimeout: { type: INT, optional: false, default: 300 },
       staging: { type: BOOL, optional: false, default: false },
       ...signingArgs,
+      ...attestArgs,
     },
   },
   publishContainers: {
@@ -140,6 +147,7 @@ const FUNCTIONS: Record<string, { returns: string; cache?: string; args: Expecte
       pushTimeout: { type: INT, optional: false, default: 300 },
       staging: { type: BOOL, optional: false, default: false },
       ...signingArgs,
+      ...attestArgs,
     },
   },
   promote: {
@@ -202,6 +210,8 @@ const PUBLICATION_FIELDS: Record<string, string> = {
   signatures: LIST_STR,
   signerIdentity: STR,
   signerIssuer: STR,
+  provenanceAttestations: LIST_STR,
+  sbomAttestations: LIST_STR,
   // The renderings are fields filled by publish: reading one runs no function.
   json: STR,
   githubOutput: STR,
@@ -284,6 +294,15 @@ describe("module registration", () => {
       json: STR,
     });
     for (const p of Object.values(signatures.properties)) expect(p.description.trim()).not.toBe("");
+  });
+
+  it("--provenance and --sbom say they need --sign and what they attest", () => {
+    const publish = dockyard.methods.publish!.arguments;
+    expect(publish.provenance!.description).toMatch(/^With --sign: .*SLSA v1 provenance.*build secrets by id only/);
+    expect(publish.sbom!.description).toMatch(/^With --sign: .*SPDX 2\.x JSON or CycloneDX JSON/);
+    const publication = mod.objects.Publication!.properties;
+    for (const name of ["provenanceAttestations", "sbomAttestations"])
+      expect(Object.values(publication).find((p) => p.name === name)?.description).toMatch(/written as signatures are/);
   });
 
   it("takes source as an explicit, optional Directory with no defaultPath", () => {

@@ -1,5 +1,6 @@
 // Unit: src/signing's attestation predicates — the SLSA Provenance v1 predicate (fields, key order, secrets as
-// names only, refusals) and SBOM recognition over real tool output (test/fixtures/sbom/README.md) — no request made.
+// names only, refusals), SBOM recognition over real tool output (test/fixtures/sbom/README.md) and what publish
+// attests (src/signing/attest.ts) — no request made.
 import { readFileSync } from "node:fs";
 
 import { describe, expect, it } from "vitest";
@@ -8,17 +9,19 @@ import { InvalidInputError } from "../../src/errors/index.js";
 import {
   CYCLONEDX_PREDICATE_TYPE,
   DOCKYARD_BUILD_TYPE,
+  DOCKYARD_BUILDER_ID,
   provenancePredicate,
   SBOM_MAX_BYTES,
   sbomPredicate,
   SPDX_PREDICATE_TYPE,
   type ProvenanceInput,
 } from "../../src/signing/index.js";
+import { publishAttestations, publishProvenance, type PublishProvenance } from "../../src/signing/attest.js";
 
 const COMMIT = "0123456789abcdef0123456789abcdef01234567";
 const SECRET_VALUE = "canary-3b1f-npm-token-never-recorded";
 
-const INPUT: ProvenanceInput = {
+const INPUT = {
   builderId: "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main",
   commit: COMMIT,
   ref: "refs/heads/main",
@@ -37,7 +40,7 @@ const INPUT: ProvenanceInput = {
   invocationId: "https://github.com/acme/app/actions/runs/42/attempts/1",
   startedOn: "2026-12-05T12:00:00Z",
   finishedOn: "2026-12-05T13:03:30.5+01:00",
-};
+} satisfies ProvenanceInput;
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/sbom/${name}`, import.meta.url), "utf8");
 
@@ -305,5 +308,54 @@ describe("sbomPredicate over real SBOM files", () => {
 
   it("refuses an empty source name", () => {
     expect(refusal(() => sbomPredicate("{}", "")).message).toMatch(/^SBOM source: must not be empty; name the file/);
+  });
+});
+
+describe("publish's attestations (src/signing/attest.ts)", () => {
+  const KNOWN: PublishProvenance = {
+    commit: COMMIT,
+    refs: ["refs/heads/main"],
+    platforms: ["linux/amd64"],
+    images: ["ghcr.io/acme/app"],
+    tags: ["0123456", "main"],
+    engineVersion: "v0.21.9",
+    startedOn: "2026-12-05T12:00:00.000Z",
+  };
+
+  it.each([
+    { what: "one full ref", refs: ["refs/heads/main"], ref: "refs/heads/main" },
+    { what: "several git tags at HEAD", refs: ["refs/tags/v1.0.0", "refs/tags/v1"], ref: undefined },
+    { what: "no ref", refs: [], ref: undefined },
+  ])("records the ref only when the tags came from $what", ({ refs, ref }) => {
+    expect(publishProvenance({ ...KNOWN, refs }).ref).toBe(ref);
+  });
+
+  it("builder.id is the module itself; containers built elsewhere record no Dockerfile, target, args or secrets", () => {
+    const [provenance] = publishAttestations(publishProvenance(KNOWN), undefined, "2026-12-05T12:01:00Z");
+    expect(provenance).toMatchObject({ kind: "provenance", predicateType: "https://slsa.dev/provenance/v1" });
+    const predicate = provenance!.predicate as {
+      buildDefinition: { externalParameters: Record<string, unknown> };
+      runDetails: { builder: { id: string }; metadata: Record<string, string> };
+    };
+    expect(predicate.runDetails.builder.id).toBe(DOCKYARD_BUILDER_ID);
+    expect(predicate.runDetails.metadata).toEqual({
+      startedOn: KNOWN.startedOn,
+      finishedOn: "2026-12-05T12:01:00Z",
+    });
+    expect(Object.keys(predicate.buildDefinition.externalParameters)).toEqual([
+      "ref",
+      "commit",
+      "platforms",
+      "images",
+      "tags",
+    ]);
+  });
+
+  it("the SBOM follows the provenance; neither when not asked", () => {
+    const sbom = sbomPredicate(fixture("npm-sbom.spdx.json"), "--sbom");
+    const both = publishAttestations(publishProvenance(KNOWN), sbom, "2026-12-05T12:01:00Z");
+    expect(both.map((a) => a.kind)).toEqual(["provenance", "sbom"]);
+    expect(both[1]).toEqual({ kind: "sbom", ...sbom });
+    expect(publishAttestations(undefined, undefined, "2026-12-05T12:01:00Z")).toEqual([]);
   });
 });

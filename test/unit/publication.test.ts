@@ -236,3 +236,52 @@ describe("a signed publication's renderings", () => {
     expect(JSON.parse(renderJson(SIGNED))).toEqual(SIGNED);
   });
 });
+
+describe("an attested publication's renderings", () => {
+  const line = (n: string) => `ghcr.io/acme/app@${DIGEST}=sha256:${n.repeat(32)}`;
+  const ATTESTED: PublicationData = {
+    ...PUSHED,
+    signatures: [line("c1")],
+    signerIdentity: "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main",
+    signerIssuer: "https://token.actions.githubusercontent.com",
+    provenanceAttestations: [line("d1")],
+    sbomAttestations: [line("e1")],
+  };
+  const without = [
+    { ...ATTESTED, provenanceAttestations: undefined, sbomAttestations: undefined },
+    { ...ATTESTED, provenanceAttestations: [], sbomAttestations: [] },
+    { ...PUSHED, provenanceAttestations: [], sbomAttestations: [] },
+  ];
+
+  it.each([
+    { what: "JSON", render: renderJson, has: ['"provenanceAttestations": [', '"sbomAttestations": ['] },
+    {
+      what: "GitHub output",
+      render: renderGithubOutput,
+      has: [`provenance-attestations<<`, `sbom-attestations<<`, line("d1"), line("e1")],
+    },
+    {
+      what: "dotenv",
+      render: renderDotenv,
+      has: [`IMAGE_PROVENANCE_ATTESTATIONS=${line("d1")}\n`, `IMAGE_SBOM_ATTESTATIONS=${line("e1")}\n`],
+    },
+    {
+      what: "Markdown",
+      render: renderMarkdown,
+      has: ["| provenance | 1 SLSA provenance attestation(s): `", "| sbom | 1 SBOM attestation(s): `"],
+    },
+  ])("$what names every attestation; without them, it renders exactly as before", ({ render, has }) => {
+    const text = render(ATTESTED);
+    for (const s of has) expect(text).toContain(s);
+    const { provenanceAttestations: _p, sbomAttestations: _s, ...signedOnly } = ATTESTED;
+    for (const p of without) {
+      expect(render(p)).not.toMatch(/attestation/i);
+      if (p.signatures?.length) expect(render(p)).toBe(render(signedOnly));
+      else expect(render(p)).toBe(render(PUSHED));
+    }
+  });
+
+  it("JSON holds the attestation fields", () => {
+    expect(JSON.parse(renderJson(ATTESTED))).toEqual(ATTESTED);
+  });
+});

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import type { Container, Directory, Secret } from "@dagger.io/dagger";
 import { Dockyard } from "../../src/index.js";
 import { InvalidInputError } from "../../src/errors/index.js";
-import { signingRequest } from "../../src/request.js";
+import { attestationRequest, signingRequest } from "../../src/request.js";
 import { COMMIT } from "../fixtures/commits.js";
 import { testJwt } from "../fixtures/sigstore.js";
 
@@ -308,5 +308,25 @@ describe("signingRequest", () => {
         rekorUrl: "http://127.0.0.1:3000",
       }),
     ).toMatchObject({ fulcioUrl: "https://fulcio.acme.test", rekorUrl: "http://127.0.0.1:3000" });
+  });
+});
+
+describe("attestationRequest", () => {
+  const file = { name: "sbom.spdx.json" };
+  it.each([
+    {
+      args: { provenance: true },
+      why: /^--provenance without --sign: .*--sign --oidc-token env:SIGSTORE_ID_TOKEN, or drop --provenance$/,
+    },
+    { args: { sbom: file }, why: /^--sbom without --sign: .*, or drop --sbom$/ },
+  ])("refuses $args without --sign, with the fix", ({ args, why }) => {
+    expect(() => attestationRequest(args, false)).toThrow(InvalidInputError);
+    expect(() => attestationRequest(args, false)).toThrow(why);
+  });
+
+  it("is nothing to attest by default, and keeps what --sign allows", () => {
+    expect(attestationRequest({}, false)).toEqual({ provenance: false });
+    expect(attestationRequest({ sbom: null }, false)).toEqual({ provenance: false });
+    expect(attestationRequest({ provenance: true, sbom: file }, true)).toEqual({ provenance: true, sbom: file });
   });
 });
