@@ -192,7 +192,7 @@ const rows: Row[] = [
     replace: "",
     expect: {
       "github-events": /pull_request from a fork: jobs \[build, publish\]/,
-      policy: /job publish grants write \(packages\) and runs on pull requests/,
+      policy: /job publish grants write \(packages, id-token\) and runs on pull requests/,
     },
     events: [FORK_PR],
   },
