@@ -7,40 +7,23 @@ import { DOCKYARD_BUILDER_ID, provenancePredicate, type ProvenanceInput } from "
 import type { SbomPredicate } from "./sbom.js";
 import { SLSA_PROVENANCE_PREDICATE_TYPE } from "./statement.js";
 
-export interface PublishProvenance {
-  commit: string;
+/** What publish knows of its build: the provenance input less builder.id and ref (set here) and finishedOn (at signing). */
+export type PublishProvenance = Omit<
+  ProvenanceInput,
+  "builderId" | "ref" | "invocationId" | "startedOn" | "finishedOn"
+> & {
   /** The refs the tags came from: one full ref is recorded, none when several or none. */
   refs: readonly string[];
-  sourceUrl?: string;
-  /** Absent, with target, buildArgs and buildSecretIds, for containers built elsewhere (publish-containers). */
-  dockerfile?: string;
-  target?: string;
-  buildArgs?: readonly { name: string; value: string }[];
-  buildSecretIds?: readonly string[];
-  platforms: readonly string[];
-  images: readonly string[];
-  tags: readonly string[];
-  engineVersion: string;
   startedOn: string;
-}
+};
 
 /** The provenance input, builder.id the module itself: no argument names the CI platform, the certificate does. */
-export function publishProvenance(p: PublishProvenance): ProvenanceInput {
-  const [ref, ...more] = p.refs;
+export function publishProvenance({ refs, ...known }: PublishProvenance): ProvenanceInput {
+  const [ref, ...more] = refs;
   return {
     builderId: DOCKYARD_BUILDER_ID,
-    commit: p.commit,
+    ...known,
     ...(ref !== undefined && more.length === 0 && ref.startsWith("refs/") ? { ref } : {}),
-    ...(p.sourceUrl !== undefined ? { sourceUrl: p.sourceUrl } : {}),
-    ...(p.dockerfile !== undefined ? { dockerfile: p.dockerfile } : {}),
-    ...(p.target !== undefined ? { target: p.target } : {}),
-    ...(p.buildArgs !== undefined ? { buildArgs: p.buildArgs } : {}),
-    ...(p.buildSecretIds !== undefined ? { buildSecretIds: p.buildSecretIds } : {}),
-    platforms: p.platforms,
-    images: p.images,
-    tags: p.tags,
-    engineVersion: p.engineVersion,
-    startedOn: p.startedOn,
   };
 }
 
