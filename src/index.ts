@@ -80,7 +80,7 @@ import {
   type RetryPolicy,
 } from "./push/retry.js";
 import { computeTags, DEFAULT_SHA_LENGTH, type LatestMode } from "./tags/tags.js";
-import { ManifestFanOut, UnreachableRegistry } from "./push/fanout.js";
+import { clientReach, ManifestFanOut, type ClientReach, UnreachableRegistry } from "./push/fanout.js";
 import { autoLatestRelease, describeVerdict } from "./tags/latest.js";
 import { registryLatestVerdict } from "./push/latest.js";
 import { mergeAll } from "./merge/merge.js";
@@ -556,6 +556,7 @@ export class Dockyard {
     if (dryRun) return toPublication(planned.result);
 
     const annotated = planAnnotations(meta.labels, req.annotations, req.platforms.length || 1);
+    if (req.push) this.warmClient(clientReach(req, planned.targets, annotated.index.length > 0, !!signing), client);
     const secrets = await this.namedBuildSecrets();
     const variants = await Promise.all(
       (req.platforms.length ? req.platforms : [undefined]).map((platform) =>
@@ -1053,22 +1054,23 @@ export class Dockyard {
     const push = (t: PublishTarget) => this.pushOne(t, variants, credentialFor, policy, abandoned);
     // One client session per host, for the index annotations, the tags after each image's first and the read-back.
     const rewritesIndex = annotations.index.length > 0;
-    const hasTwoTags = (image: { name: string }) => targets.filter((t) => t.image.name === image.name).length > 1;
-    const needsClient = req.verify || targets.length > req.images.length || rewritesIndex || signing !== undefined;
-    const sessions = needsClient ? await client() : undefined;
+    const reach = clientReach(req, targets, rewritesIndex, signing !== undefined);
+    this.warmClient(reach, client);
+    const sessions = reach.needed ? await client() : undefined;
     // One fan-out per call: the index rewrite hands it the bytes it PUT, so the other tags read nothing first.
     const fanOut = sessions ? new ManifestFanOut(sessions.session) : undefined;
     const tag = fanOut ? this.manifestTagger(fn, fanOut, credentialFor, push) : push;
-    const first =
+    const firstPush =
       sessions && rewritesIndex ? this.indexAnnotator(fn, sessions, fanOut, annotations, credentialFor, push) : push;
-    // The auth of each host the client will use is learnt while the first pushes run, so the tags start at once.
-    const contacted = req.verify || rewritesIndex || signing ? req.images : req.images.filter((i) => hasTwoTags(i));
-    if (sessions)
-      for (const { host, repository } of contacted)
-        void sessions
-          .session(host)
-          .prepare(repository)
-          .catch(() => undefined);
+    const hasTwoTags = (name: string) => targets.filter((t) => t.image.name === name).length > 1;
+    // A repository's manifest is read as soon as its first push lands, while the other repositories' still run.
+    const first = fanOut
+      ? async (target: PublishTarget) => {
+          const pinned = await firstPush(target);
+          if (hasTwoTags(target.image.name)) fanOut.readAhead(target, pinned);
+          return pinned;
+        }
+      : firstPush;
     const refs = await pushAll(targets, first, fn, tag).finally(() => endAfterAbandonedPushes(abandoned.count));
     const pushed = { ...built, refs, digest: digestOf(refs[0] ?? ""), pushed: true };
     if (!sessions) return toPublication(pushed);
@@ -1094,6 +1096,20 @@ export class Dockyard {
       signing.attestations?.() ?? [],
     );
     return toPublication({ ...verified, ...signedFields(report) });
+  }
+
+  /**
+   * Opens the client's sessions and learns the auth of each host it will contact, without waiting: called before
+   * the build, the credential reads, the process's first fetch and each 401 challenge overlap it.
+   */
+  private warmClient(reach: ClientReach, client: RegistryClient): void {
+    if (!reach.needed) return;
+    void client()
+      .then((sessions) =>
+        Promise.all(reach.contacted.map(({ host, repository }) => sessions.session(host).prepare(repository))),
+      )
+      // Best effort: whatever failed here fails again, reported, where the push needs it.
+      .catch(() => undefined);
   }
 
   /** The OIDC token's plaintext, read once and checked (a JWT, not expired, sub and iss); undefined without --sign. */

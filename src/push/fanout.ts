@@ -9,6 +9,30 @@ import { getManifest, putManifest, type Manifest } from "../registry/manifests.j
 import type { RegistrySession } from "../registry/http.js";
 import { digestOf, pinnedRef, type PublishTarget } from "./publish.js";
 
+/** Whether a push needs dockyard's registry client, and the repositories it will contact (their auth learnt early). */
+export interface ClientReach {
+  needed: boolean;
+  contacted: { host: string; repository: string }[];
+}
+
+/**
+ * The client is needed for the read-back, a second tag in any repository, the index rewrite or signing; it
+ * contacts every repository for the first three, else only those with a second tag.
+ */
+export function clientReach(
+  req: { verify: boolean; images: readonly { host: string; repository: string; name: string }[] },
+  targets: readonly PublishTarget[],
+  rewritesIndex: boolean,
+  signed: boolean,
+): ClientReach {
+  const hasTwoTags = (name: string) => targets.filter((t) => t.image.name === name).length > 1;
+  const all = req.verify || rewritesIndex || signed;
+  const contacted = req.images
+    .filter((i) => all || hasTwoTags(i.name))
+    .map(({ host, repository }) => ({ host, repository }));
+  return { needed: contacted.length > 0, contacted };
+}
+
 /** A failure with no HTTP answer (name lookup, connection, TLS, timeout): the module cannot reach the registry. */
 export function isUnreachable(message: string): boolean {
   return /failed to do request:/.test(message) && !/unexpected status from/.test(message);
@@ -31,6 +55,12 @@ export class ManifestFanOut {
     const { host, repository } = target.image;
     await putManifest(this.session(host), repository, target.tag, manifest.bytes, manifest.mediaType);
     return pinnedRef(target.ref, digest);
+  }
+
+  /** Starts reading the first push's manifest now; the tags, which wait for every repository's first push, reuse it. */
+  readAhead(target: PublishTarget, firstPinned: string): void {
+    // A failure is the tag's to report: it awaits the same read.
+    this.manifest(target, digestOf(firstPinned)).catch(() => undefined);
   }
 
   /** Hands over a manifest already in hand (the rewritten index), so tagging with it reads nothing. */

@@ -48,6 +48,7 @@ export class RegistrySession {
   readonly policy: RetryPolicy;
   private readonly tokens: TokenCache;
   private basic = false;
+  private readonly preparing = new Map<string, Promise<void>>();
 
   constructor(readonly options: SessionOptions) {
     this.baseUrl = registryBaseUrl(options.host, options.plainHttp);
@@ -100,6 +101,16 @@ export class RegistrySession {
   async prepare(repository: string): Promise<void> {
     const scope = RegistrySession.scope(checkRepository(repository), true);
     if (this.authorization(scope)) return;
+    // One round trip per scope even when asked again while it is in flight.
+    let learning = this.preparing.get(scope);
+    if (!learning) {
+      learning = this.learnAuth(scope).finally(() => this.preparing.delete(scope));
+      this.preparing.set(scope, learning);
+    }
+    return learning;
+  }
+
+  private async learnAuth(scope: string): Promise<void> {
     const signal = AbortSignal.timeout(this.policy.attemptTimeoutMs);
     const url = `${this.baseUrl}/v2/`;
     const res = await this.guard("GET", url, () => (this.options.fetch ?? fetch)(url, { signal }));

@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 
 import { IndexAnnotator } from "../../src/push/annotate.js";
-import { isUnreachable, ManifestFanOut, UnreachableRegistry } from "../../src/push/fanout.js";
+import { clientReach, isUnreachable, ManifestFanOut, UnreachableRegistry } from "../../src/push/fanout.js";
 import { planPublish } from "../../src/push/publish.js";
 import { RegistrySession } from "../../src/registry/http.js";
 
@@ -23,6 +23,59 @@ describe("isUnreachable", () => {
     },
     { message: "unexpected status from PUT request to https://ghcr.io/v2/a/manifests/t: 503", want: false },
   ])("$message: $want", ({ message, want }) => expect(isUnreachable(message)).toBe(want));
+});
+
+describe("clientReach: whether a push needs the client, and whose auth it learns before the build", () => {
+  const other = { host: "quay.io", repository: "acme/app", name: "quay.io/acme/app" };
+  const shaOnly = planPublish([image, other], ["1a2b3c4"]);
+  const twoTagsInOne = [...planPublish([image], ["1a2b3c4", "main"]), ...planPublish([other], ["1a2b3c4"])];
+  const both = ["ghcr.io/acme/app", "quay.io/acme/app"];
+  it.each([
+    {
+      why: "one tag each, nothing else: a Dagger push each",
+      targets: shaOnly,
+      verify: false,
+      rewrite: false,
+      signed: false,
+      want: [],
+    },
+    {
+      why: "the read-back reads every repository",
+      targets: shaOnly,
+      verify: true,
+      rewrite: false,
+      signed: false,
+      want: both,
+    },
+    {
+      why: "the index rewrite touches every repository",
+      targets: shaOnly,
+      verify: false,
+      rewrite: true,
+      signed: false,
+      want: both,
+    },
+    {
+      why: "signing attaches in every repository",
+      targets: shaOnly,
+      verify: false,
+      rewrite: false,
+      signed: true,
+      want: both,
+    },
+    {
+      why: "a second tag: only its repository",
+      targets: twoTagsInOne,
+      verify: false,
+      rewrite: false,
+      signed: false,
+      want: ["ghcr.io/acme/app"],
+    },
+  ])("$why", ({ targets, verify, rewrite, signed, want }) => {
+    const reach = clientReach({ verify, images: [image, other] }, targets, rewrite, signed);
+    expect(reach.contacted.map((c) => `${c.host}/${c.repository}`)).toEqual(want);
+    expect(reach.needed).toBe(want.length > 0);
+  });
 });
 
 describe("ManifestFanOut", () => {
@@ -61,6 +114,28 @@ describe("ManifestFanOut", () => {
       "PUT /v2/acme/app/manifests/main",
       "PUT /v2/acme/app/manifests/latest",
     ]);
+  });
+
+  it.each([
+    { what: "a read that succeeds", fails: false },
+    { what: "a read that fails, reported by the tag that needs it", fails: true },
+  ])("readAhead reads once, before any tag asks: $what", async ({ fails }) => {
+    const { requests, fanOut } = registry((method) => {
+      if (method === "GET")
+        return fails
+          ? new Response("manifest unknown", { status: 404 })
+          : new Response(INDEX, {
+              headers: { "Content-Type": "application/vnd.oci.image.index.v1+json", "Docker-Content-Digest": DIGEST },
+            });
+      return new Response(null, { status: 201, headers: { "Docker-Content-Digest": DIGEST } });
+    });
+    fanOut.readAhead(first!, firstPinned);
+    expect(requests).toEqual([`GET /v2/acme/app/manifests/${DIGEST}`]);
+    const tagged = Promise.all(rest.map((t) => fanOut.tag(t, firstPinned)));
+    if (fails) await expect(tagged).rejects.toThrow(/404/);
+    else await tagged;
+    expect(requests.filter((r) => r.startsWith("GET"))).toHaveLength(1);
+    expect(requests.filter((r) => r.startsWith("PUT"))).toHaveLength(fails ? 0 : 2);
   });
 
   it.each([

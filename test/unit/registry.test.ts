@@ -357,6 +357,16 @@ describe("prepare: a host's auth learnt before the first real request", () => {
     expect(r.seen).toHaveLength(before);
   });
 
+  it.each(["basic" as const, "bearer" as const])(
+    "%s: a prepare asked again while the first is in flight shares its round trip",
+    async (scheme) => {
+      const r = registry(scheme);
+      await Promise.all([r.session.prepare("acme/a"), r.session.prepare("acme/a")]);
+      expect(r.seen.filter((line) => line.startsWith("GET r.test/v2/ "))).toHaveLength(1);
+      expect(r.seen.filter((line) => line.includes("t.test/token"))).toHaveLength(scheme === "bearer" ? 1 : 0);
+    },
+  );
+
   it("refuses a bad repository before any request", async () => {
     const r = registry("basic");
     await expect(r.session.prepare("Acme/A")).rejects.toThrow(InvalidInputError);
