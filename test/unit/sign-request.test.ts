@@ -311,12 +311,68 @@ describe("signingRequest", () => {
   });
 });
 
+describe("signingRequest with --signing-key", () => {
+  it("signs with the key, logs in Rekor by default, and logs nothing with --tlog=false", () => {
+    expect(signingRequest({ sign: true, signingKey: "key" })).toEqual({
+      signingKey: "key",
+      rekorUrl: "https://rekor.sigstore.dev",
+    });
+    expect(signingRequest({ sign: true, signingKey: "key", signingKeyPassword: "pw", tlog: false })).toEqual({
+      signingKey: "key",
+      signingKeyPassword: "pw",
+    });
+    expect(signingRequest({ signingKey: "key" })).toBeUndefined();
+  });
+
+  it.each([
+    {
+      name: "--oidc-token and --signing-key",
+      args: { sign: true, oidcToken: "t", signingKey: "k" },
+      why: /^--oidc-token and --signing-key both given: pick one \(--oidc-token signs keyless .*--signing-key signs with your key, no Fulcio\)$/,
+    },
+    {
+      name: "--sign with neither",
+      args: { sign: true, oidcToken: null, signingKey: null },
+      why: /^--sign: also pass --oidc-token, .*, or --signing-key, a PEM EC P-256 private key as a secret$/,
+    },
+    {
+      name: "--signing-key-password without --signing-key",
+      args: { sign: true, oidcToken: "t", signingKeyPassword: "pw" },
+      why: /^--signing-key-password without --signing-key: pass the encrypted key as --signing-key, or drop --signing-key-password$/,
+    },
+    {
+      name: "--tlog=false keyless",
+      args: { sign: true, oidcToken: "t", tlog: false },
+      why: /^--tlog=false without --signing-key: keyless signing needs its Rekor entry .*; drop --tlog=false, or sign with --signing-key$/,
+    },
+    {
+      name: "--tlog=false without --sign or a key",
+      args: { tlog: false },
+      why: /^--tlog=false without --signing-key/,
+    },
+    {
+      name: "--signing-key with --push=false",
+      args: { sign: true, signingKey: "k" },
+      push: false,
+      why: /^--sign with --push=false: nothing is pushed/,
+    },
+    {
+      name: "a bad --rekor-url with a key",
+      args: { sign: true, signingKey: "k", rekorUrl: "ftp://rekor" },
+      why: /--rekor-url/,
+    },
+  ])("refuses $name, with the fix", ({ args, push, why }) => {
+    expect(() => signingRequest<string>(args, push)).toThrow(InvalidInputError);
+    expect(() => signingRequest<string>(args, push)).toThrow(why);
+  });
+});
+
 describe("attestationRequest", () => {
   const file = { name: "sbom.spdx.json" };
   it.each([
     {
       args: { provenance: true },
-      why: /^--provenance without --sign: .*--sign --oidc-token env:SIGSTORE_ID_TOKEN, or drop --provenance$/,
+      why: /^--provenance without --sign: .*--sign --oidc-token env:SIGSTORE_ID_TOKEN \(or --sign --signing-key env:SIGNING_KEY\), or drop --provenance$/,
     },
     { args: { sbom: file }, why: /^--sbom without --sign: .*, or drop --sbom$/ },
   ])("refuses $args without --sign, with the fix", ({ args, why }) => {
