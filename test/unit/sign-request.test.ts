@@ -7,6 +7,7 @@ import { Dockyard } from "../../src/index.js";
 import { InvalidInputError } from "../../src/errors/index.js";
 import { attestationRequest, signingRequest } from "../../src/request.js";
 import { COMMIT } from "../fixtures/commits.js";
+import { cosignShapedKey, KEY_PASSWORD, otherKeys, p256Key, pemBody } from "../fixtures/signing-keys.js";
 import { testJwt } from "../fixtures/sigstore.js";
 
 const NOW_S = Math.floor(Date.now() / 1000);
@@ -253,6 +254,120 @@ describe("signing input is refused before any engine call", () => {
     const message = (err as Error).message;
     expect(message).toMatch(why);
     for (const form of [CANARY, NOT_JWT, EXPIRED, NO_SUB, Buffer.from(CANARY).toString("base64")])
+      expect(message).not.toContain(form);
+  });
+});
+
+describe("--signing-key input is refused before any engine call, the key and password in no refusal", () => {
+  const key = p256Key();
+  const rsa = otherKeys().rsa;
+  const keyArgs = (pem: string, password?: string, tlog = true) =>
+    [secret(pem), password === undefined ? undefined : secret(password), tlog] as const;
+  const ROWS: { name: string; call: Call; why: RegExp; pem: string }[] = [
+    {
+      name: "promote --sign --signing-key, an RSA key",
+      call: (d) =>
+        d.promote(
+          FROM,
+          [`${IMAGE}-prod`],
+          ...LOGIN,
+          [],
+          COMMIT,
+          "refs/heads/main",
+          7,
+          undefined,
+          3,
+          300,
+          true,
+          undefined,
+          undefined,
+          undefined,
+          ...keyArgs(rsa),
+        ),
+      why: /^--signing-key: the key is an RSA key: .*EC P-256/,
+      pem: rsa,
+    },
+    {
+      name: "merge --sign with --oidc-token and --signing-key",
+      call: (d) =>
+        d.merge(
+          [FROM],
+          [IMAGE],
+          ...LOGIN,
+          [],
+          [],
+          COMMIT,
+          "refs/heads/main",
+          7,
+          undefined,
+          3,
+          300,
+          true,
+          secret(GOOD),
+          undefined,
+          undefined,
+          ...keyArgs(key.pkcs8),
+        ),
+      why: /^--oidc-token and --signing-key both given: pick one/,
+      pem: key.pkcs8,
+    },
+    {
+      name: "sign --signing-key in cosign's own format",
+      call: (d) =>
+        d.sign(
+          `${IMAGE}@${DIGEST}`,
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          ...keyArgs(cosignShapedKey()),
+        ),
+      why: /cosign's own encrypted format.*cosign import-key-pair/,
+      pem: cosignShapedKey(),
+    },
+    {
+      name: "sign --signing-key encrypted, a wrong password",
+      call: (d) =>
+        d.sign(
+          `${IMAGE}@${DIGEST}`,
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          ...keyArgs(key.encrypted, `${KEY_PASSWORD}x`),
+        ),
+      why: /^--signing-key-password does not decrypt --signing-key/,
+      pem: key.encrypted,
+    },
+    {
+      name: "sign --tlog=false with a token",
+      call: (d) =>
+        d.sign(
+          `${IMAGE}@${DIGEST}`,
+          secret(GOOD),
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          false,
+        ),
+      why: /^--tlog=false without --signing-key/,
+      pem: key.pkcs8,
+    },
+  ];
+  it.each(ROWS)("$name", async ({ call, why, pem }) => {
+    const err = await call(module()).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(InvalidInputError);
+    const message = (err as Error).message;
+    expect(message).toMatch(why);
+    for (const form of [pem, pemBody(pem), pemBody(pem).slice(0, 40), KEY_PASSWORD])
       expect(message).not.toContain(form);
   });
 });
