@@ -61,6 +61,7 @@ import {
   publishRequest,
   requireShaLengthFits,
   signingRequest,
+  isKeySigning,
   signRequest,
   tagRequest,
   type AttestationRequest,
@@ -97,10 +98,13 @@ import {
   DEFAULT_FULCIO_URL,
   DEFAULT_REKOR_URL,
   keylessSigner,
+  keySigner,
+  parseSigningKey,
   provenancePredicate,
   sbomPredicate,
   type ProvenanceInput,
   type SbomPredicate,
+  type Signer,
 } from "./signing/index.js";
 import {
   formatSignature,
@@ -111,6 +115,12 @@ import {
 } from "./signing/pushed.js";
 import { publishAttestations, publishProvenance, type PublishProvenance } from "./signing/attest.js";
 import { headManifest } from "./registry/manifests.js";
+
+/** The signing secret read and checked: `mask` is masked out of every signing error; `signer` makes the call's one signer. */
+interface PreparedSigner {
+  mask: string;
+  signer: () => Promise<Signer>;
+}
 
 /** When to add the latest tag. */
 export enum Latest {
@@ -234,6 +244,10 @@ export class Publication {
   @func()
   signerIssuer = "";
 
+  /** With --sign --signing-key, the key's fingerprint: base64 sha256 of its DER public key, the bundles' publicKey.hint (what cosign computes); empty otherwise (and signerIdentity and signerIssuer are empty with a key). */
+  @func()
+  signerKeyFingerprint = "";
+
   /** With --provenance, each SLSA provenance attestation attached, written as signatures are (host/repo@sha256:<subject>=sha256:<referrer>[;tag=sha256-<hex>]); one per manifest signed. Empty without --provenance. */
   @func()
   provenanceAttestations: string[] = [];
@@ -246,7 +260,7 @@ export class Publication {
   @func()
   json = "";
 
-  /** Lines for $GITHUB_OUTPUT: digest, built, pushed, verified, ref, image, commit, dirty, platforms, and multi-line refs, tags, images, platform-digests; with --sign signatures, signer-identity and signer-issuer, with --provenance provenance-attestations, with --sbom sbom-attestations. */
+  /** Lines for $GITHUB_OUTPUT: digest, built, pushed, verified, ref, image, commit, dirty, platforms, and multi-line refs, tags, images, platform-digests; with --sign signatures, signer-identity and signer-issuer (and signer-key-fingerprint with --signing-key), with --provenance provenance-attestations, with --sbom sbom-attestations. */
   @func()
   githubOutput = "";
 
@@ -254,7 +268,7 @@ export class Publication {
   @func()
   markdown = "";
 
-  /** A GitLab dotenv report: IMAGE_DIGEST, IMAGE_REF, IMAGE_REFS, IMAGE_TAGS, IMAGE_NAMES, IMAGE_PLATFORMS, IMAGE_PLATFORM_DIGESTS, IMAGE_COMMIT, IMAGE_DIRTY, IMAGE_BUILT, IMAGE_PUSHED, IMAGE_VERIFIED, and with --sign IMAGE_SIGNATURES, IMAGE_SIGNER_IDENTITY, IMAGE_SIGNER_ISSUER, with --provenance IMAGE_PROVENANCE_ATTESTATIONS, with --sbom IMAGE_SBOM_ATTESTATIONS. */
+  /** A GitLab dotenv report: IMAGE_DIGEST, IMAGE_REF, IMAGE_REFS, IMAGE_TAGS, IMAGE_NAMES, IMAGE_PLATFORMS, IMAGE_PLATFORM_DIGESTS, IMAGE_COMMIT, IMAGE_DIRTY, IMAGE_BUILT, IMAGE_PUSHED, IMAGE_VERIFIED, and with --sign IMAGE_SIGNATURES, IMAGE_SIGNER_IDENTITY, IMAGE_SIGNER_ISSUER (and IMAGE_SIGNER_KEY_FINGERPRINT with --signing-key), with --provenance IMAGE_PROVENANCE_ATTESTATIONS, with --sbom IMAGE_SBOM_ATTESTATIONS. */
   @func()
   dotenv = "";
 }
@@ -274,13 +288,17 @@ export class Signatures {
   @func()
   signatures: string[] = [];
 
-  /** The signing certificate's identity (what cosign verify --certificate-identity matches). */
+  /** The signing certificate's identity (what cosign verify --certificate-identity matches); empty with --signing-key. */
   @func()
   signerIdentity = "";
 
-  /** The OIDC issuer in the signing certificate (what cosign verify --certificate-oidc-issuer matches). */
+  /** The OIDC issuer in the signing certificate (what cosign verify --certificate-oidc-issuer matches); empty with --signing-key. */
   @func()
   signerIssuer = "";
+
+  /** With --signing-key, the key's fingerprint: base64 sha256 of its DER public key, the bundles' publicKey.hint; empty for keyless. */
+  @func()
+  signerKeyFingerprint = "";
 
   /** All fields as one JSON object. */
   @func()
@@ -486,7 +504,7 @@ export class Dockyard {
     pushTimeout = DEFAULT_PUSH_TIMEOUT_SECONDS,
     /** Push only the staging tag <sha tag>-<os>-<arch>[-<variant>] of the one platform (publish: the one --platforms; publish-containers: the one container), never the final tags: one native runner's part of a multi-platform image, which merge assembles. */
     staging = false,
-    /** Sign what was pushed, keyless with Sigstore: the final digest in every repository (the index and each platform manifest), each bundle attached as an OCI 1.1 referrer (fallback tag sha256-<hex> where the registry has no referrers API), for cosign verify. Needs --oidc-token. */
+    /** Sign what was pushed with Sigstore: the final digest in every repository (the index and each platform manifest), each bundle attached as an OCI 1.1 referrer (fallback tag sha256-<hex> where the registry has no referrers API), for cosign verify. Needs --oidc-token (keyless) or --signing-key. */
     sign = false,
     /** The CI's OIDC identity token for --sign, e.g. env:SIGSTORE_ID_TOKEN (GitHub: permissions id-token: write, minted for audience sigstore; GitLab: id_tokens SIGSTORE_ID_TOKEN with aud sigstore); sent to Fulcio and Rekor only. */
     oidcToken?: Secret,
@@ -494,6 +512,12 @@ export class Dockyard {
     fulcioUrl = DEFAULT_FULCIO_URL,
     /** Rekor (the Sigstore transparency log) address for --sign; a private instance's https URL. */
     rekorUrl = DEFAULT_REKOR_URL,
+    /** A PEM EC P-256 private key for --sign instead of --oidc-token (PKCS#8, SEC1, or encrypted PKCS#8 with --signing-key-password), e.g. env:SIGNING_KEY: no Fulcio, each bundle names the key by its fingerprint, verified with its public key (cosign verify --key). Read by the module only, never sent. cosign's own encrypted key format is refused. */
+    signingKey?: Secret,
+    /** The password of an encrypted --signing-key, e.g. env:SIGNING_KEY_PASSWORD. */
+    signingKeyPassword?: Secret,
+    /** With --signing-key: log each signature in Rekor (--rekor-url), as cosign does; false makes no entry, for air-gapped use (then cosign verify --key needs --insecure-ignore-tlog=true). Keyless signing always logs, so false needs --signing-key. */
+    tlog = true,
     /** With --sign: attach a signed SLSA v1 provenance statement about every manifest signed: commit, source URL, ref, platforms, images, tags, the engine's version and (publish) the Dockerfile, target, build arguments by value and build secrets by id only. */
     provenance = false,
     /** With --sign: an SBOM file (SPDX 2.x JSON or CycloneDX JSON, from any scanner) attached as a signed attestation about every manifest signed; read and checked before anything is built. */
@@ -526,11 +550,14 @@ export class Dockyard {
       retries,
       pushTimeout,
     });
-    const signing = signingRequest({ sign, oidcToken, fulcioUrl, rekorUrl }, req.push);
+    const signing = signingRequest(
+      { sign, oidcToken, signingKey, signingKeyPassword, fulcioUrl, rekorUrl, tlog },
+      req.push,
+    );
     const attest = attestationRequest({ provenance, sbom }, signing !== undefined);
     const startedOn = new Date().toISOString();
-    // The token is read and checked before anything is built: a bad one builds and pushes nothing.
-    const token = await this.signingToken(signing);
+    // The token or key is read and checked before anything is built: a bad one builds and pushes nothing.
+    const prepared = await this.readSigner(signing, req);
     const sbomStatement = await readSbom(attest);
     // A dry run makes every check the real run makes (git, dirty guard, paths); it only stops before building.
     const plan = await this.prepareBuild(req);
@@ -577,9 +604,10 @@ export class Dockyard {
         ...planned.result,
         platforms: platformsBuilt,
       },
-      signing && token !== undefined
-        ? { request: signing, token, attestations: () => publishAttestations(builtProvenance, sbomStatement, now()) }
-        : undefined,
+      prepared && {
+        ...prepared,
+        attestations: () => publishAttestations(builtProvenance, sbomStatement, now()),
+      },
     );
   }
 
@@ -630,7 +658,7 @@ export class Dockyard {
     pushTimeout = DEFAULT_PUSH_TIMEOUT_SECONDS,
     /** Push only the staging tag <sha tag>-<os>-<arch>[-<variant>] of the one platform (publish: the one --platforms; publish-containers: the one container), never the final tags: one native runner's part of a multi-platform image, which merge assembles. */
     staging = false,
-    /** Sign what was pushed, keyless with Sigstore: the final digest in every repository (the index and each platform manifest), each bundle attached as an OCI 1.1 referrer (fallback tag sha256-<hex> where the registry has no referrers API), for cosign verify. Needs --oidc-token. */
+    /** Sign what was pushed with Sigstore: the final digest in every repository (the index and each platform manifest), each bundle attached as an OCI 1.1 referrer (fallback tag sha256-<hex> where the registry has no referrers API), for cosign verify. Needs --oidc-token (keyless) or --signing-key. */
     sign = false,
     /** The CI's OIDC identity token for --sign, e.g. env:SIGSTORE_ID_TOKEN (GitHub: permissions id-token: write, minted for audience sigstore; GitLab: id_tokens SIGSTORE_ID_TOKEN with aud sigstore); sent to Fulcio and Rekor only. */
     oidcToken?: Secret,
@@ -638,6 +666,12 @@ export class Dockyard {
     fulcioUrl = DEFAULT_FULCIO_URL,
     /** Rekor (the Sigstore transparency log) address for --sign; a private instance's https URL. */
     rekorUrl = DEFAULT_REKOR_URL,
+    /** A PEM EC P-256 private key for --sign instead of --oidc-token (PKCS#8, SEC1, or encrypted PKCS#8 with --signing-key-password), e.g. env:SIGNING_KEY: no Fulcio, each bundle names the key by its fingerprint, verified with its public key (cosign verify --key). Read by the module only, never sent. cosign's own encrypted key format is refused. */
+    signingKey?: Secret,
+    /** The password of an encrypted --signing-key, e.g. env:SIGNING_KEY_PASSWORD. */
+    signingKeyPassword?: Secret,
+    /** With --signing-key: log each signature in Rekor (--rekor-url), as cosign does; false makes no entry, for air-gapped use (then cosign verify --key needs --insecure-ignore-tlog=true). Keyless signing always logs, so false needs --signing-key. */
+    tlog = true,
     /** With --sign: attach a signed SLSA v1 provenance statement about every manifest signed: commit, source URL, ref, platforms, images, tags, the engine's version and (publish) the Dockerfile, target, build arguments by value and build secrets by id only. */
     provenance = false,
     /** With --sign: an SBOM file (SPDX 2.x JSON or CycloneDX JSON, from any scanner) attached as a signed attestation about every manifest signed; read and checked before anything is built. */
@@ -665,11 +699,14 @@ export class Dockyard {
       pushTimeout,
       staging,
     });
-    const signing = signingRequest({ sign, oidcToken, fulcioUrl, rekorUrl }, req.push);
+    const signing = signingRequest(
+      { sign, oidcToken, signingKey, signingKeyPassword, fulcioUrl, rekorUrl, tlog },
+      req.push,
+    );
     const attest = attestationRequest({ provenance, sbom }, signing !== undefined);
     const startedOn = new Date().toISOString();
-    // The token is read and checked before any container is evaluated: a bad one pushes nothing.
-    const token = await this.signingToken(signing);
+    // The token or key is read and checked before any container is evaluated: a bad one pushes nothing.
+    const prepared = await this.readSigner(signing, req);
     const sbomStatement = await readSbom(attest);
     const git = await this.resolve(req, false);
     // Our own check, before any push: Dagger's publish would refuse the same platform twice only when it exports.
@@ -689,14 +726,10 @@ export class Dockyard {
     if (req.dryRun) return toPublication(planned.result);
     const annotated = planAnnotations(meta.labels, req.annotations, req.containers.length);
     const variants = req.containers.map((c) => withAnnotations(withLabels(c, meta.labels), annotated.manifest));
-    const signed =
-      signing && token !== undefined
-        ? {
-            request: signing,
-            token,
-            attestations: () => publishAttestations(provenanceInput, sbomStatement, now()),
-          }
-        : undefined;
+    const signed = prepared && {
+      ...prepared,
+      attestations: () => publishAttestations(provenanceInput, sbomStatement, now()),
+    };
     return this.pushVariants(
       "publish-containers",
       req,
@@ -742,7 +775,7 @@ export class Dockyard {
     retries = DEFAULT_RETRIES,
     /** Seconds one push attempt may take before it counts as a transient failure. */
     pushTimeout = DEFAULT_PUSH_TIMEOUT_SECONDS,
-    /** Sign what was pushed, keyless with Sigstore: the final digest in every repository (the index and each platform manifest), each bundle attached as an OCI 1.1 referrer (fallback tag sha256-<hex> where the registry has no referrers API), for cosign verify. Needs --oidc-token. */
+    /** Sign what was pushed with Sigstore: the final digest in every repository (the index and each platform manifest), each bundle attached as an OCI 1.1 referrer (fallback tag sha256-<hex> where the registry has no referrers API), for cosign verify. Needs --oidc-token (keyless) or --signing-key. */
     sign = false,
     /** The CI's OIDC identity token for --sign, e.g. env:SIGSTORE_ID_TOKEN (GitHub: permissions id-token: write, minted for audience sigstore; GitLab: id_tokens SIGSTORE_ID_TOKEN with aud sigstore); sent to Fulcio and Rekor only. */
     oidcToken?: Secret,
@@ -750,6 +783,12 @@ export class Dockyard {
     fulcioUrl = DEFAULT_FULCIO_URL,
     /** Rekor (the Sigstore transparency log) address for --sign; a private instance's https URL. */
     rekorUrl = DEFAULT_REKOR_URL,
+    /** A PEM EC P-256 private key for --sign instead of --oidc-token (PKCS#8, SEC1, or encrypted PKCS#8 with --signing-key-password), e.g. env:SIGNING_KEY: no Fulcio, each bundle names the key by its fingerprint, verified with its public key (cosign verify --key). Read by the module only, never sent. cosign's own encrypted key format is refused. */
+    signingKey?: Secret,
+    /** The password of an encrypted --signing-key, e.g. env:SIGNING_KEY_PASSWORD. */
+    signingKeyPassword?: Secret,
+    /** With --signing-key: log each signature in Rekor (--rekor-url), as cosign does; false makes no entry, for air-gapped use (then cosign verify --key needs --insecure-ignore-tlog=true). Keyless signing always logs, so false needs --signing-key. */
+    tlog = true,
   ): Promise<Publication> {
     // Every argument, and a credential for every target host, is checked before the first engine or registry call.
     const req = promoteRequest({
@@ -765,7 +804,7 @@ export class Dockyard {
       retries,
       pushTimeout,
     });
-    const signing = signingRequest({ sign, oidcToken, fulcioUrl, rekorUrl });
+    const signing = signingRequest({ sign, oidcToken, signingKey, signingKeyPassword, fulcioUrl, rekorUrl, tlog });
     return this.pushWithOwnClient("promote", req, [req.from], signing, async (targets, sessions) => {
       const { source, refs } = await promoteAll(req.from, targets, sessions);
       return { refs, digest: source.root.digest, platforms: source.platforms, platformDigests: source.platformDigests };
@@ -808,7 +847,7 @@ export class Dockyard {
     retries = DEFAULT_RETRIES,
     /** Seconds one push attempt may take before it counts as a transient failure. */
     pushTimeout = DEFAULT_PUSH_TIMEOUT_SECONDS,
-    /** Sign what was pushed, keyless with Sigstore: the final digest in every repository (the index and each platform manifest), each bundle attached as an OCI 1.1 referrer (fallback tag sha256-<hex> where the registry has no referrers API), for cosign verify. Needs --oidc-token. */
+    /** Sign what was pushed with Sigstore: the final digest in every repository (the index and each platform manifest), each bundle attached as an OCI 1.1 referrer (fallback tag sha256-<hex> where the registry has no referrers API), for cosign verify. Needs --oidc-token (keyless) or --signing-key. */
     sign = false,
     /** The CI's OIDC identity token for --sign, e.g. env:SIGSTORE_ID_TOKEN (GitHub: permissions id-token: write, minted for audience sigstore; GitLab: id_tokens SIGSTORE_ID_TOKEN with aud sigstore); sent to Fulcio and Rekor only. */
     oidcToken?: Secret,
@@ -816,6 +855,12 @@ export class Dockyard {
     fulcioUrl = DEFAULT_FULCIO_URL,
     /** Rekor (the Sigstore transparency log) address for --sign; a private instance's https URL. */
     rekorUrl = DEFAULT_REKOR_URL,
+    /** A PEM EC P-256 private key for --sign instead of --oidc-token (PKCS#8, SEC1, or encrypted PKCS#8 with --signing-key-password), e.g. env:SIGNING_KEY: no Fulcio, each bundle names the key by its fingerprint, verified with its public key (cosign verify --key). Read by the module only, never sent. cosign's own encrypted key format is refused. */
+    signingKey?: Secret,
+    /** The password of an encrypted --signing-key, e.g. env:SIGNING_KEY_PASSWORD. */
+    signingKeyPassword?: Secret,
+    /** With --signing-key: log each signature in Rekor (--rekor-url), as cosign does; false makes no entry, for air-gapped use (then cosign verify --key needs --insecure-ignore-tlog=true). Keyless signing always logs, so false needs --signing-key. */
+    tlog = true,
   ): Promise<Publication> {
     // Every argument, and a credential for every target host, is checked before the first engine or registry call.
     const req = mergeRequest({
@@ -832,7 +877,7 @@ export class Dockyard {
       retries,
       pushTimeout,
     });
-    const signing = signingRequest({ sign, oidcToken, fulcioUrl, rekorUrl });
+    const signing = signingRequest({ sign, oidcToken, signingKey, signingKeyPassword, fulcioUrl, rekorUrl, tlog });
     return this.pushWithOwnClient("merge", req, req.from, signing, async (targets, sessions, commit) => {
       const intent = { commit, annotations: req.annotations };
       const { index, refs, platformDigests } = await mergeAll(req.from, targets, sessions, intent);
@@ -850,8 +895,8 @@ export class Dockyard {
   async sign(
     /** The image to sign, e.g. ghcr.io/acme/app@sha256:… (publish's digest; a tag before the digest is ignored), or ghcr.io/acme/app:1.2.3, resolved to its digest once. */
     image: string,
-    /** The CI's OIDC identity token, e.g. env:SIGSTORE_ID_TOKEN (GitHub: permissions id-token: write, minted for audience sigstore; GitLab: id_tokens SIGSTORE_ID_TOKEN with aud sigstore); sent to Fulcio and Rekor only. */
-    oidcToken: Secret,
+    /** The CI's OIDC identity token for keyless signing, e.g. env:SIGSTORE_ID_TOKEN (GitHub: permissions id-token: write, minted for audience sigstore; GitLab: id_tokens SIGSTORE_ID_TOKEN with aud sigstore); sent to Fulcio and Rekor only. Needs this or --signing-key. */
+    oidcToken?: Secret,
     /** Registry user for --image's host (with --password); with-registry-auth wins for its host. */
     username?: string,
     /** Registry password or token for --image's host, e.g. env:REGISTRY_TOKEN. */
@@ -860,21 +905,39 @@ export class Dockyard {
     fulcioUrl = DEFAULT_FULCIO_URL,
     /** Rekor (the Sigstore transparency log) address; a private instance's https URL. */
     rekorUrl = DEFAULT_REKOR_URL,
+    /** A PEM EC P-256 private key instead of --oidc-token (PKCS#8, SEC1, or encrypted PKCS#8 with --signing-key-password), e.g. env:SIGNING_KEY: no Fulcio, each bundle names the key by its fingerprint, verified with its public key (cosign verify --key). Read by the module only, never sent. cosign's own encrypted key format is refused. */
+    signingKey?: Secret,
+    /** The password of an encrypted --signing-key, e.g. env:SIGNING_KEY_PASSWORD. */
+    signingKeyPassword?: Secret,
+    /** With --signing-key: log each signature in Rekor (--rekor-url), as cosign does; false makes no entry, for air-gapped use (then cosign verify --key needs --insecure-ignore-tlog=true). Keyless signing always logs, so false needs --signing-key. */
+    tlog = true,
     /** Further attempts for a request that failed with a rate limit, a transient registry error or a timeout. */
     retries = DEFAULT_RETRIES,
     /** Seconds one request attempt may take before it counts as a transient failure. */
     pushTimeout = DEFAULT_PUSH_TIMEOUT_SECONDS,
   ): Promise<Signatures> {
     // Every argument is checked before the first engine or registry call.
-    const req = signRequest({ image, oidcToken, username, password, fulcioUrl, rekorUrl, retries, pushTimeout });
-    const token = (await this.signingToken(req.signing))!;
+    const req = signRequest({
+      image,
+      oidcToken,
+      signingKey,
+      signingKeyPassword,
+      username,
+      password,
+      fulcioUrl,
+      rekorUrl,
+      tlog,
+      retries,
+      pushTimeout,
+    });
+    const prepared = (await this.readSigner(req.signing, req))!;
     const sessions = await this.registryClient("sign", [req.image], req)();
     const { host, repository, name } = req.image;
     const s = sessions.session(host);
     const digest = req.image.digest ?? (await resolveTag(s, repository, name, req.image.tag ?? ""));
-    const report = await signPushed("sign", [{ host, repository, name, digest }], `${name}@${digest}`, token, {
+    const report = await signPushed("sign", [{ host, repository, name, digest }], `${name}@${digest}`, prepared.mask, {
       session: sessions.session,
-      signer: () => this.signer(req.signing, token, req),
+      signer: prepared.signer,
       created: () => new Date().toISOString(),
     });
     const fields = {
@@ -883,6 +946,7 @@ export class Dockyard {
       signatures: report.signatures.map(formatSignature),
       signerIdentity: report.identity,
       signerIssuer: report.issuer,
+      signerKeyFingerprint: report.keyFingerprint,
     };
     return Object.assign(new Signatures(), fields, { json: JSON.stringify(fields, null, 2) });
   }
@@ -904,8 +968,8 @@ export class Dockyard {
   ): Promise<Publication> {
     const credentialFor = this.credentialLookup(req.credentials);
     requireTargetCredentials(req.images, (host) => credentialFor(host) !== undefined, fn);
-    // The token is read and checked before any registry request: a bad one copies nothing.
-    const token = await this.signingToken(signing);
+    // The token or key is read and checked before any registry request: a bad one copies nothing.
+    const prepared = await this.readSigner(signing, req);
     const git = await this.resolve(req, false);
     const client = this.registryClient(fn, [...sources, ...req.images], req);
     const sessions = await client();
@@ -933,12 +997,12 @@ export class Dockyard {
       dirty: false,
       latestNote,
     };
-    if (!signing || token === undefined) return toPublication(published);
+    if (!prepared) return toPublication(published);
     // The same digest in every repository: what was copied or assembled there and read back.
     const repositories: SignedRepository[] = req.images.map((image) => ({ ...image, digest }));
-    const report = await signPushed(fn, repositories, refs.join(", "), token, {
+    const report = await signPushed(fn, repositories, refs.join(", "), prepared.mask, {
       session: sessions.session,
-      signer: () => this.signer(signing, token, req),
+      signer: prepared.signer,
       created: () => new Date().toISOString(),
     });
     return toPublication({ ...published, ...signedFields(report) });
@@ -1044,7 +1108,7 @@ export class Dockyard {
     annotations: PlannedAnnotations,
     client: RegistryClient,
     planned: PublicationData,
-    signing?: { request: SigningRequest<Secret>; token: string; attestations?: () => Attestation[] },
+    signing?: PreparedSigner & { attestations?: () => Attestation[] },
   ): Promise<Publication> {
     const built = { ...planned, built: true };
     if (!req.push) return toPublication(built);
@@ -1087,10 +1151,10 @@ export class Dockyard {
       fn,
       repositories,
       refs.join(", "),
-      signing.token,
+      signing.mask,
       {
         session: sessions.session,
-        signer: () => this.signer(signing.request, signing.token, req),
+        signer: signing.signer,
         created: () => new Date().toISOString(),
       },
       signing.attestations?.() ?? [],
@@ -1112,22 +1176,30 @@ export class Dockyard {
       .catch(() => undefined);
   }
 
-  /** The OIDC token's plaintext, read once and checked (a JWT, not expired, sub and iss); undefined without --sign. */
-  private async signingToken(signing: SigningRequest<Secret> | undefined): Promise<string | undefined> {
+  /**
+   * The OIDC token (a JWT, not expired, sub and iss) or the signing key (and its password) read once and checked;
+   * undefined without --sign. `mask` is the secret read, masked out of every signing error.
+   */
+  private async readSigner(
+    signing: SigningRequest<Secret> | undefined,
+    req: PushRequest<Secret>,
+  ): Promise<PreparedSigner | undefined> {
     if (!signing) return undefined;
+    const policy = { ...retryPolicy(req), attemptTimeoutMs: 60_000 };
+    if (isKeySigning(signing)) {
+      const [pem, password] = await Promise.all([
+        signing.signingKey.plaintext(),
+        signing.signingKeyPassword?.plaintext(),
+      ]);
+      const key = parseSigningKey(pem, password);
+      const { rekorUrl } = signing;
+      return { mask: pem, signer: () => Promise.resolve(keySigner({ key, rekorUrl, policy })) };
+    }
     const token = await signing.oidcToken.plaintext();
-    checkSignerOptions({ oidcToken: token, fulcioUrl: signing.fulcioUrl, rekorUrl: signing.rekorUrl });
-    return token;
-  }
-
-  /** One Fulcio certificate for the whole call, with the call's retry policy. */
-  private signer(signing: SigningRequest<Secret>, token: string, req: PushRequest<Secret>) {
-    return keylessSigner({
-      oidcToken: token,
-      fulcioUrl: signing.fulcioUrl,
-      rekorUrl: signing.rekorUrl,
-      policy: { ...retryPolicy(req), attemptTimeoutMs: 60_000 },
-    });
+    const { fulcioUrl, rekorUrl } = signing;
+    checkSignerOptions({ oidcToken: token, fulcioUrl, rekorUrl });
+    // One Fulcio certificate for the whole call, with the call's retry policy.
+    return { mask: token, signer: () => keylessSigner({ oidcToken: token, fulcioUrl, rekorUrl, policy }) };
   }
 
   /**
@@ -1507,7 +1579,12 @@ function signedFields(
   report: SigningReport,
 ): Pick<
   PublicationData,
-  "signatures" | "signerIdentity" | "signerIssuer" | "provenanceAttestations" | "sbomAttestations"
+  | "signatures"
+  | "signerIdentity"
+  | "signerIssuer"
+  | "signerKeyFingerprint"
+  | "provenanceAttestations"
+  | "sbomAttestations"
 > {
   const provenance = report.attestations.provenance ?? [];
   const sbom = report.attestations.sbom ?? [];
@@ -1515,6 +1592,7 @@ function signedFields(
     signatures: report.signatures.map(formatSignature),
     signerIdentity: report.identity,
     signerIssuer: report.issuer,
+    ...(report.keyFingerprint ? { signerKeyFingerprint: report.keyFingerprint } : {}),
     ...(provenance.length ? { provenanceAttestations: provenance.map(formatSignature) } : {}),
     ...(sbom.length ? { sbomAttestations: sbom.map(formatSignature) } : {}),
   };
@@ -1524,7 +1602,12 @@ function signedFields(
 function toPublication(p: PublicationData): Publication {
   const { refs, digest, tags, images, platforms, platformDigests, built, pushed, verified, commit, dirty } = p;
   const signed = p.signatures?.length
-    ? { signatures: p.signatures, signerIdentity: p.signerIdentity ?? "", signerIssuer: p.signerIssuer ?? "" }
+    ? {
+        signatures: p.signatures,
+        signerIdentity: p.signerIdentity ?? "",
+        signerIssuer: p.signerIssuer ?? "",
+        ...(p.signerKeyFingerprint ? { signerKeyFingerprint: p.signerKeyFingerprint } : {}),
+      }
     : {};
   const data: PublicationData = {
     refs,

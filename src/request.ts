@@ -322,38 +322,76 @@ export function requireCredentialHost(images: readonly ImageName[], hosts: reado
   }
 }
 
-/** Keyless signing's arguments, one name each across publish, publish-containers and sign. */
+/** Signing's arguments, one name each across publish, publish-containers, promote, merge and sign. */
 export interface SigningArgs<S> {
   sign?: boolean | undefined;
   oidcToken?: S | undefined | null;
+  signingKey?: S | undefined | null;
+  signingKeyPassword?: S | undefined | null;
   fulcioUrl?: string | undefined;
   rekorUrl?: string | undefined;
+  tlog?: boolean | undefined;
 }
 
-export interface SigningRequest<S> {
-  /** The OIDC token Secret: its plaintext is read once, checked, and handed to src/signing alone. */
+/** Keyless: the OIDC token Secret; its plaintext is read once, checked, and handed to src/signing alone. */
+export interface KeylessSigningRequest<S> {
   oidcToken: S;
   fulcioUrl: string;
   rekorUrl: string;
 }
 
+/** --signing-key: the key (and its password) Secrets, read and parsed once before anything else. */
+export interface KeySigningRequest<S> {
+  signingKey: S;
+  signingKeyPassword?: S;
+  /** Undefined with --tlog=false: no Rekor entry is made. */
+  rekorUrl?: string;
+}
+
+export type SigningRequest<S> = KeylessSigningRequest<S> | KeySigningRequest<S>;
+
+export function isKeySigning<S>(r: SigningRequest<S>): r is KeySigningRequest<S> {
+  return "signingKey" in r;
+}
+
 const MINT_TOKEN =
   "GitHub: `permissions: id-token: write`, then --oidc-token env:SIGSTORE_ID_TOKEN with a token minted for audience sigstore; GitLab: `id_tokens: SIGSTORE_ID_TOKEN: aud: sigstore`, then --oidc-token env:SIGSTORE_ID_TOKEN";
 
-/** The signing part of a request: undefined without --sign; the token's content is checked once it is read. */
+const given = <S>(v: S | undefined | null): v is S => v !== undefined && v !== null;
+
+/** The signing part of a request: undefined without --sign; the token's or key's content is checked once read. */
 export function signingRequest<S>(a: SigningArgs<S>, push = true): SigningRequest<S> | undefined {
   const fulcioUrl = serviceBase(a.fulcioUrl ?? DEFAULT_FULCIO_URL, "--fulcio-url");
   const rekorUrl = serviceBase(a.rekorUrl ?? DEFAULT_REKOR_URL, "--rekor-url");
-  if (!a.sign) return undefined;
-  if (a.oidcToken === undefined || a.oidcToken === null)
+  const keyed = given(a.signingKey);
+  if (given(a.signingKeyPassword) && !keyed)
     throw new InvalidInputError(
-      `--sign: also pass --oidc-token, the CI's OIDC identity token as a secret (${MINT_TOKEN})`,
+      `--signing-key-password without --signing-key: pass the encrypted key as --signing-key, or drop --signing-key-password`,
+    );
+  if (a.tlog === false && !keyed)
+    throw new InvalidInputError(
+      `--tlog=false without --signing-key: keyless signing needs its Rekor entry (the short-lived certificate is checked at the entry's time); drop --tlog=false, or sign with --signing-key`,
+    );
+  if (!a.sign) return undefined;
+  if (keyed && given(a.oidcToken))
+    throw new InvalidInputError(
+      `--oidc-token and --signing-key both given: pick one (--oidc-token signs keyless with a Fulcio certificate of the CI's identity; --signing-key signs with your key, no Fulcio)`,
+    );
+  if (!keyed && !given(a.oidcToken))
+    throw new InvalidInputError(
+      `--sign: also pass --oidc-token, the CI's OIDC identity token as a secret (${MINT_TOKEN}), or --signing-key, a PEM EC P-256 private key as a secret`,
     );
   if (!push)
     throw new InvalidInputError(
       `--sign with --push=false: nothing is pushed, so nothing can be signed (drop --sign where the image is not pushed, e.g. on pull requests)`,
     );
-  return { oidcToken: a.oidcToken, fulcioUrl, rekorUrl };
+  if (keyed)
+    return {
+      signingKey: a.signingKey as S,
+      ...(given(a.signingKeyPassword) ? { signingKeyPassword: a.signingKeyPassword } : {}),
+      ...(a.tlog === false ? {} : { rekorUrl }),
+    };
+  return { oidcToken: a.oidcToken as S, fulcioUrl, rekorUrl };
 }
 
 export interface SignImageArgs<S> extends Omit<SigningArgs<S>, "sign"> {
@@ -391,7 +429,7 @@ export function signRequest<S>(a: SignImageArgs<S>): SignRequest<S> {
   return { ...pushRequest({ ...a, images: [] }, [image]), image, signing: signing! };
 }
 
-/** publish and publish-containers' attestations, each signed by --sign's keyless signer. */
+/** publish and publish-containers' attestations, each signed by --sign's signer. */
 export interface AttestationArgs<F> {
   provenance?: boolean | undefined;
   sbom?: F | undefined | null;
@@ -404,7 +442,7 @@ export interface AttestationRequest<F> {
 }
 
 const ATTEST_NEEDS_SIGN =
-  "an attestation is a signed statement, made with --sign's keyless identity: add --sign --oidc-token env:SIGSTORE_ID_TOKEN";
+  "an attestation is a signed statement, made with --sign's identity or key: add --sign --oidc-token env:SIGSTORE_ID_TOKEN (or --sign --signing-key env:SIGNING_KEY)";
 
 /** --provenance and --sbom, refused without --sign (`signed`) before anything is built. */
 export function attestationRequest<F>(a: AttestationArgs<F>, signed: boolean): AttestationRequest<F> {

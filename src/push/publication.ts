@@ -26,6 +26,8 @@ export interface PublicationData {
   /** With --sign: the signing certificate's identity and OIDC issuer. */
   signerIdentity?: string;
   signerIssuer?: string;
+  /** With --signing-key: its fingerprint (the bundles' publicKey.hint); identity and issuer are then empty. */
+  signerKeyFingerprint?: string;
   /** With --provenance: each SLSA provenance attestation attached, written as `signatures` are; absent without. */
   provenanceAttestations?: string[];
   /** With --sbom: each SBOM attestation attached, written as `signatures` are; absent without. */
@@ -37,7 +39,13 @@ export interface PublicationData {
 /** The signing fields when something was signed; none otherwise, so an unsigned publication renders as before. */
 function signedOf(p: PublicationData) {
   return p.signatures?.length
-    ? { signatures: p.signatures, signerIdentity: p.signerIdentity ?? "", signerIssuer: p.signerIssuer ?? "" }
+    ? {
+        signatures: p.signatures,
+        signerIdentity: p.signerIdentity ?? "",
+        signerIssuer: p.signerIssuer ?? "",
+        // Only with a key, so a keyless publication renders as before.
+        ...(p.signerKeyFingerprint ? { signerKeyFingerprint: p.signerKeyFingerprint } : {}),
+      }
     : undefined;
 }
 
@@ -102,6 +110,7 @@ export function renderGithubOutput(p: PublicationData): string {
           ...multi("signatures", p.signatures ?? []),
           `signer-identity=${p.signerIdentity ?? ""}`,
           `signer-issuer=${p.signerIssuer ?? ""}`,
+          ...(p.signerKeyFingerprint ? [`signer-key-fingerprint=${p.signerKeyFingerprint}`] : []),
         ]
       : []),
     ...(p.provenanceAttestations?.length ? multi("provenance-attestations", p.provenanceAttestations) : []),
@@ -131,6 +140,7 @@ export function renderDotenv(p: PublicationData): string {
           `IMAGE_SIGNATURES=${(p.signatures ?? []).join(",")}`,
           `IMAGE_SIGNER_IDENTITY=${p.signerIdentity ?? ""}`,
           `IMAGE_SIGNER_ISSUER=${p.signerIssuer ?? ""}`,
+          ...(p.signerKeyFingerprint ? [`IMAGE_SIGNER_KEY_FINGERPRINT=${p.signerKeyFingerprint}`] : []),
         ]
       : []),
     ...(p.provenanceAttestations?.length
@@ -164,7 +174,7 @@ export function renderMarkdown(p: PublicationData): string {
       ? ([
           [
             "signed",
-            `${p.signatures?.length ?? 0} signature(s) by ${code(p.signerIdentity ?? "")} (issuer ${code(p.signerIssuer ?? "")}): ${(p.signatures ?? []).map(code).join(", ")}`,
+            `${p.signatures?.length ?? 0} signature(s) by ${p.signerKeyFingerprint ? `the key ${code(p.signerKeyFingerprint)}` : `${code(p.signerIdentity ?? "")} (issuer ${code(p.signerIssuer ?? "")})`}: ${(p.signatures ?? []).map(code).join(", ")}`,
           ],
         ] as [string, string][])
       : []),

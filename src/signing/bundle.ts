@@ -1,4 +1,4 @@
-/** The Sigstore bundle v0.3 (protobuf-specs' JSON form): the leaf certificate, one Rekor entry, the DSSE envelope. */
+/** The Sigstore bundle v0.3 (protobuf-specs' JSON form): the leaf certificate or a key's hint, Rekor entries, the DSSE envelope. */
 import { X509Certificate } from "node:crypto";
 
 import type { DsseEnvelope } from "./dsse.js";
@@ -27,7 +27,9 @@ export interface SigstoreBundle {
   mediaType: typeof BUNDLE_V03_MEDIA_TYPE;
   verificationMaterial: {
     /** v0.3 carries the leaf only: verifiers hold the chain in their trusted root. */
-    certificate: { rawBytes: string };
+    certificate?: { rawBytes: string };
+    /** Key-based signing: the public key is delivered out of band; the hint is base64 sha256 of its DER SPKI. */
+    publicKey?: { hint: string };
     tlogEntries: TlogEntryJson[];
     timestampVerificationData: { rfc3161Timestamps: [] };
   };
@@ -61,6 +63,19 @@ export function sigstoreBundle(leafCertificatePem: string, entry: RekorEntry, en
     verificationMaterial: {
       certificate: { rawBytes: new X509Certificate(leafCertificatePem).raw.toString("base64") },
       tlogEntries: [tlogEntryJson(entry)],
+      timestampVerificationData: { rfc3161Timestamps: [] },
+    },
+    dsseEnvelope: envelope,
+  };
+}
+
+/** A key-signed bundle: the key's hint, and the Rekor entry when one was made (none for --tlog=false). */
+export function keySignedBundle(hint: string, entry: RekorEntry | undefined, envelope: DsseEnvelope): SigstoreBundle {
+  return {
+    mediaType: BUNDLE_V03_MEDIA_TYPE,
+    verificationMaterial: {
+      publicKey: { hint },
+      tlogEntries: entry ? [tlogEntryJson(entry)] : [],
       timestampVerificationData: { rfc3161Timestamps: [] },
     },
     dsseEnvelope: envelope,

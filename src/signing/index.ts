@@ -8,12 +8,16 @@ export {
 export {
   checkSignerOptions,
   keylessSigner,
+  keySigner,
   signImage,
   type KeylessSigner,
+  type KeySignerOptions,
+  type Signer,
   type SignerOptions,
   type SignImageOptions,
   type SignedImage,
 } from "./sign.js";
+export { parseSigningKey, type SigningKey } from "./signingkey.js";
 export { BUNDLE_V03_MEDIA_TYPE, type SigstoreBundle } from "./bundle.js";
 export { IN_TOTO_PAYLOAD_TYPE, preAuthEncoding, type DsseEnvelope } from "./dsse.js";
 export { DEFAULT_FULCIO_URL } from "./fulcio.js";

@@ -12,7 +12,7 @@ import { attachReferrer, type AttachedReferrer } from "../registry/referrers.js"
 import { manifestJson, shapeOfJson } from "../verify/check.js";
 import { bundleArtifact } from "./attach.js";
 import { maskToken } from "./oidc.js";
-import type { KeylessSigner } from "./sign.js";
+import type { Signer } from "./sign.js";
 import { COSIGN_SIGN_PREDICATE_TYPE } from "./statement.js";
 
 /** One repository holding the pushed digest. */
@@ -49,12 +49,14 @@ export interface SigningReport {
   attestations: Record<string, AttachedSignature[]>;
   identity: string;
   issuer: string;
+  /** With --signing-key, its fingerprint (the bundles' publicKey.hint); empty for keyless. */
+  keyFingerprint: string;
 }
 
 export interface SignEffects {
   session(host: string): RegistrySession;
-  /** Certifies one ephemeral key (Fulcio), once per call. */
-  signer(): Promise<KeylessSigner>;
+  /** Certifies one ephemeral key (Fulcio), or loads --signing-key, once per call. */
+  signer(): Promise<Signer>;
   /** RFC 3339 time for each referrer's org.opencontainers.image.created. */
   created(): string;
 }
@@ -117,7 +119,7 @@ export async function signPushed(
   const everyJob = (name: string) => jobs.map((j) => label(name, j.kind));
   const unique = [...new Map(repositories.map((r) => [`${r.name}@${r.digest}`, r])).values()];
   const mask = (e: unknown) => maskToken(maskUrlCredentials(errorMessage(e)), token);
-  let signer: KeylessSigner;
+  let signer: Signer;
   try {
     signer = await effects.signer();
   } catch (e) {
@@ -163,7 +165,13 @@ export async function signPushed(
       }
     }
   }
-  return { signatures: attached, attestations: attested, identity: signer.identity, issuer: signer.issuer };
+  return {
+    signatures: attached,
+    attestations: attested,
+    identity: signer.identity,
+    issuer: signer.issuer,
+    keyFingerprint: signer.keyFingerprint,
+  };
 }
 
 function failure(

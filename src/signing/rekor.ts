@@ -83,13 +83,13 @@ function bodyProblem(body: string, envelope: DsseEnvelope): string | undefined {
 }
 
 /**
- * Logs `envelope` (signed by the key in `certificatePem`) and returns the entry. A 409 means an earlier attempt
+ * Logs `envelope` (signed by the key in `verifierPem`: a leaf certificate, or a --signing-key's public key) and returns the entry. A 409 means an earlier attempt
  * was logged: that entry is read back from its Location instead.
  */
 export async function createDsseEntry(
   rekorUrl: string,
   envelope: DsseEnvelope,
-  certificatePem: string,
+  verifierPem: string,
   oidcToken: string,
   options: ServiceOptions = {},
 ): Promise<RekorEntry> {
@@ -111,7 +111,7 @@ export async function createDsseEntry(
         spec: {
           proposedContent: {
             envelope: JSON.stringify(envelope),
-            verifiers: [Buffer.from(certificatePem, "utf8").toString("base64")],
+            verifiers: [Buffer.from(verifierPem, "utf8").toString("base64")],
           },
         },
       },

@@ -1,13 +1,14 @@
 /** signImage: keyless Sigstore signing of one image digest, from the OIDC token to a bundle v0.3. */
 import { X509Certificate } from "node:crypto";
 
-import { sigstoreBundle, type SigstoreBundle } from "./bundle.js";
+import { keySignedBundle, sigstoreBundle, type SigstoreBundle } from "./bundle.js";
 import { IN_TOTO_PAYLOAD_TYPE, signEnvelope } from "./dsse.js";
 import { DEFAULT_FULCIO_URL, requestSigningCertificate } from "./fulcio.js";
 import { ephemeralKey } from "./keys.js";
 import { checkOidcToken } from "./oidc.js";
 import { createDsseEntry, DEFAULT_REKOR_URL } from "./rekor.js";
 import { serviceBase, type ServiceOptions } from "./service.js";
+import type { SigningKey } from "./signingkey.js";
 import { imageStatement } from "./statement.js";
 
 export interface SignImageOptions extends ServiceOptions {
@@ -54,12 +55,18 @@ export interface SignerOptions extends ServiceOptions {
   now?: () => number;
 }
 
-/** One Fulcio certificate (one ephemeral key) that signs any number of image digests. */
-export interface KeylessSigner {
+/** What signs any number of image digests: one Fulcio certificate (keyless) or one --signing-key. */
+export interface Signer {
+  /** The certificate's identity and issuer; empty for a key. */
   identity: string;
   issuer: string;
+  /** A key's fingerprint (the bundle's publicKey.hint); empty for keyless. */
+  keyFingerprint: string;
   sign(image: string, digest: string, predicateType: string, predicate: Record<string, unknown>): Promise<SignedImage>;
 }
+
+/** One Fulcio certificate (one ephemeral key) that signs any number of image digests. */
+export type KeylessSigner = Signer;
 
 /** The token and addresses checked (no request made), so a caller can refuse bad input before anything else. */
 export function checkSignerOptions(options: SignerOptions): {
@@ -92,11 +99,41 @@ export async function keylessSigner(options: SignerOptions): Promise<KeylessSign
   return {
     identity,
     issuer,
+    keyFingerprint: "",
     async sign(image, digest, predicateType, predicate) {
       const statement = imageStatement(image, digest, predicateType, predicate);
       const envelope = signEnvelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from(JSON.stringify(statement), "utf8"), key.sign);
       const entry = await createDsseEntry(rekorUrl, envelope, leaf, options.oidcToken, service);
       return { bundle: sigstoreBundle(leaf, entry, envelope), identity, issuer };
+    },
+  };
+}
+
+export interface KeySignerOptions extends ServiceOptions {
+  key: SigningKey;
+  /** Where each signature is logged; undefined logs none (--tlog=false: the bundle has no tlog entry). */
+  rekorUrl?: string | undefined;
+}
+
+/** Signs with --signing-key: no Fulcio; each signature logged in Rekor (as cosign does) unless rekorUrl is undefined. */
+export function keySigner(options: KeySignerOptions): Signer {
+  const { key, rekorUrl } = options;
+  const service: ServiceOptions = {
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.policy ? { policy: options.policy } : {}),
+    ...(options.sleep ? { sleep: options.sleep } : {}),
+  };
+  const base = rekorUrl === undefined ? undefined : serviceBase(rekorUrl, "--rekor-url");
+  return {
+    identity: "",
+    issuer: "",
+    keyFingerprint: key.fingerprint,
+    async sign(image, digest, predicateType, predicate) {
+      const statement = imageStatement(image, digest, predicateType, predicate);
+      const envelope = signEnvelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from(JSON.stringify(statement), "utf8"), key.sign);
+      // No token to mask: Rekor is sent the public key only.
+      const entry = base ? await createDsseEntry(base, envelope, key.publicKeyPem, "", service) : undefined;
+      return { bundle: keySignedBundle(key.fingerprint, entry, envelope), identity: "", issuer: "" };
     },
   };
 }

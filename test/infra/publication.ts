@@ -9,9 +9,18 @@ export type PublicationResult = PublicationData & Record<"json" | "githubOutput"
 export function publicationData(result: PublicationResult): PublicationData {
   const { json, githubOutput, markdown, dotenv, ...fields } = result;
   // Unsigned, the signing fields are empty and the renderings leave them out: so does the data compared here.
-  const { signatures, signerIdentity, signerIssuer, ...unsigned } = fields;
-  const signed = signatures?.length || signerIdentity || signerIssuer;
-  const withSigning: PublicationData = signed ? fields : unsigned;
+  const { signatures, signerIdentity, signerIssuer, signerKeyFingerprint, ...unsigned } = fields;
+  const signed = signatures?.length || signerIdentity || signerIssuer || signerKeyFingerprint;
+  // The key's fingerprint is rendered only when signed with a key.
+  const withSigning: PublicationData = signed
+    ? {
+        ...unsigned,
+        signatures: signatures ?? [],
+        signerIdentity: signerIdentity ?? "",
+        signerIssuer: signerIssuer ?? "",
+        ...(signerKeyFingerprint ? { signerKeyFingerprint } : {}),
+      }
+    : unsigned;
   // Likewise each attestation list: left out of the data when empty, as the renderings leave it out.
   const { provenanceAttestations, sbomAttestations, ...rest } = withSigning;
   const data: PublicationData = {

@@ -284,7 +284,7 @@ describe.skipIf(!docker)("publish --provenance and --sbom, verified by @sigstore
     [
       "--provenance without --sign",
       () => Promise.resolve({ provenance: true }),
-      /--provenance without --sign: .*add --sign --oidc-token env:SIGSTORE_ID_TOKEN, or drop --provenance/,
+      /--provenance without --sign: .*add --sign --oidc-token env:SIGSTORE_ID_TOKEN \(or --sign --signing-key env:SIGNING_KEY\), or drop --provenance/,
     ],
     [
       "--sbom without --sign",

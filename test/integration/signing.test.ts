@@ -158,7 +158,7 @@ describe("signImage against the mock Fulcio and Rekor, verified by @sigstore/ver
     expectNoToken(json);
     const decoded = [
       bundle.dsseEnvelope.payload,
-      bundle.verificationMaterial.certificate.rawBytes,
+      bundle.verificationMaterial.certificate!.rawBytes,
       ...bundle.verificationMaterial.tlogEntries.map((e) => e.canonicalizedBody),
     ].map((b) => Buffer.from(b, "base64").toString("latin1"));
     for (const text of decoded) expectNoToken(text);

@@ -61,7 +61,7 @@ const ALTERATIONS: [string, (b: SigstoreBundle) => void][] = [
   ],
   [
     "certificate",
-    (b) => (b.verificationMaterial.certificate.rawBytes = flip(b.verificationMaterial.certificate.rawBytes, 200)),
+    (b) => (b.verificationMaterial.certificate!.rawBytes = flip(b.verificationMaterial.certificate!.rawBytes, 200)),
   ],
 ];
 

@@ -54,12 +54,16 @@ const copyArgs: Expected = {
   pushTimeout: { type: INT, optional: false, default: 300 },
 };
 
-// Keyless signing's arguments, one name each on every pushing function and sign (the public-good instance by default).
+// Signing's arguments, one name each on every pushing function and sign (the public-good instance by default;
+// keyless with --oidc-token or with --signing-key, logged in Rekor unless --tlog=false).
 const signingArgs: Expected = {
   sign: { type: BOOL, optional: false, default: false },
   oidcToken: { type: SECRET, optional: true },
   fulcioUrl: { type: STR, optional: false, default: "https://fulcio.sigstore.dev" },
   rekorUrl: { type: STR, optional: false, default: "https://rekor.sigstore.dev" },
+  signingKey: { type: SECRET, optional: true },
+  signingKeyPassword: { type: SECRET, optional: true },
+  tlog: { type: BOOL, optional: false, default: true },
 };
 
 // publish's and publish-containers' attestations, each signed with --sign's identity.
@@ -181,11 +185,14 @@ const FUNCTIONS: Record<string, { returns: string; cache?: string; args: Expecte
     cache: "session",
     args: {
       image: { type: STR, optional: false },
-      oidcToken: { type: SECRET, optional: false },
+      oidcToken: signingArgs.oidcToken!,
       username: copyArgs.username!,
       password: copyArgs.password!,
       fulcioUrl: signingArgs.fulcioUrl!,
       rekorUrl: signingArgs.rekorUrl!,
+      signingKey: signingArgs.signingKey!,
+      signingKeyPassword: signingArgs.signingKeyPassword!,
+      tlog: signingArgs.tlog!,
       retries: copyArgs.retries!,
       pushTimeout: copyArgs.pushTimeout!,
     },
@@ -210,6 +217,7 @@ const PUBLICATION_FIELDS: Record<string, string> = {
   signatures: LIST_STR,
   signerIdentity: STR,
   signerIssuer: STR,
+  signerKeyFingerprint: STR,
   provenanceAttestations: LIST_STR,
   sbomAttestations: LIST_STR,
   // The renderings are fields filled by publish: reading one runs no function.
@@ -274,12 +282,17 @@ describe("module registration", () => {
   it("sign shares publish's signing arguments (type, default and help text); its result's fields are described", () => {
     const publish = dockyard.methods.publish!.arguments;
     const sign = dockyard.methods.sign!.arguments;
-    for (const name of ["fulcioUrl", "rekorUrl"])
+    for (const name of ["fulcioUrl", "rekorUrl", "signingKey", "signingKeyPassword", "tlog"])
       expect({ arg: name, description: sign[name]?.description }).toEqual({
         arg: name,
         description: publish[name]?.description?.replace(" for --sign", ""),
       });
-    expect(publish.sign!.description).toMatch(/Needs --oidc-token/);
+    expect(publish.sign!.description).toMatch(/Needs --oidc-token \(keyless\) or --signing-key/);
+    expect(publish.signingKey!.description).toMatch(
+      /EC P-256.*PKCS#8, SEC1.*--signing-key-password.*cosign verify --key/,
+    );
+    expect(publish.tlog!.description).toMatch(/--insecure-ignore-tlog=true.*needs --signing-key/);
+    expect(sign.oidcToken!.description).toMatch(/this or --signing-key/);
     expect(publish.oidcToken!.description).toMatch(/id-token: write/);
     expect(publish.oidcToken!.description).toMatch(/SIGSTORE_ID_TOKEN/);
     expect(sign.image!.description).toMatch(/sha256/);
@@ -291,6 +304,7 @@ describe("module registration", () => {
       signatures: LIST_STR,
       signerIdentity: STR,
       signerIssuer: STR,
+      signerKeyFingerprint: STR,
       json: STR,
     });
     for (const p of Object.values(signatures.properties)) expect(p.description.trim()).not.toBe("");

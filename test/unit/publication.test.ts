@@ -237,6 +237,32 @@ describe("a signed publication's renderings", () => {
   });
 });
 
+describe("a key-signed publication's renderings", () => {
+  const FINGERPRINT = "q1Zf0sWkzJ3G9o1o2bQk4x9ZbCq0yF7nHnq8sX0d3lE=";
+  const KEYED: PublicationData = {
+    ...PUSHED,
+    signatures: [`ghcr.io/acme/app@${DIGEST}=sha256:${"c1".repeat(32)}`],
+    signerIdentity: "",
+    signerIssuer: "",
+    signerKeyFingerprint: FINGERPRINT,
+  };
+  const keyless: PublicationData = { ...KEYED, signerKeyFingerprint: "" };
+
+  it.each([
+    { what: "JSON", render: renderJson, has: `"signerKeyFingerprint": "${FINGERPRINT}"` },
+    { what: "GitHub output", render: renderGithubOutput, has: `signer-key-fingerprint=${FINGERPRINT}\n` },
+    { what: "dotenv", render: renderDotenv, has: `IMAGE_SIGNER_KEY_FINGERPRINT=${FINGERPRINT}\n` },
+    { what: "Markdown", render: renderMarkdown, has: `| signed | 1 signature(s) by the key \`${FINGERPRINT}\`` },
+  ])("$what names the key's fingerprint; without a key, no rendering names one", ({ render, has }) => {
+    expect(render(KEYED)).toContain(has);
+    expect(render(keyless)).not.toMatch(/key/i);
+  });
+
+  it("JSON holds the key's fingerprint", () => {
+    expect(JSON.parse(renderJson(KEYED))).toEqual(KEYED);
+  });
+});
+
 describe("an attested publication's renderings", () => {
   const line = (n: string) => `ghcr.io/acme/app@${DIGEST}=sha256:${n.repeat(32)}`;
   const ATTESTED: PublicationData = {

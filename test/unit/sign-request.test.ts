@@ -7,6 +7,7 @@ import { Dockyard } from "../../src/index.js";
 import { InvalidInputError } from "../../src/errors/index.js";
 import { attestationRequest, signingRequest } from "../../src/request.js";
 import { COMMIT } from "../fixtures/commits.js";
+import { cosignShapedKey, KEY_PASSWORD, otherKeys, p256Key, pemBody } from "../fixtures/signing-keys.js";
 import { testJwt } from "../fixtures/sigstore.js";
 
 const NOW_S = Math.floor(Date.now() / 1000);
@@ -257,6 +258,120 @@ describe("signing input is refused before any engine call", () => {
   });
 });
 
+describe("--signing-key input is refused before any engine call, the key and password in no refusal", () => {
+  const key = p256Key();
+  const rsa = otherKeys().rsa;
+  const keyArgs = (pem: string, password?: string, tlog = true) =>
+    [secret(pem), password === undefined ? undefined : secret(password), tlog] as const;
+  const ROWS: { name: string; call: Call; why: RegExp; pem: string }[] = [
+    {
+      name: "promote --sign --signing-key, an RSA key",
+      call: (d) =>
+        d.promote(
+          FROM,
+          [`${IMAGE}-prod`],
+          ...LOGIN,
+          [],
+          COMMIT,
+          "refs/heads/main",
+          7,
+          undefined,
+          3,
+          300,
+          true,
+          undefined,
+          undefined,
+          undefined,
+          ...keyArgs(rsa),
+        ),
+      why: /^--signing-key: the key is an RSA key: .*EC P-256/,
+      pem: rsa,
+    },
+    {
+      name: "merge --sign with --oidc-token and --signing-key",
+      call: (d) =>
+        d.merge(
+          [FROM],
+          [IMAGE],
+          ...LOGIN,
+          [],
+          [],
+          COMMIT,
+          "refs/heads/main",
+          7,
+          undefined,
+          3,
+          300,
+          true,
+          secret(GOOD),
+          undefined,
+          undefined,
+          ...keyArgs(key.pkcs8),
+        ),
+      why: /^--oidc-token and --signing-key both given: pick one/,
+      pem: key.pkcs8,
+    },
+    {
+      name: "sign --signing-key in cosign's own format",
+      call: (d) =>
+        d.sign(
+          `${IMAGE}@${DIGEST}`,
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          ...keyArgs(cosignShapedKey()),
+        ),
+      why: /cosign's own encrypted format.*cosign import-key-pair/,
+      pem: cosignShapedKey(),
+    },
+    {
+      name: "sign --signing-key encrypted, a wrong password",
+      call: (d) =>
+        d.sign(
+          `${IMAGE}@${DIGEST}`,
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          ...keyArgs(key.encrypted, `${KEY_PASSWORD}x`),
+        ),
+      why: /^--signing-key-password does not decrypt --signing-key/,
+      pem: key.encrypted,
+    },
+    {
+      name: "sign --tlog=false with a token",
+      call: (d) =>
+        d.sign(
+          `${IMAGE}@${DIGEST}`,
+          secret(GOOD),
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          false,
+        ),
+      why: /^--tlog=false without --signing-key/,
+      pem: key.pkcs8,
+    },
+  ];
+  it.each(ROWS)("$name", async ({ call, why, pem }) => {
+    const err = await call(module()).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(InvalidInputError);
+    const message = (err as Error).message;
+    expect(message).toMatch(why);
+    for (const form of [pem, pemBody(pem), pemBody(pem).slice(0, 40), KEY_PASSWORD])
+      expect(message).not.toContain(form);
+  });
+});
+
 describe("accepted signing input reaches the engine", () => {
   const ACCEPTED: { name: string; call: Call; reaches: RegExp }[] = [
     {
@@ -311,12 +426,68 @@ describe("signingRequest", () => {
   });
 });
 
+describe("signingRequest with --signing-key", () => {
+  it("signs with the key, logs in Rekor by default, and logs nothing with --tlog=false", () => {
+    expect(signingRequest({ sign: true, signingKey: "key" })).toEqual({
+      signingKey: "key",
+      rekorUrl: "https://rekor.sigstore.dev",
+    });
+    expect(signingRequest({ sign: true, signingKey: "key", signingKeyPassword: "pw", tlog: false })).toEqual({
+      signingKey: "key",
+      signingKeyPassword: "pw",
+    });
+    expect(signingRequest({ signingKey: "key" })).toBeUndefined();
+  });
+
+  it.each([
+    {
+      name: "--oidc-token and --signing-key",
+      args: { sign: true, oidcToken: "t", signingKey: "k" },
+      why: /^--oidc-token and --signing-key both given: pick one \(--oidc-token signs keyless .*--signing-key signs with your key, no Fulcio\)$/,
+    },
+    {
+      name: "--sign with neither",
+      args: { sign: true, oidcToken: null, signingKey: null },
+      why: /^--sign: also pass --oidc-token, .*, or --signing-key, a PEM EC P-256 private key as a secret$/,
+    },
+    {
+      name: "--signing-key-password without --signing-key",
+      args: { sign: true, oidcToken: "t", signingKeyPassword: "pw" },
+      why: /^--signing-key-password without --signing-key: pass the encrypted key as --signing-key, or drop --signing-key-password$/,
+    },
+    {
+      name: "--tlog=false keyless",
+      args: { sign: true, oidcToken: "t", tlog: false },
+      why: /^--tlog=false without --signing-key: keyless signing needs its Rekor entry .*; drop --tlog=false, or sign with --signing-key$/,
+    },
+    {
+      name: "--tlog=false without --sign or a key",
+      args: { tlog: false },
+      why: /^--tlog=false without --signing-key/,
+    },
+    {
+      name: "--signing-key with --push=false",
+      args: { sign: true, signingKey: "k" },
+      push: false,
+      why: /^--sign with --push=false: nothing is pushed/,
+    },
+    {
+      name: "a bad --rekor-url with a key",
+      args: { sign: true, signingKey: "k", rekorUrl: "ftp://rekor" },
+      why: /--rekor-url/,
+    },
+  ])("refuses $name, with the fix", ({ args, push, why }) => {
+    expect(() => signingRequest<string>(args, push)).toThrow(InvalidInputError);
+    expect(() => signingRequest<string>(args, push)).toThrow(why);
+  });
+});
+
 describe("attestationRequest", () => {
   const file = { name: "sbom.spdx.json" };
   it.each([
     {
       args: { provenance: true },
-      why: /^--provenance without --sign: .*--sign --oidc-token env:SIGSTORE_ID_TOKEN, or drop --provenance$/,
+      why: /^--provenance without --sign: .*--sign --oidc-token env:SIGSTORE_ID_TOKEN \(or --sign --signing-key env:SIGNING_KEY\), or drop --provenance$/,
     },
     { args: { sbom: file }, why: /^--sbom without --sign: .*, or drop --sbom$/ },
   ])("refuses $args without --sign, with the fix", ({ args, why }) => {

@@ -121,7 +121,7 @@ async function signedByAnotherKey(): Promise<SigstoreBundle> {
   const payload = Buffer.from(b.dsseEnvelope.payload, "base64");
   const sig = signData("sha256", preAuthEncoding(b.dsseEnvelope.payloadType, payload), privateKey).toString("base64");
   b.dsseEnvelope.signatures = [{ sig }];
-  const pem = new X509Certificate(Buffer.from(b.verificationMaterial.certificate.rawBytes, "base64")).toString();
+  const pem = new X509Certificate(Buffer.from(b.verificationMaterial.certificate!.rawBytes, "base64")).toString();
   const sha256 = (x: Uint8Array) => createHash("sha256").update(x).digest("hex");
   const logged = await good.tlog.log({
     apiVersion: "0.0.1",
@@ -483,7 +483,7 @@ describe("the certificate's DER", () => {
   });
 
   it("reads Fulcio's issuer from both extensions, and no value for an absent one", () => {
-    const der = Buffer.from(bundle.verificationMaterial.certificate.rawBytes, "base64");
+    const der = Buffer.from(bundle.verificationMaterial.certificate!.rawBytes, "base64");
     expect(derUtf8String(certificateExtension(der, FULCIO_ISSUER_V2_OID) as Buffer)).toBe(ISS);
     expect(certificateExtension(der, FULCIO_ISSUER_V1_OID)?.toString("utf8")).toBe(ISS);
     expect(certificateExtension(der, "1.3.6.1.4.1.57264.1.99")).toBeUndefined();
