@@ -64,6 +64,8 @@ import {
   isKeySigning,
   signRequest,
   tagRequest,
+  trustedRootJson,
+  verifyImageRequest,
   type AttestationRequest,
   type SigningRequest,
   type BuildRequest,
@@ -90,6 +92,7 @@ import { promoteAll, type PromoteEffects, type RegistryClient } from "./promote/
 import { requireTargetCredentials } from "./promote/plan.js";
 import { isLoopbackHost, RegistrySession } from "./registry/index.js";
 import { verifyPushed } from "./verify/read.js";
+import { formatVerified, verifyImage } from "./verify/image.js";
 import { formatLabels, parseFormattedLabels } from "./tags/labels.js";
 import { planAnnotations, type PlannedAnnotations } from "./tags/annotations.js";
 import { IndexAnnotator } from "./push/annotate.js";
@@ -299,6 +302,46 @@ export class Signatures {
   /** With --signing-key, the key's fingerprint: base64 sha256 of its DER public key, the bundles' publicKey.hint; empty for keyless. */
   @func()
   signerKeyFingerprint = "";
+
+  /** All fields as one JSON object. */
+  @func()
+  json = "";
+}
+
+/** What one verify call checked and found: the image read back, and with --signature the bundles that verified. */
+@object()
+export class Verification {
+  /** The image verified, host/repo@sha256:… (a tag given to --image is resolved to this digest). */
+  @func()
+  image = "";
+
+  /** The digest verified: the index (whose platform manifests are checked too) or the single manifest. */
+  @func()
+  digest = "";
+
+  /** Each platform image's manifest digest, os/arch=sha256:…, as read back from the registry. */
+  @func()
+  platformDigests: string[] = [];
+
+  /** The commit every platform config's org.opencontainers.image.revision label equals (--commit); empty without --commit. */
+  @func()
+  commit = "";
+
+  /** With --signature, each signature that verified: host/repo@sha256:<signed manifest>=sha256:<referrer holding its Sigstore bundle>, at least one per manifest (the index and each platform); empty without --signature. */
+  @func()
+  signatures: string[] = [];
+
+  /** With --signature, the identity in the verified signatures' certificates (--certificate-identity's value). */
+  @func()
+  signerIdentity = "";
+
+  /** With --signature, the OIDC issuer in the verified signatures' certificates (--certificate-oidc-issuer's value). */
+  @func()
+  signerIssuer = "";
+
+  /** With --signature, each other statement that verified under the same policy: host/repo@sha256:<manifest>=sha256:<referrer>;predicate-type=<its predicate type, e.g. https://slsa.dev/provenance/v1>. */
+  @func()
+  attestations: string[] = [];
 
   /** All fields as one JSON object. */
   @func()
@@ -949,6 +992,85 @@ export class Dockyard {
       signerKeyFingerprint: report.keyFingerprint,
     };
     return Object.assign(new Signatures(), fields, { json: JSON.stringify(fields, null, 2) });
+  }
+
+  /**
+   * Verifies an image already pushed, reading only: the digest given (a tag is resolved to its digest once) and, for
+   * an index, every platform manifest it names, each body hashed against its digest; with --commit each platform
+   * config's revision label; with --signature every one of those manifests must carry a Sigstore signature (an OCI
+   * 1.1 referrer, or the sha256-<hex> fallback tag's) that verifies for the identity, issuer and trusted root given.
+   * A failure names the manifest, the check and the fix. It reads registry passwords to log in itself, as sign does.
+   */
+  @func({ cache: "session" })
+  async verify(
+    /** The image to verify, e.g. ghcr.io/acme/app@sha256:… (publish's digest; a tag before the digest is ignored), or ghcr.io/acme/app:1.2.3, resolved to its digest once. */
+    image: string,
+    /** Registry user for --image's host (with --password); with-registry-auth wins for its host. */
+    username?: string,
+    /** Registry password or token for --image's host, e.g. env:REGISTRY_TOKEN. */
+    password?: Secret,
+    /** The full commit id every platform image's config must carry as its org.opencontainers.image.revision label. */
+    commit?: string,
+    /** Check Sigstore signatures: the index and each platform manifest must carry a bundle that verifies. Needs --certificate-identity, --certificate-oidc-issuer and --trusted-root. */
+    signature = false,
+    /** With --signature: the signer's identity its certificate must name exactly, e.g. https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main (publish's signer-identity). */
+    certificateIdentity?: string,
+    /** With --signature: the OIDC issuer its certificate must name exactly, e.g. https://token.actions.githubusercontent.com or https://gitlab.com. */
+    certificateOidcIssuer?: string,
+    /** With --signature: Sigstore's trusted_root.json (its Fulcio CAs and Rekor keys), e.g. ./trusted_root.json; the module cannot fetch it. */
+    trustedRoot?: File,
+    /** Further attempts for a request that failed with a rate limit, a transient registry error or a timeout. */
+    retries = DEFAULT_RETRIES,
+    /** Seconds one request attempt may take before it counts as a transient failure. */
+    pushTimeout = DEFAULT_PUSH_TIMEOUT_SECONDS,
+  ): Promise<Verification> {
+    // Every argument, the trusted root's text included, is checked before the first registry request.
+    const req = verifyImageRequest({
+      image,
+      username,
+      password,
+      commit,
+      signature,
+      certificateIdentity,
+      certificateOidcIssuer,
+      trustedRoot,
+      retries,
+      pushTimeout,
+    });
+    const root = req.signature ? trustedRootJson(await req.signature.trustedRoot.contents()) : undefined;
+    const sessions = await this.registryClient("verify", [req.image], req)();
+    const { host, repository, name } = req.image;
+    const s = sessions.session(host);
+    const digest = req.image.digest ?? (await resolveTag(s, repository, name, req.image.tag ?? ""));
+    const found = await verifyImage(
+      s,
+      { repository, name, digest },
+      {
+        ...(req.commit !== undefined ? { commit: req.commit } : {}),
+        ...(req.signature && root
+          ? {
+              signature: {
+                policy: {
+                  certificateIdentity: req.signature.certificateIdentity,
+                  certificateOidcIssuer: req.signature.certificateOidcIssuer,
+                },
+                trustedRoot: root,
+              },
+            }
+          : {}),
+      },
+    );
+    const fields = {
+      image: `${name}@${digest}`,
+      digest,
+      platformDigests: found.platformDigests,
+      commit: req.commit ?? "",
+      signatures: found.signatures.map((v) => formatVerified(v)),
+      signerIdentity: found.identity,
+      signerIssuer: found.issuer,
+      attestations: found.attestations.map((v) => formatVerified(v, true)),
+    };
+    return Object.assign(new Verification(), fields, { json: JSON.stringify(fields, null, 2) });
   }
 
   /**

@@ -452,3 +452,100 @@ export function attestationRequest<F>(a: AttestationArgs<F>, signed: boolean): A
   if (hasSbom && !signed) throw new InvalidInputError(`--sbom without --sign: ${ATTEST_NEEDS_SIGN}, or drop --sbom`);
   return { provenance: a.provenance ?? false, ...(hasSbom ? { sbom: a.sbom as F } : {}) };
 }
+
+/** verify's arguments: the image and credentials as sign takes them, then what to check. */
+export interface VerifyImageArgs<S, F> {
+  image: string;
+  username?: string | undefined;
+  password?: S | undefined | null;
+  commit?: string | undefined | null;
+  signature?: boolean | undefined;
+  certificateIdentity?: string | undefined | null;
+  certificateOidcIssuer?: string | undefined | null;
+  trustedRoot?: F | undefined | null;
+  retries?: number | undefined;
+  pushTimeout?: number | undefined;
+}
+
+/** What --signature checks every manifest's Sigstore bundles against. */
+export interface SignatureCheck<F> {
+  certificateIdentity: string;
+  certificateOidcIssuer: string;
+  /** Sigstore's trusted_root.json File: read and checked (trustedRootJson) before any registry request. */
+  trustedRoot: F;
+}
+
+/** verify: an image already pushed, by digest or by a tag resolved to its digest once. */
+export interface VerifyImageRequest<S, F> extends PushRequest<S> {
+  image: ImageName & { digest?: string; tag?: string };
+  commit?: string;
+  signature?: SignatureCheck<F>;
+}
+
+const SIGNATURE_POLICY_FLAGS = ["--certificate-identity", "--certificate-oidc-issuer", "--trusted-root"] as const;
+
+/** --signature's three policy arguments: each required with it, and refused without it (they would check nothing). */
+export function verifyImageRequest<S, F>(a: VerifyImageArgs<S, F>): VerifyImageRequest<S, F> {
+  const image = parseSignedImage(a.image);
+  const commit = a.commit !== undefined && a.commit !== null ? parseCommit(a.commit) : undefined;
+  const identity = a.certificateIdentity ?? "";
+  const issuer = a.certificateOidcIssuer ?? "";
+  const hasRoot = a.trustedRoot !== undefined && a.trustedRoot !== null;
+  const given = [identity !== "", issuer !== "", hasRoot];
+  if (!a.signature) {
+    const stray = SIGNATURE_POLICY_FLAGS.filter((_, i) => given[i]);
+    if (stray.length)
+      throw new InvalidInputError(
+        `${stray.join(", ")} without --signature: they say whose signature to accept, so add --signature (or drop them)`,
+      );
+  } else {
+    if (!identity.trim())
+      throw new InvalidInputError(
+        `--signature: also pass --certificate-identity, the signer's identity as its certificate names it (e.g. https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main, what publish reported as signer-identity)`,
+      );
+    if (!issuer.trim())
+      throw new InvalidInputError(
+        `--signature: also pass --certificate-oidc-issuer, the signer's OIDC issuer (e.g. https://token.actions.githubusercontent.com or https://gitlab.com, what publish reported as signer-issuer)`,
+      );
+    if (!hasRoot)
+      throw new InvalidInputError(
+        `--signature: also pass --trusted-root, Sigstore's trusted_root.json as a file (the module cannot fetch Sigstore's trust itself; README "Sign what you push" says where to get it)`,
+      );
+  }
+  const signature: SignatureCheck<F> | undefined = a.signature
+    ? { certificateIdentity: identity, certificateOidcIssuer: issuer, trustedRoot: a.trustedRoot as F }
+    : undefined;
+  return {
+    ...pushRequest({ ...a, images: [] }, [image]),
+    image,
+    ...(commit !== undefined ? { commit } : {}),
+    ...(signature ? { signature } : {}),
+  };
+}
+
+/**
+ * The --trusted-root file's text as a trusted_root.json (protobuf-specs TrustedRoot, JSON form): at least one
+ * certificate authority and one transparency log, else refused naming the file and where to get one.
+ */
+export function trustedRootJson(text: string): Record<string, unknown> {
+  const refuse = (why: string): never => {
+    throw new InvalidInputError(
+      `--trusted-root: ${why}; pass Sigstore's trusted_root.json (public-good: sigstore/root-signing's targets/trusted_root.json; a private instance: cosign trusted-root create)`,
+    );
+  };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return refuse("the file is not JSON");
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return refuse("not a JSON object");
+  const root = parsed as Record<string, unknown>;
+  const mediaType = root.mediaType;
+  if (typeof mediaType === "string" && !mediaType.startsWith("application/vnd.dev.sigstore.trustedroot"))
+    refuse(`its mediaType is ${mediaType}, not a trusted root's`);
+  const nonEmpty = (v: unknown) => Array.isArray(v) && v.length > 0;
+  if (!nonEmpty(root.certificateAuthorities)) refuse("it names no certificateAuthorities (Fulcio)");
+  if (!nonEmpty(root.tlogs)) refuse("it names no tlogs (Rekor)");
+  return root;
+}

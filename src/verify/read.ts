@@ -50,7 +50,11 @@ async function readImage(
 }
 
 /** The platform images of `digest` in `repository` (an index's children, attestations left out, or the image). */
-async function readPlatformImages(s: RegistrySession, repository: string, digest: string): Promise<PlatformImage[]> {
+export async function readPlatformImages(
+  s: RegistrySession,
+  repository: string,
+  digest: string,
+): Promise<PlatformImage[]> {
   const root = await getManifest(s, repository, digest);
   const shape = manifestShape(root.bytes, root.mediaType);
   if (shape.kind === "other") throw new Error(`${repository}@${digest} ${shape.why}`);

@@ -197,6 +197,23 @@ const FUNCTIONS: Record<string, { returns: string; cache?: string; args: Expecte
       pushTimeout: copyArgs.pushTimeout!,
     },
   },
+  verify: {
+    returns: "OBJECT_KIND:Verification",
+    // Reads the registry as it is now: session-cached, so reading its fields checks once per call, never a stale answer.
+    cache: "session",
+    args: {
+      image: { type: STR, optional: false },
+      username: copyArgs.username!,
+      password: copyArgs.password!,
+      commit: commitRef.commit!,
+      signature: { type: BOOL, optional: false, default: false },
+      certificateIdentity: { type: STR, optional: true },
+      certificateOidcIssuer: { type: STR, optional: true },
+      trustedRoot: { type: "OBJECT_KIND:File", optional: true },
+      retries: copyArgs.retries!,
+      pushTimeout: copyArgs.pushTimeout!,
+    },
+  },
 };
 
 /** Arguments publish and publish-containers share must be declared alike (type, default and help text). */
@@ -275,8 +292,45 @@ describe("module registration", () => {
     expect(mod.description).toMatch(/Dockerfile/);
   });
 
-  it("exposes exactly the Dockyard, Metadata, Publication and Signatures objects", () => {
-    expect(Object.keys(mod.objects).sort()).toEqual(["Dockyard", "Metadata", "Publication", "Signatures"]);
+  it("exposes exactly the Dockyard, Metadata, Publication, Signatures and Verification objects", () => {
+    expect(Object.keys(mod.objects).sort()).toEqual([
+      "Dockyard",
+      "Metadata",
+      "Publication",
+      "Signatures",
+      "Verification",
+    ]);
+  });
+
+  it("verify takes sign's --image, credentials and retry arguments with sign's help text; its result's fields are described", () => {
+    const sign = dockyard.methods.sign!.arguments;
+    const verify = dockyard.methods.verify!.arguments;
+    for (const name of ["image", "username", "password", "retries", "pushTimeout"])
+      expect({ arg: name, description: verify[name]?.description }).toEqual({
+        arg: name,
+        description: sign[name]?.description?.replace("to sign", "to verify"),
+      });
+    for (const name of ["certificateIdentity", "certificateOidcIssuer", "trustedRoot"])
+      expect(verify[name]!.description).toMatch(/^With --signature: /);
+    expect(verify.signature!.description).toMatch(
+      /--certificate-identity, --certificate-oidc-issuer and --trusted-root/,
+    );
+    expect(verify.trustedRoot!.description).toMatch(/trusted_root\.json/);
+    expect(dockyard.methods.verify!.description).toMatch(/names the manifest, the check and the fix/);
+    const verification = mod.objects.Verification!;
+    expect(Object.fromEntries(Object.values(verification.properties).map((p) => [p.name, typeName(p.type)]))).toEqual({
+      image: STR,
+      digest: STR,
+      platformDigests: LIST_STR,
+      commit: STR,
+      signatures: LIST_STR,
+      signerIdentity: STR,
+      signerIssuer: STR,
+      attestations: LIST_STR,
+      json: STR,
+    });
+    expect(Object.keys(verification.methods)).toEqual([]);
+    for (const p of Object.values(verification.properties)) expect(p.description.trim()).not.toBe("");
   });
 
   it("sign shares publish's signing arguments (type, default and help text); its result's fields are described", () => {
