@@ -571,9 +571,9 @@ export class Dockyard {
     );
     const platformsBuilt = req.platforms.length ? req.platforms : [await variants[0]!.platform()];
     const builtProvenance = provenanceInput && { ...provenanceInput, platforms: platformsBuilt };
-    // Each platform is scanned before anything is pushed: a failed scan or a non-SBOM output pushes nothing.
-    const scanned = attest.scanner ? await scanPlatforms(attest.scanner, variants, platformsBuilt) : [];
     const annotatedVariants = variants.map((v) => withAnnotations(v, annotated.manifest));
+    // Each platform, as it will be pushed, is scanned first: a failed scan or a non-SBOM output pushes nothing.
+    const scanned = attest.scanner ? await scanPlatforms(attest.scanner, annotatedVariants, platformsBuilt) : [];
     return this.pushVariants(
       "publish",
       req,
