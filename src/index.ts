@@ -705,7 +705,8 @@ export class Dockyard {
     if (req.dryRun) return toPublication(planned.result);
     const annotated = planAnnotations(meta.labels, req.annotations, req.containers.length);
     const variants = req.containers.map((c) => withAnnotations(withLabels(c, meta.labels), annotated.manifest));
-    const scanned = attest.scanner ? await scanPlatforms(attest.scanner, req.containers, platforms) : [];
+    // Each container as it will be pushed (labels and annotations on) is scanned first: a failed scan pushes nothing.
+    const scanned = attest.scanner ? await scanPlatforms(attest.scanner, variants, platforms) : [];
     const signed =
       signing && token !== undefined
         ? {

@@ -187,6 +187,50 @@ describe.skipIf(!docker)("publish --sign --sbom-scanner: one SBOM per platform, 
     PUBLISH_BUDGET_MS,
   );
 
+  it(
+    "publish-containers, one platform: the lone manifest gets its SBOM beside its signature",
+    async () => {
+      const g = gitFixture(MULTIARCH);
+      const d = world.double;
+      const dir = d.hostDirectory(g.dir);
+      const { body } = await d.query(
+        `{ node(id: "${dir}") { ... on Directory { dockerBuild(platform: "linux/arm64") { id } } } }`,
+      );
+      expect(body.errors).toBeUndefined();
+      const container = (body.data as { node: { dockerBuild: { id: string } } }).node.dockerBuild.id;
+      const result = await d
+        .module({ args: { source: dir } })
+        .call(
+          "publishContainers",
+          {
+            containers: [container],
+            images: [`${registry.host}/acme/scanned-one`],
+            ...auth(),
+            ...signingArgs(),
+            sbomScanner: await scanner(),
+            sbomScannerArgs: ["spdx", "/dockyard/image.tar"],
+          },
+          { returns: "Publication" },
+        )
+        .result<PublicationResult & { sbomAttestations: string[] }>();
+      const pub = publicationData(result);
+      expect(pub.signatures).toHaveLength(1);
+      expect(result.sbomAttestations).toHaveLength(1);
+      const sbom = await readSbom("acme/scanned-one", result.sbomAttestations[0]!);
+      expect(sbom.subject).toBe(pub.digest);
+      // The lone manifest gains the index-level annotations after the push, so the scanned manifest differs;
+      // the config the scanner read from the tarball is the pushed one.
+      const pushed = await getManifest(session(), "acme/scanned-one", pub.digest);
+      const config = (JSON.parse(Buffer.from(pushed.bytes).toString("utf8")) as { config: { digest: string } }).config;
+      expect(sbom.statement.predicate.packages[0]!.description).toBe(
+        `architecture arm64, config blobs/sha256/${config.digest.slice("sha256:".length)}`,
+      );
+      expect(Object.fromEntries(sigstore.requests)).toEqual({ [FULCIO_PATH]: 1, [REKOR_PATH]: 2 });
+      expectNoSecret(JSON.stringify(result) + sbom.stored);
+    },
+    PUBLISH_BUDGET_MS,
+  );
+
   it.each([
     {
       name: "a scanner that exits 1",
