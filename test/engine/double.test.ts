@@ -94,8 +94,8 @@ describe("protocol", () => {
   it.each([
     {
       name: "unmodelled field fails naming it",
-      query: '{ container { withExec(args: ["x"]) { id } } }',
-      want: /engine double: field Container\.withExec is not modelled/,
+      query: '{ container { withEnvVariable(name: "A", value: "b") { id } } }',
+      want: /engine double: field Container\.withEnvVariable is not modelled/,
     },
     {
       name: "unmodelled Query field fails naming it",
