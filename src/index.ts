@@ -16,6 +16,7 @@ import {
   func,
   object,
   Platform,
+  ReturnType,
   Secret,
 } from "@dagger.io/dagger";
 
@@ -104,7 +105,9 @@ import {
   keySigner,
   parseSigningKey,
   provenancePredicate,
+  SBOM_SCANNER_TARBALL,
   sbomPredicate,
+  scannedSbom,
   type ProvenanceInput,
   type SbomPredicate,
   type Signer,
@@ -116,7 +119,7 @@ import {
   type SignedRepository,
   type SigningReport,
 } from "./signing/pushed.js";
-import { publishAttestations, publishProvenance, type PublishProvenance } from "./signing/attest.js";
+import { publishAttestations, publishProvenance, type PublishProvenance, type ScannedSbom } from "./signing/attest.js";
 import { headManifest } from "./registry/manifests.js";
 
 /** The signing secret read and checked: `mask` is masked out of every signing error; `signer` makes the call's one signer. */
@@ -563,8 +566,12 @@ export class Dockyard {
     tlog = true,
     /** With --sign: attach a signed SLSA v1 provenance statement about every manifest signed: commit, source URL, ref, platforms, images, tags, the engine's version and (publish) the Dockerfile, target, build arguments by value and build secrets by id only. */
     provenance = false,
-    /** With --sign: an SBOM file (SPDX 2.x JSON or CycloneDX JSON, from any scanner) attached as a signed attestation about every manifest signed; read and checked before anything is built. */
+    /** With --sign: an SBOM file (SPDX 2.x JSON or CycloneDX JSON, from any scanner) attached as a signed attestation about every manifest signed; read and checked before anything is built. Not with --sbom-scanner. */
     sbom?: File,
+    /** With --sign: a scanner image the engine can pull, e.g. anchore/syft:v1.18.0, run over each platform's image (an OCI tarball at /dockyard/image.tar) before the push; what it prints on stdout (SPDX 2.x or CycloneDX JSON) is a signed attestation about that platform's manifest, none about the index. Not with --sbom. */
+    sbomScanner?: Container,
+    /** What --sbom-scanner runs after its entrypoint, reading /dockyard/image.tar and printing the SBOM on stdout, e.g. scan,oci-archive:/dockyard/image.tar,-o,spdx-json (syft) or image,--input,/dockyard/image.tar,--format,spdx-json (trivy). */
+    sbomScannerArgs: string[] = [],
   ): Promise<Publication> {
     // Every argument is checked before the first engine call: bad input builds and pushes nothing.
     const req = publishRequest({
@@ -597,7 +604,7 @@ export class Dockyard {
       { sign, oidcToken, signingKey, signingKeyPassword, fulcioUrl, rekorUrl, tlog },
       req.push,
     );
-    const attest = attestationRequest({ provenance, sbom }, signing !== undefined);
+    const attest = attestationRequest({ provenance, sbom, sbomScanner, sbomScannerArgs }, signing !== undefined);
     const startedOn = new Date().toISOString();
     // The token or key is read and checked before anything is built: a bad one builds and pushes nothing.
     const prepared = await this.readSigner(signing, req);
@@ -636,6 +643,8 @@ export class Dockyard {
     const platformsBuilt = req.platforms.length ? req.platforms : [await variants[0]!.platform()];
     const builtProvenance = provenanceInput && { ...provenanceInput, platforms: platformsBuilt };
     const annotatedVariants = variants.map((v) => withAnnotations(v, annotated.manifest));
+    // Each platform, as it will be pushed, is scanned first: a failed scan or a non-SBOM output pushes nothing.
+    const scanned = attest.scanner ? await scanPlatforms(attest.scanner, annotatedVariants, platformsBuilt) : [];
     return this.pushVariants(
       "publish",
       req,
@@ -649,7 +658,7 @@ export class Dockyard {
       },
       prepared && {
         ...prepared,
-        attestations: () => publishAttestations(builtProvenance, sbomStatement, now()),
+        attestations: () => publishAttestations(builtProvenance, sbomStatement, now(), scanned),
       },
     );
   }
@@ -717,8 +726,12 @@ export class Dockyard {
     tlog = true,
     /** With --sign: attach a signed SLSA v1 provenance statement about every manifest signed: commit, source URL, ref, platforms, images, tags, the engine's version and (publish) the Dockerfile, target, build arguments by value and build secrets by id only. */
     provenance = false,
-    /** With --sign: an SBOM file (SPDX 2.x JSON or CycloneDX JSON, from any scanner) attached as a signed attestation about every manifest signed; read and checked before anything is built. */
+    /** With --sign: an SBOM file (SPDX 2.x JSON or CycloneDX JSON, from any scanner) attached as a signed attestation about every manifest signed; read and checked before anything is built. Not with --sbom-scanner. */
     sbom?: File,
+    /** With --sign: a scanner image the engine can pull, e.g. anchore/syft:v1.18.0, run over each platform's image (an OCI tarball at /dockyard/image.tar) before the push; what it prints on stdout (SPDX 2.x or CycloneDX JSON) is a signed attestation about that platform's manifest, none about the index. Not with --sbom. */
+    sbomScanner?: Container,
+    /** What --sbom-scanner runs after its entrypoint, reading /dockyard/image.tar and printing the SBOM on stdout, e.g. scan,oci-archive:/dockyard/image.tar,-o,spdx-json (syft) or image,--input,/dockyard/image.tar,--format,spdx-json (trivy). */
+    sbomScannerArgs: string[] = [],
   ): Promise<Publication> {
     // Every argument is checked before the first engine call: bad input pushes nothing.
     const req = publishContainersRequest({
@@ -746,7 +759,7 @@ export class Dockyard {
       { sign, oidcToken, signingKey, signingKeyPassword, fulcioUrl, rekorUrl, tlog },
       req.push,
     );
-    const attest = attestationRequest({ provenance, sbom }, signing !== undefined);
+    const attest = attestationRequest({ provenance, sbom, sbomScanner, sbomScannerArgs }, signing !== undefined);
     const startedOn = new Date().toISOString();
     // The token or key is read and checked before any container is evaluated: a bad one pushes nothing.
     const prepared = await this.readSigner(signing, req);
@@ -769,9 +782,11 @@ export class Dockyard {
     if (req.dryRun) return toPublication(planned.result);
     const annotated = planAnnotations(meta.labels, req.annotations, req.containers.length);
     const variants = req.containers.map((c) => withAnnotations(withLabels(c, meta.labels), annotated.manifest));
+    // Each container as it will be pushed (labels and annotations on) is scanned first: a failed scan pushes nothing.
+    const scanned = attest.scanner ? await scanPlatforms(attest.scanner, variants, platforms) : [];
     const signed = prepared && {
       ...prepared,
-      attestations: () => publishAttestations(provenanceInput, sbomStatement, now()),
+      attestations: () => publishAttestations(provenanceInput, sbomStatement, now(), scanned),
     };
     return this.pushVariants(
       "publish-containers",
@@ -1758,8 +1773,26 @@ function toPublication(p: PublicationData): Publication {
 
 const now = () => new Date().toISOString();
 
+/** Each platform's image scanned by --sbom-scanner (its tarball mounted read-only), the output checked before any push. */
+async function scanPlatforms(
+  scanner: { container: Container; args: string[] },
+  variants: Container[],
+  platforms: readonly string[],
+): Promise<ScannedSbom[]> {
+  return Promise.all(
+    variants.map(async (variant, i) => {
+      const platform = String(platforms[i]);
+      const ran = scanner.container
+        .withMountedFile(SBOM_SCANNER_TARBALL, variant.asTarball())
+        .withExec(scanner.args, { useEntrypoint: true, expect: ReturnType.Any });
+      const [exitCode, stdout, stderr] = await Promise.all([ran.exitCode(), ran.stdout(), ran.stderr()]);
+      return { platform, sbom: scannedSbom(platform, { exitCode, stdout, stderr }) };
+    }),
+  );
+}
+
 /** --sbom's text, read once and checked (SPDX 2.x or CycloneDX JSON) before anything is built. */
-async function readSbom(attest: AttestationRequest<File>): Promise<SbomPredicate | undefined> {
+async function readSbom(attest: AttestationRequest<File, Container>): Promise<SbomPredicate | undefined> {
   return attest.sbom ? sbomPredicate(await attest.sbom.contents(), "--sbom") : undefined;
 }
 
@@ -1768,7 +1801,7 @@ async function readSbom(attest: AttestationRequest<File>): Promise<SbomPredicate
  * before anything is built; undefined without --provenance.
  */
 async function checkedProvenance(
-  attest: AttestationRequest<File>,
+  attest: AttestationRequest<File, Container>,
   known: Omit<PublishProvenance, "engineVersion">,
 ): Promise<ProvenanceInput | undefined> {
   if (!attest.provenance) return undefined;

@@ -430,27 +430,52 @@ export function signRequest<S>(a: SignImageArgs<S>): SignRequest<S> {
 }
 
 /** publish and publish-containers' attestations, each signed by --sign's signer. */
-export interface AttestationArgs<F> {
+export interface AttestationArgs<F, C = never> {
   provenance?: boolean | undefined;
   sbom?: F | undefined | null;
+  sbomScanner?: C | undefined | null;
+  sbomScannerArgs?: string[] | undefined;
 }
 
-export interface AttestationRequest<F> {
+export interface AttestationRequest<F, C = never> {
   provenance: boolean;
   /** The SBOM File: its text is read and checked (sbomPredicate) before anything is built. */
   sbom?: F;
+  /** The scanner container and the arguments after its entrypoint, run over each platform's tarball before the push. */
+  scanner?: { container: C; args: string[] };
 }
 
 const ATTEST_NEEDS_SIGN =
   "an attestation is a signed statement, made with --sign's identity or key: add --sign --oidc-token env:SIGSTORE_ID_TOKEN (or --sign --signing-key env:SIGNING_KEY)";
+const SCANNER_ARGS_EXAMPLE = "--sbom-scanner-args=scan,oci-archive:/dockyard/image.tar,-o,spdx-json";
 
-/** --provenance and --sbom, refused without --sign (`signed`) before anything is built. */
-export function attestationRequest<F>(a: AttestationArgs<F>, signed: boolean): AttestationRequest<F> {
+/** --provenance, --sbom and --sbom-scanner, refused without --sign (`signed`) before anything is built. */
+export function attestationRequest<F, C = never>(a: AttestationArgs<F, C>, signed: boolean): AttestationRequest<F, C> {
   const hasSbom = a.sbom !== undefined && a.sbom !== null;
+  const hasScanner = a.sbomScanner !== undefined && a.sbomScanner !== null;
+  const scannerArgs = a.sbomScannerArgs ?? [];
   if (a.provenance && !signed)
     throw new InvalidInputError(`--provenance without --sign: ${ATTEST_NEEDS_SIGN}, or drop --provenance`);
   if (hasSbom && !signed) throw new InvalidInputError(`--sbom without --sign: ${ATTEST_NEEDS_SIGN}, or drop --sbom`);
-  return { provenance: a.provenance ?? false, ...(hasSbom ? { sbom: a.sbom as F } : {}) };
+  if (hasSbom && hasScanner)
+    throw new InvalidInputError(
+      "--sbom and --sbom-scanner together: give the SBOM file, or the scanner that makes one per platform, not both",
+    );
+  if (hasScanner && !signed)
+    throw new InvalidInputError(`--sbom-scanner without --sign: ${ATTEST_NEEDS_SIGN}, or drop --sbom-scanner`);
+  if (!hasScanner && scannerArgs.length > 0)
+    throw new InvalidInputError(
+      "--sbom-scanner-args without --sbom-scanner: name the scanner image too, e.g. --sbom-scanner=anchore/syft:v1.18.0, or drop --sbom-scanner-args",
+    );
+  if (hasScanner && scannerArgs.length === 0)
+    throw new InvalidInputError(
+      `--sbom-scanner without --sbom-scanner-args: give what follows the scanner's entrypoint, reading the image at /dockyard/image.tar and printing the SBOM as JSON, e.g. ${SCANNER_ARGS_EXAMPLE}`,
+    );
+  return {
+    provenance: a.provenance ?? false,
+    ...(hasSbom ? { sbom: a.sbom as F } : {}),
+    ...(hasScanner ? { scanner: { container: a.sbomScanner as C, args: [...scannerArgs] } } : {}),
+  };
 }
 
 /** verify's arguments: the image and credentials as sign takes them, then what to check. */

@@ -6,3 +6,4 @@ export { RegistryError } from "./RegistryError.js";
 export { VerifyError } from "./VerifyError.js";
 export { SigningError } from "./SigningError.js";
 export { BundleVerificationError, type BundleCheck } from "./BundleVerificationError.js";
+export { SbomScanError } from "./SbomScanError.js";

@@ -27,11 +27,18 @@ export function publishProvenance({ refs, ...known }: PublishProvenance): Proven
   };
 }
 
-/** What to attest beside each signature, the provenance finished at `finishedOn`. */
+/** One platform's SBOM, as --sbom-scanner printed it for that platform's image. */
+export interface ScannedSbom {
+  platform: string;
+  sbom: SbomPredicate;
+}
+
+/** What to attest beside each signature, the provenance finished at `finishedOn`; a scanned SBOM only about its platform. */
 export function publishAttestations(
   provenance: ProvenanceInput | undefined,
   sbom: SbomPredicate | undefined,
   finishedOn: string,
+  scanned: readonly ScannedSbom[] = [],
 ): Attestation[] {
   return [
     ...(provenance
@@ -44,5 +51,6 @@ export function publishAttestations(
         ]
       : []),
     ...(sbom ? [{ kind: "sbom", ...sbom }] : []),
+    ...scanned.map((s) => ({ kind: "sbom", ...s.sbom, platform: s.platform })),
   ];
 }

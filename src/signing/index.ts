@@ -38,6 +38,7 @@ export {
   SPDX_PREDICATE_TYPE,
   type SbomPredicate,
 } from "./sbom.js";
+export { SBOM_SCANNER_TARBALL, scannedSbom, stderrTail, STDERR_TAIL_LINES, type ScanOutput } from "./scan.js";
 export {
   FULCIO_ISSUER_V1_OID,
   FULCIO_ISSUER_V2_OID,

@@ -41,6 +41,8 @@ export interface Attestation {
   kind: string;
   predicateType: string;
   predicate: Record<string, unknown>;
+  /** Only about this platform's manifest ("linux/arm64"), or the lone manifest of a single-platform push; never an index. */
+  platform?: string;
 }
 
 export interface SigningReport {
@@ -70,7 +72,22 @@ interface Subject {
   digest: string;
   mediaType: string;
   size: number;
+  /** "os/arch[/variant]" from the index's descriptor; "" for the index itself, undefined for a lone manifest. */
+  platform?: string;
 }
+
+interface DescriptorPlatform {
+  os?: string;
+  architecture?: string;
+  variant?: string;
+}
+
+const platformName = (p: DescriptorPlatform | undefined) =>
+  p ? [p.os, p.architecture, p.variant].filter((x) => x !== undefined && x !== "").join("/") : "";
+
+/** Whether a job is about this subject: a platform's attestation only about its own manifest. */
+const isAbout = (job: { platform?: string }, subject: Subject) =>
+  job.platform === undefined || subject.platform === undefined || subject.platform === job.platform;
 
 /** The manifests to sign in one repository: every platform manifest an index names (attestations left out), then the digest itself. */
 async function subjectsOf(s: RegistrySession, repository: string, digest: string): Promise<Subject[]> {
@@ -80,9 +97,19 @@ async function subjectsOf(s: RegistrySession, repository: string, digest: string
   const shape = shapeOfJson(json, root.mediaType);
   if (shape.kind !== "index") return [self];
   const keep = new Set(shape.children.filter((c) => !c.attestation).map((c) => c.digest));
-  const listed = Array.isArray(json?.manifests) ? (json.manifests as Subject[]) : [];
+  const listed = Array.isArray(json?.manifests)
+    ? (json.manifests as (Subject & { platform?: DescriptorPlatform })[])
+    : [];
   const children = listed.filter((d) => keep.has(d.digest));
-  return [...children.map((d) => ({ digest: d.digest, mediaType: d.mediaType, size: d.size })), self];
+  return [
+    ...children.map((d) => ({
+      digest: d.digest,
+      mediaType: d.mediaType,
+      size: d.size,
+      platform: platformName(d.platform),
+    })),
+    { ...self, platform: "" },
+  ];
 }
 
 /** A sign or attach failure: what was pushed, what was signed and attached, and what was not. */
@@ -116,7 +143,8 @@ export async function signPushed(
   // The cosign signature first, then each attestation; a bare name in a message is the signature.
   const jobs = [{ kind: "", predicateType: COSIGN_SIGN_PREDICATE_TYPE, predicate: {} }, ...attestations];
   const label = (name: string, kind: string) => (kind ? `${name} (${kind})` : name);
-  const everyJob = (name: string) => jobs.map((j) => label(name, j.kind));
+  const everyJob = (name: string, subject: Subject) =>
+    jobs.filter((j) => isAbout(j, subject)).map((j) => label(name, j.kind));
   const unique = [...new Map(repositories.map((r) => [`${r.name}@${r.digest}`, r])).values()];
   const mask = (e: unknown) => maskToken(maskUrlCredentials(errorMessage(e)), token);
   let signer: Signer;
@@ -142,7 +170,8 @@ export async function signPushed(
     }
     for (const [i, subject] of subjects.entries()) {
       const name = `${r.name}@${subject.digest}`;
-      for (const [j, job] of jobs.entries()) {
+      const about = jobs.filter((job) => isAbout(job, subject));
+      for (const [j, job] of about.entries()) {
         let referrer: AttachedReferrer;
         try {
           const { bundle } = await signer.sign(r.name, subject.digest, job.predicateType, job.predicate);
@@ -150,8 +179,8 @@ export async function signPushed(
           referrer = await attachReferrer(s, r.repository, subject, artifact);
         } catch (e) {
           const rest = [
-            ...jobs.slice(j).map((x) => label(name, x.kind)),
-            ...subjects.slice(i + 1).flatMap((x) => everyJob(`${r.name}@${x.digest}`)),
+            ...about.slice(j).map((x) => label(name, x.kind)),
+            ...subjects.slice(i + 1).flatMap((x) => everyJob(`${r.name}@${x.digest}`, x)),
             ...unique.slice(n + 1).map((x) => `${x.name}@${x.digest} (and its platform manifests)`),
           ];
           throw failure(what, pushed, attached, rest, `${label(name, job.kind)}: ${mask(e)}`, attested);

@@ -34,6 +34,24 @@ export interface PushVariant {
   annotations?: Record<string, string>;
 }
 
+/** A withExec run as the double models it: one image, read-only file mounts, its entrypoint or not. */
+export interface ExecRequest {
+  /** Backend handle of the image the process runs in (Container.from's image, or a build). */
+  image: string;
+  args: string[];
+  /** Prepend the image's entrypoint (withExec(useEntrypoint: true)); false runs args[0] as the program. */
+  useEntrypoint: boolean;
+  /** Host files mounted read-only at their container paths (withMountedFile). */
+  mounts: { path: string; hostPath: string }[];
+}
+
+/** What a finished process left: Container.exitCode, stdout and stderr. */
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
 export interface RegistryCredential {
   username: string;
   password: string;
@@ -65,6 +83,12 @@ export interface Backend {
   build(req: BuildRequest): Promise<BuiltImage>;
   /** Returns the pushed manifest (or index) digest "sha256:...". Errors carry containerd's texts. */
   push(req: PushRequest): Promise<string>;
+  /** Container.from: an image already on the backend (the double never pulls), its handle and platform. */
+  image(address: string): Promise<BuiltImage>;
+  /** Container.asTarball of one variant: the host path of an OCI layout tar with a docker manifest.json. */
+  tarball(variant: PushVariant): Promise<string>;
+  /** Container.withExec, run when exitCode, stdout or stderr is asked. */
+  exec(req: ExecRequest): Promise<ExecResult>;
   close(): Promise<void>;
 }
 

@@ -16,7 +16,7 @@
 // unless the previous response had the same status, a 405 HEAD on a manifest as a GET; never 502, 403, 404 or a
 // network error. No waiting between them.
 import { createHash } from "node:crypto";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
@@ -27,6 +27,8 @@ import {
   type Backend,
   type BuildRequest,
   type BuiltImage,
+  type ExecRequest,
+  type ExecResult,
   type PushRequest,
   type PushVariant,
   type RegistryCredential,
@@ -43,6 +45,9 @@ const MT = {
 
 /** containerd's ref key prefix for a descriptor (core/remotes/handlers.go:61-91). */
 type BlobKind = "layer" | "config" | "manifest" | "index";
+
+/** `docker image inspect` format of an image's platform, "os/arch[/variant]". */
+const PLATFORM_FORMAT = "{{.Os}}/{{.Architecture}}{{if .Variant}}/{{.Variant}}{{end}}";
 
 interface Blob {
   kind: BlobKind;
@@ -568,15 +573,7 @@ export class DockerBackend implements Backend {
       const r = await run(DOCKER, args, { env: { ...process.env, DOCKER_BUILDKIT: "1" } });
       if (r.code !== 0) throw new Error(scrub(buildFailure(r.stderr), req.secrets));
       const image = (await readFile(iidfile, "utf8")).trim();
-      const platform = (
-        await mustRun(DOCKER, [
-          "image",
-          "inspect",
-          "--format",
-          "{{.Os}}/{{.Architecture}}{{if .Variant}}/{{.Variant}}{{end}}",
-          image,
-        ])
-      ).trim();
+      const platform = (await mustRun(DOCKER, ["image", "inspect", "--format", PLATFORM_FORMAT, image])).trim();
       return { image, platform };
     } finally {
       await rm(tmp, { recursive: true, force: true }); // secret files live only as long as the build
@@ -619,6 +616,80 @@ export class DockerBackend implements Backend {
     } finally {
       s.close();
     }
+  }
+
+  /** A local image by name or ID; the double never pulls, so a missing one fails by name. */
+  async image(address: string): Promise<BuiltImage> {
+    const r = await run(DOCKER, ["image", "inspect", "--format", PLATFORM_FORMAT, address]);
+    if (r.code !== 0)
+      throw new Error(
+        `engine double: Container.from(${JSON.stringify(address)}): no such local image (the double never pulls; make it in the test)`,
+      );
+    const id = (await mustRun(DOCKER, ["image", "inspect", "--format", "{{.Id}}", address])).trim();
+    return { image: id, platform: r.stdout.trim() };
+  }
+
+  /**
+   * The OCI layout Dagger's asTarball writes for one platform (index.json, oci-layout, blobs, and a docker
+   * manifest.json), holding the very manifest, config and layers push sends for the same variant.
+   */
+  async tarball(variant: PushVariant): Promise<string> {
+    const { manifest, blobs } = manifestOf(variant, await this.exported(variant.image));
+    const dir = await mkdtemp(path.join(os.tmpdir(), "dockyard-tarball-"));
+    const layout = path.join(dir, "layout");
+    await mkdir(path.join(layout, "blobs/sha256"), { recursive: true });
+    for (const b of [...blobs, manifest])
+      await writeFile(path.join(layout, "blobs/sha256", b.digest.slice("sha256:".length)), b.bytes);
+    const blobPath = (b: Blob) => `blobs/sha256/${b.digest.slice("sha256:".length)}`;
+    const config = blobs.find((b) => b.kind === "config")!;
+    const layers = blobs.filter((b) => b.kind === "layer");
+    const index = {
+      schemaVersion: 2,
+      mediaType: MT.index,
+      manifests: [
+        {
+          mediaType: manifest.mediaType,
+          digest: manifest.digest,
+          size: manifest.size,
+          ...annotationsField(variant.annotations),
+          platform: platformParts(variant.platform),
+        },
+      ],
+    };
+    await writeFile(path.join(layout, "index.json"), JSON.stringify(index));
+    await writeFile(path.join(layout, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
+    const docker = [{ Config: blobPath(config), RepoTags: null, Layers: layers.map(blobPath) }];
+    await writeFile(path.join(layout, "manifest.json"), JSON.stringify(docker));
+    const tar = path.join(dir, "container.tar");
+    const entries = ["oci-layout", "index.json", "manifest.json", "blobs"];
+    await mustRun("tar", [
+      "--sort=name",
+      "--owner=0",
+      "--group=0",
+      "--numeric-owner",
+      "--mtime=@0",
+      "-C",
+      layout,
+      "-cf",
+      tar,
+      ...entries,
+    ]);
+    return tar;
+  }
+
+  /** `docker run` of the image with each file bind-mounted read-only, no network; both streams kept apart. */
+  async exec(req: ExecRequest): Promise<ExecResult> {
+    const args = ["run", "--rm", "--network", "none"];
+    for (const m of req.mounts) args.push("--mount", `type=bind,source=${m.hostPath},target=${m.path},readonly`);
+    if (!req.useEntrypoint) {
+      if (req.args.length === 0)
+        throw new Error("engine double: withExec with no args and no entrypoint is not modelled");
+      args.push("--entrypoint", req.args[0]!, req.image, ...req.args.slice(1));
+    } else args.push(req.image, ...req.args);
+    const r = await run(DOCKER, args);
+    // 125: docker run itself failed (the container never ran), which the engine reports as an error, not an exit code.
+    if (r.code === 125) throw new Error(`engine double: docker run failed: ${r.stderr.trim()}`);
+    return { exitCode: r.code, stdout: r.stdout, stderr: r.stderr };
   }
 
   /** Its registries are real ones on loopback, which the module reaches as they are. */

@@ -6,7 +6,15 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { RegistryCredential } from "./backend.js";
-import { BASE_IMAGE, dockerAvailable, ensureBaseImage, ensureDockerEngine } from "../infra/docker.js";
+import {
+  BASE_IMAGE,
+  dockerAvailable,
+  ensureBaseImage,
+  ensureBaseImages,
+  ensureDockerEngine,
+  ensureScannerImage,
+  SCANNER_IMAGE,
+} from "../infra/docker.js";
 import { skopeo } from "../infra/skopeo.js";
 import { FunctionCallError, RUNTIME_NODE_VERSION } from "./calls.js";
 import { DockerBackend } from "./docker-backend.js";
@@ -14,6 +22,8 @@ import { MemoryBackend } from "./memory-backend.js";
 import { authHost } from "./refs.js";
 import { startEngineDouble, type EngineDouble } from "./server.js";
 import { cliSecret } from "./state.js";
+
+const REPO_ROOT_DIR = resolve(dirname(new URL(import.meta.url).pathname), "../..");
 
 const ECHO = resolve(import.meta.dirname, "../fixtures/echo-module");
 const PASSWORD = "s3cret-pw";
@@ -84,8 +94,8 @@ describe("protocol", () => {
   it.each([
     {
       name: "unmodelled field fails naming it",
-      query: '{ container { withExec(args: ["x"]) { id } } }',
-      want: /engine double: field Container\.withExec is not modelled/,
+      query: '{ container { withEnvVariable(name: "A", value: "b") { id } } }',
+      want: /engine double: field Container\.withEnvVariable is not modelled/,
     },
     {
       name: "unmodelled Query field fails naming it",
@@ -1190,6 +1200,107 @@ describe.skipIf(!docker)("R6/R7/R8 on the docker backend: what Docker 20.10 woul
     expect(body.errors).toBeUndefined();
   });
 });
+
+describe.skipIf(!docker)(
+  "R29 from, asTarball, withMountedFile, withExec, exitCode/stdout/stderr on the docker backend",
+  () => {
+    let d: EngineDouble;
+    let engine: { stop(): Promise<void> };
+    beforeAll(async () => {
+      engine = await ensureDockerEngine();
+      await ensureBaseImages();
+      await ensureScannerImage(join(REPO_ROOT_DIR, "test/fixtures/sbom-scanner"));
+      d = await startEngineDouble({ backend: new DockerBackend() });
+    });
+    afterAll(async () => {
+      await d?.close();
+      await engine?.stop();
+    });
+    beforeEach(() => d.reset());
+
+    async function tarballOf(platform: string, label?: string): Promise<string> {
+      const dir = folder(`r29-${platform.replace("/", "-")}`, {
+        Dockerfile: `ARG TARGETARCH\nFROM ${BASE_IMAGE}-\${TARGETARCH}\nRUN echo ok > /ok\n`,
+      });
+      const labelled = label ? `withLabel(name: "k", value: "${label}") { asTarball { id } }` : "asTarball { id }";
+      const { body } = await d.query(
+        onDir(d.hostDirectory(dir), `dockerBuild(platform: "${platform}") { ${labelled} }`),
+      );
+      expect(body.errors).toBeUndefined();
+      const node = (body.data as { node: { dockerBuild: Record<string, unknown> } }).node.dockerBuild;
+      const file = (label ? (node.withLabel as Record<string, unknown>).asTarball : node.asTarball) as { id: string };
+      return file.id;
+    }
+
+    const scan = (file: string, mode: string, fields: string, exec = `expect: ANY, useEntrypoint: true`) =>
+      d.query(
+        `{ container { from(address: "${SCANNER_IMAGE}") { withMountedFile(path: "/dockyard/image.tar", source: "${file}") { withExec(args: ["${mode}", "/dockyard/image.tar"], ${exec}) { ${fields} } } } } }`,
+      );
+
+    it("the tarball reaches the process: its index.json manifest, config and architecture, per platform; one run for three reads", async () => {
+      for (const [platform, arch] of [
+        ["linux/amd64", "amd64"],
+        ["linux/arm64", "arm64"],
+      ] as const) {
+        const file = await tarballOf(platform);
+        const { body } = await scan(file, "spdx", "exitCode stdout stderr");
+        expect(body.errors).toBeUndefined();
+        const ran = (body.data as { container: { from: { withMountedFile: { withExec: Record<string, unknown> } } } })
+          .container.from.withMountedFile.withExec;
+        expect(ran.exitCode).toBe(0);
+        expect(ran.stderr).toBe("");
+        const doc = JSON.parse(ran.stdout as string) as { packages: { versionInfo: string; description: string }[] };
+        expect(doc.packages[0]!.versionInfo).toMatch(/^sha256:[0-9a-f]{64}$/);
+        expect(doc.packages[0]!.description).toMatch(
+          new RegExp(`^architecture ${arch}, config blobs/sha256/[0-9a-f]{64}$`),
+        );
+      }
+      expect(d.execs).toBe(2);
+    });
+
+    it("withLabel's labels are in the tarball's config, so the manifest differs", async () => {
+      const plain = await tarballOf("linux/amd64");
+      const labelled = await tarballOf("linux/amd64", "v");
+      const digest = async (file: string) => {
+        const { body } = await scan(file, "spdx", "stdout");
+        const out = (body.data as { container: { from: { withMountedFile: { withExec: { stdout: string } } } } })
+          .container.from.withMountedFile.withExec.stdout;
+        return (JSON.parse(out) as { packages: { versionInfo: string }[] }).packages[0]!.versionInfo;
+      };
+      expect(await digest(plain)).not.toBe(await digest(labelled));
+    });
+
+    it("a failing process answers its exit code and stderr with expect: ANY", async () => {
+      const { body } = await scan(await tarballOf("linux/amd64"), "fail", "exitCode stdout stderr");
+      expect(body.errors).toBeUndefined();
+      const ran = (body.data as { container: { from: { withMountedFile: { withExec: Record<string, unknown> } } } })
+        .container.from.withMountedFile.withExec;
+      expect(ran).toEqual({
+        exitCode: 1,
+        stdout: "",
+        stderr: "scan: reading /dockyard/image.tar\nscan: /dockyard/image.tar: unsupported image layout\n",
+      });
+    });
+
+    it.each([
+      { exec: "useEntrypoint: true", want: "engine double: Container.withExec(expect: SUCCESS) is not modelled" },
+      { exec: "expect: FAILURE", want: "engine double: Container.withExec(expect: FAILURE) is not modelled" },
+      { exec: 'expect: ANY, stdin: "x"', want: "engine double: argument Container.withExec(stdin:) is not modelled" },
+    ])("refuses $exec loudly", async ({ exec, want }) => {
+      const { body } = await scan(await tarballOf("linux/amd64"), "spdx", "exitCode", exec);
+      expect(body.errors?.[0]?.message).toBe(want);
+    });
+
+    it("refuses an image it would have to pull, and stdout with no exec, as the engine names it", async () => {
+      const { body } = await d.query(`{ container { from(address: "dockyard-test/absent:1") { id } } }`);
+      expect(body.errors?.[0]?.message).toMatch(
+        /^engine double: Container\.from\("dockyard-test\/absent:1"\): no such local image/,
+      );
+      const none = await d.query(`{ container { from(address: "${SCANNER_IMAGE}") { stdout } } }`);
+      expect(none.body.errors?.[0]?.message).toBe("no command has been set");
+    });
+  },
+);
 
 describe("R10 Container.platform (core/schema/container.go:3745-3754, core/schema/directory.go:1692-1695)", () => {
   it.each([

@@ -8,6 +8,7 @@ import {
   type Backend,
   type BuildRequest,
   type BuiltImage,
+  type ExecResult,
   type PushRequest,
   type PushVariant,
   type RegistryCredential,
@@ -195,6 +196,21 @@ export class MemoryBackend implements Backend {
       if (host === "docker.io") network["registry-1.docker.io"] = address;
     }
     return network;
+  }
+
+  // Images, tarballs and processes need real files: the docker backend models them (CONFORMANCE R29).
+  image(address: string): Promise<BuiltImage> {
+    return Promise.reject(
+      new Error(`engine double: Container.from(${JSON.stringify(address)}) on the memory backend is not modelled`),
+    );
+  }
+
+  tarball(): Promise<string> {
+    return Promise.reject(new Error("engine double: Container.asTarball on the memory backend is not modelled"));
+  }
+
+  exec(): Promise<ExecResult> {
+    return Promise.reject(new Error("engine double: Container.withExec on the memory backend is not modelled"));
   }
 
   async close(): Promise<void> {

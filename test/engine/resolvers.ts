@@ -269,6 +269,7 @@ function directoryHandlers(): Record<string, Handler> {
       if (a.offsetLines != null) notModelled("argument File.contents(offsetLines:)");
       if (a.limitLines != null) notModelled("argument File.contents(limitLines:)");
       const f = self(r, "File");
+      if (f.tarballOf) notModelled("File.contents of Container.asTarball's file");
       return readFileSync(rootPath(f.root, f.sub), "utf8");
     },
   };
@@ -401,6 +402,55 @@ function containerHandlers(): Record<string, Handler> {
       return r;
     },
     "Container.publish": (r, a, { state }) => publish(r, a, state),
+    // R29: from resolves the image at once (core/schema/container.go:993); the double takes a local image only.
+    "Container.from": async (r, a, { state }) => {
+      const c = self(r, "Container");
+      if (c.build || c.image !== undefined || c.exec)
+        notModelled("Container.from on a container that already has a filesystem");
+      const { image, platform } = await state.backend.image(str(a.address));
+      return state.mint({ ...c, image, platform });
+    },
+    // R29: the file is mounted at the path (core/schema/container.go:2475-2500); nothing runs until an exec does.
+    "Container.withMountedFile": (r, a, { state }) => {
+      if (a.owner != null && a.owner !== "") notModelled("argument Container.withMountedFile(owner:)");
+      if (a.expand === true) notModelled("argument Container.withMountedFile(expand: true)");
+      const c = self(r, "Container");
+      const file = state.load(str(a.source), "File").model;
+      const path = str(a.path);
+      if (!path.startsWith("/")) notModelled("a relative Container.withMountedFile(path:)");
+      return state.mint({ ...c, mounts: [...(c.mounts ?? []).filter((m) => m.path !== path), { path, file }] });
+    },
+    // R29: lazy, run when exitCode/stdout/stderr is read (core/schema/container.go:1386-1421, 1423-1530).
+    "Container.withExec": (r, a, { state }) => {
+      for (const arg of [
+        "stdin",
+        "redirectStdin",
+        "redirectStdout",
+        "redirectStderr",
+        "experimentalPrivilegedNesting",
+        "insecureRootCapabilities",
+        "expand",
+        "noInit",
+      ])
+        if (a[arg] != null && a[arg] !== "" && a[arg] !== false) notModelled(`argument Container.withExec(${arg}:)`);
+      // expect SUCCESS (the default) and FAILURE fail the exec itself with an ExecError: not modelled.
+      if (a.expect !== "ANY") notModelled(`Container.withExec(expect: ${String(a.expect ?? "SUCCESS")})`);
+      const c = self(r, "Container");
+      return state.mint({ ...c, exec: { args: strList(a.args), useEntrypoint: a.useEntrypoint === true } });
+    },
+    "Container.exitCode": async (r, _a, { state }) => (await state.execOf(self(r, "Container"))).exitCode,
+    "Container.stdout": async (r, _a, { state }) => (await state.execOf(self(r, "Container"))).stdout,
+    "Container.stderr": async (r, _a, { state }) => (await state.execOf(self(r, "Container"))).stderr,
+    // R29: one platform's OCI tarball (core/schema/container.go:3841-3890, core/container_image.go:251-300).
+    "Container.asTarball": (r, a, { state }) => {
+      if (strList(a.platformVariants).length > 0) notModelled("argument Container.asTarball(platformVariants:)");
+      if (a.forcedCompression != null) notModelled("argument Container.asTarball(forcedCompression:)");
+      if (a.mediaTypes != null && a.mediaTypes !== "OCIMediaTypes")
+        notModelled("Container.asTarball(mediaTypes: DockerMediaTypes)");
+      const c = self(r, "Container");
+      if (!c.build && c.image === undefined) throw new Error("no containers to export");
+      return state.mint({ kind: "File", root: "", sub: "", tarballOf: c });
+    },
   };
 }
 

@@ -63,6 +63,8 @@ export interface EngineDouble {
   readonly adminToken: string;
   readonly journal: readonly JournalEntry[];
   readonly builds: number;
+  /** Processes withExec ran (R29): each distinct exec once per session. */
+  readonly execs: number;
   readonly publishes: readonly PublishRecord[];
   readonly backend: Backend;
   /** A Secret ID whose plaintext stays inside the double. */
@@ -158,6 +160,9 @@ class Double implements EngineDouble {
   }
   get builds(): number {
     return this.state.builds;
+  }
+  get execs(): number {
+    return this.state.execs;
   }
   get publishes(): readonly PublishRecord[] {
     return this.state.publishes;

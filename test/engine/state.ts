@@ -1,6 +1,6 @@
 // Rung 3 (engine double): the object table, journal, session-wide registry auth and build cache behind the GraphQL resolvers.
 import { createHash } from "node:crypto";
-import type { Backend, BuildRequest, BuiltImage, RegistryCredential } from "./backend.js";
+import type { Backend, BuildRequest, BuiltImage, ExecResult, RegistryCredential } from "./backend.js";
 import { copyFiltered, NotExistError, rootPath, scratchDir, statInRoot } from "./directory.js";
 import { folderDigest } from "./memory-backend.js";
 
@@ -41,22 +41,31 @@ export interface GitRepoModel {
   root: string;
 }
 
+/** annotations: withAnnotation's list in call order, a name repeated as given (core/container.go:6340-6350). */
+export interface ContainerModel {
+  kind: "Container";
+  build?: PendingBuild;
+  /** Container.from's local image (backend handle), when the container starts from one. */
+  image?: string;
+  labels: Record<string, string>;
+  annotations: { name: string; value: string }[];
+  platform: string;
+  /** withMountedFile's files by container path, in call order. */
+  mounts?: { path: string; file: ModelOf<"File"> }[];
+  /** The last withExec: run once, when exitCode, stdout or stderr is asked (R29). */
+  exec?: { args: string[]; useEntrypoint: boolean };
+}
+
 export type Model =
   | { kind: "Secret"; name: string; plaintext: string }
   | DirectoryModel
-  | { kind: "File"; root: string; sub: string }
+  /** tarballOf: Container.asTarball's file, written (backend.tarball) when a process mounts it. */
+  | { kind: "File"; root: string; sub: string; tarballOf?: ContainerModel }
   | GitRepoModel
   /** ref is the ref name Dagger resolved ("" for commit() and commonAncestor(): ref() then answers the sha). */
   | { kind: "GitRef"; commit: string; ref: string; repo: GitRepoModel }
   | { kind: "Changeset"; addedPaths: string[]; modifiedPaths: string[]; removedPaths: string[]; empty: boolean }
-  /** annotations: withAnnotation's list in call order, a name repeated as given (core/container.go:6340-6350). */
-  | {
-      kind: "Container";
-      build?: PendingBuild;
-      labels: Record<string, string>;
-      annotations: { name: string; value: string }[];
-      platform: string;
-    }
+  | ContainerModel
   | { kind: "FunctionCallArgValue"; name: string; value: string }
   | { kind: "Error"; message: string; values: { name: string; value: string }[] }
   | { kind: "FunctionCall"; token: string }
@@ -124,6 +133,9 @@ export class DoubleState {
   readonly authCalls = new Set<string>();
   private readonly objects = new Map<string, Model>();
   private readonly buildCache = new Map<string, Promise<BuiltImage>>();
+  private readonly execCache = new Map<string, Promise<ExecResult>>();
+  /** Processes run by withExec (each distinct exec once per session, as the engine caches it). */
+  execs = 0;
   private nextId = 1;
 
   constructor(readonly backend: Backend) {}
@@ -158,6 +170,8 @@ export class DoubleState {
     this.publishes.length = 0;
     this.builds = 0;
     this.buildCache.clear();
+    this.execCache.clear();
+    this.execs = 0;
     this.registryAuth.clear();
     this.authCalls.clear();
   }
@@ -196,6 +210,49 @@ export class DoubleState {
     this.buildCache.set(key, result);
     // A failed build is not cached: the engine retries it next time.
     result.catch(() => this.buildCache.delete(key));
+    return result;
+  }
+
+  /** The backend image a container runs in: Container.from's, else its build's. */
+  private async imageOf(c: ContainerModel): Promise<BuiltImage> {
+    if (c.image !== undefined) return { image: c.image, platform: c.platform };
+    if (c.build) return this.build(c.build);
+    throw new Error("engine double: a process in a container with no image (dag.container() alone) is not modelled");
+  }
+
+  /** A file's host path: a snapshot's file as it is, an asTarball file written by the backend. */
+  private async hostFile(f: ModelOf<"File">): Promise<string> {
+    if (!f.tarballOf) return rootPath(f.root, f.sub);
+    const c = f.tarballOf;
+    const built = await this.imageOf(c);
+    const annotations = Object.fromEntries(c.annotations.map((a) => [a.name, a.value]));
+    return this.backend.tarball({ image: built.image, platform: built.platform, labels: { ...c.labels }, annotations });
+  }
+
+  /**
+   * The container's last withExec, run once per distinct container (image, mounts, args), as the engine's cache
+   * evaluates the exec once however many of exitCode, stdout and stderr are read; a failed run is not kept.
+   */
+  execOf(c: ContainerModel): Promise<ExecResult> {
+    if (!c.exec) return Promise.reject(new Error("no command has been set"));
+    const exec = c.exec;
+    const mountKey = (c.mounts ?? []).map((m) => ({
+      path: m.path,
+      file: m.file.tarballOf ? { tarballOf: { ...m.file.tarballOf, mounts: undefined, exec: undefined } } : m.file,
+    }));
+    const key = JSON.stringify({ image: c.image, build: c.build, exec, mounts: mountKey });
+    const cached = this.execCache.get(key);
+    if (cached) return cached;
+    const result = (async () => {
+      const { image } = await this.imageOf(c);
+      const mounts = await Promise.all(
+        (c.mounts ?? []).map(async (m) => ({ path: m.path, hostPath: await this.hostFile(m.file) })),
+      );
+      this.execs++;
+      return this.backend.exec({ image, args: exec.args, useEntrypoint: exec.useEntrypoint, mounts });
+    })();
+    this.execCache.set(key, result);
+    result.catch(() => this.execCache.delete(key));
     return result;
   }
 

@@ -342,3 +342,24 @@ export async function ensureBaseImages(arches: string[] = ["amd64", "arm64"], na
   }
   return tags;
 }
+
+/** The stand-in SBOM scanner: the busybox base with test/fixtures/sbom-scanner/scan.sh as its entrypoint. */
+export const SCANNER_IMAGE = "dockyard-test/sbom-scanner:1";
+
+/** Builds SCANNER_IMAGE on the base image (no pull, no network); does nothing when it exists. */
+export async function ensureScannerImage(scriptDir: string, name = SCANNER_IMAGE): Promise<string> {
+  if (await imageExists(name)) return name;
+  await ensureBaseImage();
+  const work = await mkdtemp(path.join(os.tmpdir(), "dockyard-scanner-"));
+  try {
+    await copyFile(path.join(scriptDir, "scan.sh"), path.join(work, "scan.sh"));
+    const dockerfile = `FROM ${BASE_IMAGE}\nCOPY scan.sh /scan.sh\nENTRYPOINT ["/bin/sh", "/scan.sh"]\n`;
+    await writeFile(path.join(work, "Dockerfile"), dockerfile);
+    await mustRun(DOCKER, ["build", "--network", "none", "-q", "-t", name, work], {
+      env: { ...process.env, DOCKER_BUILDKIT: "1" },
+    });
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+  return name;
+}

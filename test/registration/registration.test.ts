@@ -70,6 +70,8 @@ const signingArgs: Expected = {
 const attestArgs: Expected = {
   provenance: { type: BOOL, optional: false, default: false },
   sbom: { type: "OBJECT_KIND:File", optional: true },
+  sbomScanner: { type: "OBJECT_KIND:Container", optional: true },
+  sbomScannerArgs: { type: LIST_STR, optional: false, default: [] },
 };
 
 const FUNCTIONS: Record<string, { returns: string; cache?: string; args: Expected }> = {
@@ -367,7 +369,15 @@ describe("module registration", () => {
   it("--provenance and --sbom say they need --sign and what they attest", () => {
     const publish = dockyard.methods.publish!.arguments;
     expect(publish.provenance!.description).toMatch(/^With --sign: .*SLSA v1 provenance.*build secrets by id only/);
-    expect(publish.sbom!.description).toMatch(/^With --sign: .*SPDX 2\.x JSON or CycloneDX JSON/);
+    expect(publish.sbom!.description).toMatch(
+      /^With --sign: .*SPDX 2\.x JSON or CycloneDX JSON.*Not with --sbom-scanner\.$/,
+    );
+    expect(publish.sbomScanner!.description).toMatch(
+      /^With --sign: a scanner image the engine can pull, .*\/dockyard\/image\.tar.*that platform's manifest, none about the index\. Not with --sbom\.$/,
+    );
+    expect(publish.sbomScannerArgs!.description).toMatch(
+      /scan,oci-archive:\/dockyard\/image\.tar,-o,spdx-json \(syft\).*image,--input,\/dockyard\/image\.tar,--format,spdx-json \(trivy\)/,
+    );
     const publication = mod.objects.Publication!.properties;
     for (const name of ["provenanceAttestations", "sbomAttestations"])
       expect(Object.values(publication).find((p) => p.name === name)?.description).toMatch(/written as signatures are/);

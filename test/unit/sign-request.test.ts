@@ -495,8 +495,49 @@ describe("attestationRequest", () => {
     expect(() => attestationRequest(args, false)).toThrow(why);
   });
 
+  const scanner = { address: "anchore/syft:v1.18.0" };
+  const syftArgs = ["scan", "oci-archive:/dockyard/image.tar", "-o", "spdx-json"];
+  it.each([
+    {
+      name: "--sbom and --sbom-scanner together",
+      args: { sbom: file, sbomScanner: scanner, sbomScannerArgs: syftArgs },
+      signed: true,
+      why: /^--sbom and --sbom-scanner together: give the SBOM file, or the scanner .*, not both$/,
+    },
+    {
+      name: "--sbom-scanner without --sign",
+      args: { sbomScanner: scanner, sbomScannerArgs: syftArgs },
+      signed: false,
+      why: /^--sbom-scanner without --sign: .*--sign --oidc-token env:SIGSTORE_ID_TOKEN, or drop --sbom-scanner$/,
+    },
+    {
+      name: "--sbom-scanner-args without --sbom-scanner",
+      args: { sbomScannerArgs: syftArgs },
+      signed: true,
+      why: /^--sbom-scanner-args without --sbom-scanner: name the scanner image too, e\.g\. --sbom-scanner=anchore\/syft:v1\.18\.0/,
+    },
+    {
+      name: "--sbom-scanner without --sbom-scanner-args",
+      args: { sbomScanner: scanner, sbomScannerArgs: [] },
+      signed: true,
+      why: /^--sbom-scanner without --sbom-scanner-args: .*\/dockyard\/image\.tar.*--sbom-scanner-args=scan,oci-archive:\/dockyard\/image\.tar,-o,spdx-json$/,
+    },
+  ])("refuses $name, with the fix", ({ args, signed, why }) => {
+    expect(() => attestationRequest(args, signed)).toThrow(InvalidInputError);
+    expect(() => attestationRequest(args, signed)).toThrow(why);
+  });
+
+  it("keeps the scanner and a copy of its arguments with --sign", () => {
+    const given = [...syftArgs];
+    const req = attestationRequest({ sbomScanner: scanner, sbomScannerArgs: given, sbom: null }, true);
+    expect(req).toEqual({ provenance: false, scanner: { container: scanner, args: syftArgs } });
+    given.push("--quiet");
+    expect(req.scanner?.args).toEqual(syftArgs);
+  });
+
   it("is nothing to attest by default, and keeps what --sign allows", () => {
     expect(attestationRequest({}, false)).toEqual({ provenance: false });
+    expect(attestationRequest({ sbomScanner: null, sbomScannerArgs: [] }, false)).toEqual({ provenance: false });
     expect(attestationRequest({ sbom: null }, false)).toEqual({ provenance: false });
     expect(attestationRequest({ provenance: true, sbom: file }, true)).toEqual({ provenance: true, sbom: file });
   });
