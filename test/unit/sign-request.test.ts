@@ -508,7 +508,7 @@ describe("attestationRequest", () => {
       name: "--sbom-scanner without --sign",
       args: { sbomScanner: scanner, sbomScannerArgs: syftArgs },
       signed: false,
-      why: /^--sbom-scanner without --sign: .*--sign --oidc-token env:SIGSTORE_ID_TOKEN, or drop --sbom-scanner$/,
+      why: /^--sbom-scanner without --sign: .*--sign --oidc-token env:SIGSTORE_ID_TOKEN \(or --sign --signing-key env:SIGNING_KEY\), or drop --sbom-scanner$/,
     },
     {
       name: "--sbom-scanner-args without --sbom-scanner",
