@@ -391,7 +391,7 @@ export function signRequest<S>(a: SignImageArgs<S>): SignRequest<S> {
   return { ...pushRequest({ ...a, images: [] }, [image]), image, signing: signing! };
 }
 
-/** publish and publish-containers' attestations, each signed by --sign's keyless signer. */
+/** The attestations, each signed by --sign's keyless signer (sign's own). */
 export interface AttestationArgs<F> {
   provenance?: boolean | undefined;
   sbom?: F | undefined | null;
@@ -413,4 +413,20 @@ export function attestationRequest<F>(a: AttestationArgs<F>, signed: boolean): A
     throw new InvalidInputError(`--provenance without --sign: ${ATTEST_NEEDS_SIGN}, or drop --provenance`);
   if (hasSbom && !signed) throw new InvalidInputError(`--sbom without --sign: ${ATTEST_NEEDS_SIGN}, or drop --sbom`);
   return { provenance: a.provenance ?? false, ...(hasSbom ? { sbom: a.sbom as F } : {}) };
+}
+
+/**
+ * promote, merge and sign: --sbom as publish's (`signed`: sign always signs); --provenance refused whatever else is
+ * given, since it records a build and these functions build nothing.
+ */
+export function pushedAttestationRequest<F>(
+  fn: "promote" | "merge" | "sign",
+  a: AttestationArgs<F>,
+  signed: boolean,
+): AttestationRequest<F> {
+  if (a.provenance)
+    throw new InvalidInputError(
+      `--provenance on ${fn}: provenance records a build and ${fn} builds nothing; attest it where the image is built (publish or publish-containers --sign --provenance), and drop --provenance here`,
+    );
+  return attestationRequest({ sbom: a.sbom }, signed);
 }

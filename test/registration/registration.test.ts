@@ -62,7 +62,7 @@ const signingArgs: Expected = {
   rekorUrl: { type: STR, optional: false, default: "https://rekor.sigstore.dev" },
 };
 
-// publish's and publish-containers' attestations, each signed with --sign's identity.
+// The attestations, each signed with --sign's identity; promote, merge and sign take them too (--provenance refused).
 const attestArgs: Expected = {
   provenance: { type: BOOL, optional: false, default: false },
   sbom: { type: "OBJECT_KIND:File", optional: true },
@@ -154,7 +154,7 @@ const FUNCTIONS: Record<string, { returns: string; cache?: string; args: Expecte
     returns: "OBJECT_KIND:Publication",
     // Pushes like publish; session-cached, so one session's repeat of an identical call pushes once.
     cache: "session",
-    args: { from: { type: STR, optional: false }, ...copyArgs, ...signingArgs },
+    args: { from: { type: STR, optional: false }, ...copyArgs, ...signingArgs, ...attestArgs },
   },
   merge: {
     returns: "OBJECT_KIND:Publication",
@@ -173,6 +173,7 @@ const FUNCTIONS: Record<string, { returns: string; cache?: string; args: Expecte
       retries: copyArgs.retries!,
       pushTimeout: copyArgs.pushTimeout!,
       ...signingArgs,
+      ...attestArgs,
     },
   },
   sign: {
@@ -188,6 +189,7 @@ const FUNCTIONS: Record<string, { returns: string; cache?: string; args: Expecte
       rekorUrl: signingArgs.rekorUrl!,
       retries: copyArgs.retries!,
       pushTimeout: copyArgs.pushTimeout!,
+      ...attestArgs,
     },
   },
 };
@@ -291,6 +293,7 @@ describe("module registration", () => {
       signatures: LIST_STR,
       signerIdentity: STR,
       signerIssuer: STR,
+      sbomAttestations: LIST_STR,
       json: STR,
     });
     for (const p of Object.values(signatures.properties)) expect(p.description.trim()).not.toBe("");
@@ -303,6 +306,27 @@ describe("module registration", () => {
     const publication = mod.objects.Publication!.properties;
     for (const name of ["provenanceAttestations", "sbomAttestations"])
       expect(Object.values(publication).find((p) => p.name === name)?.description).toMatch(/written as signatures are/);
+    const signatures = mod.objects.Signatures!.properties;
+    expect(Object.values(signatures).find((p) => p.name === "sbomAttestations")?.description).toBe(
+      Object.values(publication).find((p) => p.name === "sbomAttestations")?.description,
+    );
+  });
+
+  it("promote, merge and sign take publish's --sbom (sign without the --sign it always does) and refuse --provenance", () => {
+    const publish = dockyard.methods.publish!.arguments;
+    expect(publish.sbom!.description).toMatch(/before anything is built or sent to a registry/);
+    for (const fn of ["promote", "merge"])
+      expect({ fn, sbom: dockyard.methods[fn]!.arguments.sbom?.description }).toEqual({
+        fn,
+        sbom: publish.sbom!.description,
+      });
+    expect(dockyard.methods.sign!.arguments.sbom!.description).toBe(
+      publish.sbom!.description!.replace(/^With --sign: an/, "An"),
+    );
+    for (const fn of ["promote", "merge", "sign"])
+      expect(dockyard.methods[fn]!.arguments.provenance!.description).toMatch(
+        /^Refused: provenance records a build.*publish or publish-containers --sign --provenance/,
+      );
   });
 
   it("takes source as an explicit, optional Directory with no defaultPath", () => {
@@ -386,7 +410,7 @@ describe("module registration", () => {
     const publish = dockyard.methods.publish!.arguments;
     const promote = dockyard.methods.promote!.arguments;
     for (const name of Object.keys(FUNCTIONS.promote!.args).filter(
-      (a) => !["from", "username", "password"].includes(a),
+      (a) => !["from", "username", "password", "provenance"].includes(a),
     ))
       expect({ arg: name, description: promote[name]?.description }).toEqual({
         arg: name,
