@@ -54,6 +54,7 @@ import {
 import { describePushFailure, digestOf, pinnedRef, planPublish, pushAll, type PublishTarget } from "./push/publish.js";
 import {
   attestationRequest,
+  pushedAttestationRequest,
   buildRequest,
   mergeRequest,
   metadataRequest,
@@ -305,6 +306,10 @@ export class Signatures {
   /** With --signing-key, the key's fingerprint: base64 sha256 of its DER public key, the bundles' publicKey.hint; empty for keyless. */
   @func()
   signerKeyFingerprint = "";
+
+  /** With --sbom, each SBOM attestation attached, written as signatures are; one per manifest signed. Empty without --sbom. */
+  @func()
+  sbomAttestations: string[] = [];
 
   /** All fields as one JSON object. */
   @func()
@@ -566,7 +571,7 @@ export class Dockyard {
     tlog = true,
     /** With --sign: attach a signed SLSA v1 provenance statement about every manifest signed: commit, source URL, ref, platforms, images, tags, the engine's version and (publish) the Dockerfile, target, build arguments by value and build secrets by id only. */
     provenance = false,
-    /** With --sign: an SBOM file (SPDX 2.x JSON or CycloneDX JSON, from any scanner) attached as a signed attestation about every manifest signed; read and checked before anything is built. Not with --sbom-scanner. */
+    /** With --sign: an SBOM file (SPDX 2.x JSON or CycloneDX JSON, from any scanner) attached as a signed attestation about every manifest signed; read and checked before anything is built or sent to a registry. Not with --sbom-scanner. */
     sbom?: File,
     /** With --sign: a scanner image the engine can pull, e.g. anchore/syft:v1.18.0, run over each platform's image (an OCI tarball at /dockyard/image.tar) before the push; what it prints on stdout (SPDX 2.x or CycloneDX JSON) is a signed attestation about that platform's manifest, none about the index. Not with --sbom. */
     sbomScanner?: Container,
@@ -726,7 +731,7 @@ export class Dockyard {
     tlog = true,
     /** With --sign: attach a signed SLSA v1 provenance statement about every manifest signed: commit, source URL, ref, platforms, images, tags, the engine's version and (publish) the Dockerfile, target, build arguments by value and build secrets by id only. */
     provenance = false,
-    /** With --sign: an SBOM file (SPDX 2.x JSON or CycloneDX JSON, from any scanner) attached as a signed attestation about every manifest signed; read and checked before anything is built. Not with --sbom-scanner. */
+    /** With --sign: an SBOM file (SPDX 2.x JSON or CycloneDX JSON, from any scanner) attached as a signed attestation about every manifest signed; read and checked before anything is built or sent to a registry. Not with --sbom-scanner. */
     sbom?: File,
     /** With --sign: a scanner image the engine can pull, e.g. anchore/syft:v1.18.0, run over each platform's image (an OCI tarball at /dockyard/image.tar) before the push; what it prints on stdout (SPDX 2.x or CycloneDX JSON) is a signed attestation about that platform's manifest, none about the index. Not with --sbom. */
     sbomScanner?: Container,
@@ -807,7 +812,8 @@ export class Dockyard {
    * the module, each platform's manifest before the index. Every tag is read back and must name that digest.
    * Tags, credentials, retries and the result are publish's; it reads registry passwords to log in itself, so the
    * engine's registry settings and docker login do not apply, and localhost is the module's own container.
-   * Nothing is built: the result's built is false. --sign signs the digest in every image after the read-back.
+   * Nothing is built: the result's built is false. --sign signs the digest in every image after the read-back,
+   * --sbom attested beside each signature; --provenance is refused (it is made where the image is built).
    */
   @func({ cache: "session" })
   async promote(
@@ -847,6 +853,10 @@ export class Dockyard {
     signingKeyPassword?: Secret,
     /** With --signing-key: log each signature in Rekor (--rekor-url), as cosign does; false makes no entry, for air-gapped use (then cosign verify --key needs --insecure-ignore-tlog=true). Keyless signing always logs, so false needs --signing-key. */
     tlog = true,
+    /** Refused: provenance records a build and this function builds nothing; attest it where the image is built (publish or publish-containers --sign --provenance). */
+    provenance = false,
+    /** With --sign: an SBOM file (SPDX 2.x JSON or CycloneDX JSON, from any scanner) attached as a signed attestation about every manifest signed; read and checked before anything is built or sent to a registry. */
+    sbom?: File,
   ): Promise<Publication> {
     // Every argument, and a credential for every target host, is checked before the first engine or registry call.
     const req = promoteRequest({
@@ -863,7 +873,8 @@ export class Dockyard {
       pushTimeout,
     });
     const signing = signingRequest({ sign, oidcToken, signingKey, signingKeyPassword, fulcioUrl, rekorUrl, tlog });
-    return this.pushWithOwnClient("promote", req, [req.from], signing, async (targets, sessions) => {
+    const attest = pushedAttestationRequest("promote", { provenance, sbom }, signing !== undefined);
+    return this.pushWithOwnClient("promote", req, [req.from], signing, attest, async (targets, sessions) => {
       const { source, refs } = await promoteAll(req.from, targets, sessions);
       return { refs, digest: source.root.digest, platforms: source.platforms, platformDigests: source.platformDigests };
     });
@@ -877,7 +888,7 @@ export class Dockyard {
    * child is read, and an index, a child without a platform, two of one platform or a child whose config's
    * org.opencontainers.image.revision is not the commit refused, before any write. The index carries the
    * org.opencontainers.image.* labels every child shares as annotations, and --annotations. Every tag is read back
-   * and must name the index's digest. Tags, credentials, retries, --sign and the result are promote's.
+   * and must name the index's digest. Tags, credentials, retries, --sign, --sbom and the result are promote's.
    */
   @func({ cache: "session" })
   async merge(
@@ -919,6 +930,10 @@ export class Dockyard {
     signingKeyPassword?: Secret,
     /** With --signing-key: log each signature in Rekor (--rekor-url), as cosign does; false makes no entry, for air-gapped use (then cosign verify --key needs --insecure-ignore-tlog=true). Keyless signing always logs, so false needs --signing-key. */
     tlog = true,
+    /** Refused: provenance records a build and this function builds nothing; attest it where the image is built (publish or publish-containers --sign --provenance). */
+    provenance = false,
+    /** With --sign: an SBOM file (SPDX 2.x JSON or CycloneDX JSON, from any scanner) attached as a signed attestation about every manifest signed; read and checked before anything is built or sent to a registry. */
+    sbom?: File,
   ): Promise<Publication> {
     // Every argument, and a credential for every target host, is checked before the first engine or registry call.
     const req = mergeRequest({
@@ -936,7 +951,8 @@ export class Dockyard {
       pushTimeout,
     });
     const signing = signingRequest({ sign, oidcToken, signingKey, signingKeyPassword, fulcioUrl, rekorUrl, tlog });
-    return this.pushWithOwnClient("merge", req, req.from, signing, async (targets, sessions, commit) => {
+    const attest = pushedAttestationRequest("merge", { provenance, sbom }, signing !== undefined);
+    return this.pushWithOwnClient("merge", req, req.from, signing, attest, async (targets, sessions, commit) => {
       const intent = { commit, annotations: req.annotations };
       const { index, refs, platformDigests } = await mergeAll(req.from, targets, sessions, intent);
       return { refs, digest: index.digest, platforms: index.platforms, platformDigests };
@@ -947,7 +963,8 @@ export class Dockyard {
    * Signs an image already pushed, keyless with Sigstore: the digest given (a tag is resolved to its digest once)
    * and, for an index, every platform manifest it names, each bundle attached in that repository as an OCI 1.1
    * referrer (fallback tag sha256-<hex> where the registry has no referrers API), for cosign verify. One signing
-   * certificate for the call. It reads registry passwords to log in itself, as promote does.
+   * certificate for the call. --sbom is attested beside each signature. It reads registry passwords to log in
+   * itself, as promote does.
    */
   @func({ cache: "session" })
   async sign(
@@ -973,6 +990,10 @@ export class Dockyard {
     retries = DEFAULT_RETRIES,
     /** Seconds one request attempt may take before it counts as a transient failure. */
     pushTimeout = DEFAULT_PUSH_TIMEOUT_SECONDS,
+    /** Refused: provenance records a build and this function builds nothing; attest it where the image is built (publish or publish-containers --sign --provenance). */
+    provenance = false,
+    /** An SBOM file (SPDX 2.x JSON or CycloneDX JSON, from any scanner) attached as a signed attestation about every manifest signed; read and checked before anything is built or sent to a registry. */
+    sbom?: File,
   ): Promise<Signatures> {
     // Every argument is checked before the first engine or registry call.
     const req = signRequest({
@@ -989,15 +1010,20 @@ export class Dockyard {
       pushTimeout,
     });
     const prepared = (await this.readSigner(req.signing, req))!;
+    const attest = pushedAttestationRequest("sign", { provenance, sbom }, true);
+    const sbomStatement = await readSbom(attest);
     const sessions = await this.registryClient("sign", [req.image], req)();
     const { host, repository, name } = req.image;
     const s = sessions.session(host);
     const digest = req.image.digest ?? (await resolveTag(s, repository, name, req.image.tag ?? ""));
-    const report = await signPushed("sign", [{ host, repository, name, digest }], `${name}@${digest}`, prepared.mask, {
-      session: sessions.session,
-      signer: prepared.signer,
-      created: () => new Date().toISOString(),
-    });
+    const report = await signPushed(
+      "sign",
+      [{ host, repository, name, digest }],
+      `${name}@${digest}`,
+      prepared.mask,
+      { session: sessions.session, signer: prepared.signer, created: () => new Date().toISOString() },
+      publishAttestations(undefined, sbomStatement, now()),
+    );
     const fields = {
       image: `${name}@${digest}`,
       digest,
@@ -1005,6 +1031,7 @@ export class Dockyard {
       signerIdentity: report.identity,
       signerIssuer: report.issuer,
       signerKeyFingerprint: report.keyFingerprint,
+      ...(report.attestations.sbom?.length ? { sbomAttestations: report.attestations.sbom.map(formatSignature) } : {}),
     };
     return Object.assign(new Signatures(), fields, { json: JSON.stringify(fields, null, 2) });
   }
@@ -1097,6 +1124,7 @@ export class Dockyard {
     req: TagRequest & PushRequest<Secret>,
     sources: readonly { host: string }[],
     signing: SigningRequest<Secret> | undefined,
+    attest: AttestationRequest<File>,
     push: (
       targets: PublishTarget[],
       sessions: PromoteEffects,
@@ -1107,6 +1135,7 @@ export class Dockyard {
     requireTargetCredentials(req.images, (host) => credentialFor(host) !== undefined, fn);
     // The token or key is read and checked before any registry request: a bad one copies nothing.
     const prepared = await this.readSigner(signing, req);
+    const sbomStatement = await readSbom(attest);
     const git = await this.resolve(req, false);
     const client = this.registryClient(fn, [...sources, ...req.images], req);
     const sessions = await client();
@@ -1137,11 +1166,14 @@ export class Dockyard {
     if (!prepared) return toPublication(published);
     // The same digest in every repository: what was copied or assembled there and read back.
     const repositories: SignedRepository[] = req.images.map((image) => ({ ...image, digest }));
-    const report = await signPushed(fn, repositories, refs.join(", "), prepared.mask, {
-      session: sessions.session,
-      signer: prepared.signer,
-      created: () => new Date().toISOString(),
-    });
+    const report = await signPushed(
+      fn,
+      repositories,
+      refs.join(", "),
+      prepared.mask,
+      { session: sessions.session, signer: prepared.signer, created: () => new Date().toISOString() },
+      publishAttestations(undefined, sbomStatement, now()),
+    );
     return toPublication({ ...published, ...signedFields(report) });
   }
 

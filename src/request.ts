@@ -429,7 +429,7 @@ export function signRequest<S>(a: SignImageArgs<S>): SignRequest<S> {
   return { ...pushRequest({ ...a, images: [] }, [image]), image, signing: signing! };
 }
 
-/** publish and publish-containers' attestations, each signed by --sign's signer. */
+/** The attestations, each signed by --sign's signer (sign's own). */
 export interface AttestationArgs<F, C = never> {
   provenance?: boolean | undefined;
   sbom?: F | undefined | null;
@@ -573,4 +573,20 @@ export function trustedRootJson(text: string): Record<string, unknown> {
   if (!nonEmpty(root.certificateAuthorities)) refuse("it names no certificateAuthorities (Fulcio)");
   if (!nonEmpty(root.tlogs)) refuse("it names no tlogs (Rekor)");
   return root;
+}
+
+/**
+ * promote, merge and sign: --sbom as publish's (`signed`: sign always signs); --provenance refused whatever else is
+ * given, since it records a build and these functions build nothing.
+ */
+export function pushedAttestationRequest<F>(
+  fn: "promote" | "merge" | "sign",
+  a: AttestationArgs<F>,
+  signed: boolean,
+): AttestationRequest<F> {
+  if (a.provenance)
+    throw new InvalidInputError(
+      `--provenance on ${fn}: provenance records a build and ${fn} builds nothing; attest it where the image is built (publish or publish-containers --sign --provenance), and drop --provenance here`,
+    );
+  return attestationRequest({ sbom: a.sbom }, signed);
 }

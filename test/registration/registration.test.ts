@@ -66,7 +66,7 @@ const signingArgs: Expected = {
   tlog: { type: BOOL, optional: false, default: true },
 };
 
-// publish's and publish-containers' attestations, each signed with --sign's identity.
+// The attestations, each signed with --sign's identity; promote, merge and sign take them too (--provenance refused).
 const attestArgs: Expected = {
   provenance: { type: BOOL, optional: false, default: false },
   sbom: { type: "OBJECT_KIND:File", optional: true },
@@ -160,7 +160,7 @@ const FUNCTIONS: Record<string, { returns: string; cache?: string; args: Expecte
     returns: "OBJECT_KIND:Publication",
     // Pushes like publish; session-cached, so one session's repeat of an identical call pushes once.
     cache: "session",
-    args: { from: { type: STR, optional: false }, ...copyArgs, ...signingArgs },
+    args: { from: { type: STR, optional: false }, ...copyArgs, ...signingArgs, ...attestArgs },
   },
   merge: {
     returns: "OBJECT_KIND:Publication",
@@ -179,6 +179,7 @@ const FUNCTIONS: Record<string, { returns: string; cache?: string; args: Expecte
       retries: copyArgs.retries!,
       pushTimeout: copyArgs.pushTimeout!,
       ...signingArgs,
+      ...attestArgs,
     },
   },
   sign: {
@@ -214,6 +215,7 @@ const FUNCTIONS: Record<string, { returns: string; cache?: string; args: Expecte
       trustedRoot: { type: "OBJECT_KIND:File", optional: true },
       retries: copyArgs.retries!,
       pushTimeout: copyArgs.pushTimeout!,
+      ...attestArgs,
     },
   },
 };
@@ -361,6 +363,7 @@ describe("module registration", () => {
       signerIdentity: STR,
       signerIssuer: STR,
       signerKeyFingerprint: STR,
+      sbomAttestations: LIST_STR,
       json: STR,
     });
     for (const p of Object.values(signatures.properties)) expect(p.description.trim()).not.toBe("");
@@ -381,6 +384,24 @@ describe("module registration", () => {
     const publication = mod.objects.Publication!.properties;
     for (const name of ["provenanceAttestations", "sbomAttestations"])
       expect(Object.values(publication).find((p) => p.name === name)?.description).toMatch(/written as signatures are/);
+    const signatures = mod.objects.Signatures!.properties;
+    expect(Object.values(signatures).find((p) => p.name === "sbomAttestations")?.description).toBe(
+      Object.values(publication).find((p) => p.name === "sbomAttestations")?.description,
+    );
+  });
+
+  it("promote, merge and sign take publish's --sbom (sign without the --sign it always does) and refuse --provenance", () => {
+    const publish = dockyard.methods.publish!.arguments;
+    expect(publish.sbom!.description).toMatch(/before anything is built or sent to a registry/);
+    // publish's own help also says the file excludes --sbom-scanner, which only publish and publish-containers take.
+    const shared = publish.sbom!.description!.replace(/ Not with --sbom-scanner\.$/, "");
+    for (const fn of ["promote", "merge"])
+      expect({ fn, sbom: dockyard.methods[fn]!.arguments.sbom?.description }).toEqual({ fn, sbom: shared });
+    expect(dockyard.methods.sign!.arguments.sbom!.description).toBe(shared.replace(/^With --sign: an/, "An"));
+    for (const fn of ["promote", "merge", "sign"])
+      expect(dockyard.methods[fn]!.arguments.provenance!.description).toMatch(
+        /^Refused: provenance records a build.*publish or publish-containers --sign --provenance/,
+      );
   });
 
   it("takes source as an explicit, optional Directory with no defaultPath", () => {
@@ -464,7 +485,7 @@ describe("module registration", () => {
     const publish = dockyard.methods.publish!.arguments;
     const promote = dockyard.methods.promote!.arguments;
     for (const name of Object.keys(FUNCTIONS.promote!.args).filter(
-      (a) => !["from", "username", "password"].includes(a),
+      (a) => !["from", "username", "password", "provenance"].includes(a),
     ))
       expect({ arg: name, description: promote[name]?.description }).toEqual({
         arg: name,

@@ -1,11 +1,12 @@
-// Rung 1 (types) plus direct calls: publish, publish-containers, promote, merge and sign refuse bad signing input (no
-// token, a token that is no usable JWT, bad addresses, --push=false) before any engine call; the token is in no refusal.
+// Rung 1 (types) plus direct calls: publish, publish-containers, promote, merge and sign refuse bad signing and
+// attestation input (no token, a token that is no usable JWT, bad addresses, --push=false, --provenance where nothing
+// is built, a bad SBOM) before any engine or registry call; neither the token nor the SBOM is in a refusal.
 import { describe, expect, it } from "vitest";
 
-import type { Container, Directory, Secret } from "@dagger.io/dagger";
+import type { Container, Directory, File, Secret } from "@dagger.io/dagger";
 import { Dockyard } from "../../src/index.js";
 import { InvalidInputError } from "../../src/errors/index.js";
-import { attestationRequest, signingRequest } from "../../src/request.js";
+import { attestationRequest, pushedAttestationRequest, signingRequest } from "../../src/request.js";
 import { COMMIT } from "../fixtures/commits.js";
 import { cosignShapedKey, KEY_PASSWORD, otherKeys, p256Key, pemBody } from "../fixtures/signing-keys.js";
 import { testJwt } from "../fixtures/sigstore.js";
@@ -116,11 +117,19 @@ const publishContainers =
       sign,
       token,
     );
-/** promote and merge with a registry login (their targets need one), then the signing arguments. */
+/** promote and merge with a registry login (their targets need one), then the signing and attestation arguments. */
 const LOGIN = ["ci", untouchable<Secret>("password")] as const;
 const FROM = `${IMAGE}@${DIGEST}`;
+interface SigningOptions {
+  sign?: boolean;
+  token?: Secret;
+  fulcio?: string;
+  rekor?: string;
+  provenance?: boolean;
+  sbom?: File;
+}
 const promote =
-  (sign: boolean, token?: Secret, fulcio?: string, rekor?: string): Call =>
+  (o: SigningOptions): Call =>
   (d) =>
     d.promote(
       FROM,
@@ -133,13 +142,18 @@ const promote =
       undefined,
       3,
       300,
-      sign,
-      token,
-      fulcio,
-      rekor,
+      o.sign,
+      o.token,
+      o.fulcio,
+      o.rekor,
+      undefined,
+      undefined,
+      true,
+      o.provenance,
+      o.sbom,
     );
 const merge =
-  (sign: boolean, token?: Secret, fulcio?: string, rekor?: string): Call =>
+  (o: SigningOptions): Call =>
   (d) =>
     d.merge(
       [FROM],
@@ -153,15 +167,96 @@ const merge =
       undefined,
       3,
       300,
-      sign,
-      token,
-      fulcio,
-      rekor,
+      o.sign,
+      o.token,
+      o.fulcio,
+      o.rekor,
+      undefined,
+      undefined,
+      true,
+      o.provenance,
+      o.sbom,
     );
 const sign =
-  (image: string, token: Secret, fulcio?: string): Call =>
+  (image: string, token: Secret, fulcio?: string, provenance?: boolean, sbom?: File): Call =>
   (d) =>
-    d.sign(image, token, undefined, undefined, fulcio);
+    d.sign(image, token, undefined, undefined, fulcio, undefined, undefined, undefined, true, 3, 300, provenance, sbom);
+
+/** A File whose text is `text` (the one read --sbom makes) and nothing else. */
+function file(text: string): File {
+  return new Proxy(
+    {},
+    {
+      get(_t, prop) {
+        if (prop === "contents") return () => Promise.resolve(text);
+        if (prop === "then") return undefined;
+        throw new Error(`engine call: file.${String(prop)}`);
+      },
+    },
+  ) as File;
+}
+const SPDX = JSON.stringify({ spdxVersion: "SPDX-2.3", name: "app", packages: [] });
+// The parser's message would quote the text: the canary proves no piece of a refused SBOM is echoed.
+const NOT_JSON_SBOM = `{"spdxVersion": ${CANARY}`;
+
+/** promote and merge take the same signing and attestation arguments and refuse them alike: one table over both. */
+const COPY_REFUSALS: { name: string; options: SigningOptions; why: (fn: string) => RegExp }[] = [
+  { name: "--sign without --oidc-token", options: { sign: true }, why: () => /--sign: also pass --oidc-token/ },
+  {
+    name: "an expired token",
+    options: { sign: true, token: secret(EXPIRED) },
+    why: () => /--oidc-token: the OIDC token expired/,
+  },
+  { name: "a token that is not a JWT", options: { sign: true, token: secret(NOT_JWT) }, why: () => /not a JWT/ },
+  { name: "a token without sub", options: { sign: true, token: secret(NO_SUB) }, why: () => /no `sub` claim/ },
+  {
+    name: "--fulcio-url not a URL",
+    options: { sign: true, token: secret(GOOD), fulcio: "fulcio" },
+    why: () => /--fulcio-url "fulcio": not a URL/,
+  },
+  {
+    name: "--rekor-url with credentials",
+    options: { sign: true, token: secret(GOOD), rekor: "https://u:p@rekor.test" },
+    why: () => /--rekor-url: give the bare address/,
+  },
+  {
+    name: "--rekor-url ftp",
+    options: { sign: true, token: secret(GOOD), rekor: "ftp://rekor.test" },
+    why: () => /--rekor-url.*not an http\(s\) URL/,
+  },
+  {
+    name: "--sign --provenance",
+    options: { sign: true, token: secret(GOOD), provenance: true },
+    why: (fn) =>
+      new RegExp(
+        `^--provenance on ${fn}: provenance records a build and ${fn} builds nothing; .*publish or publish-containers --sign --provenance`,
+      ),
+  },
+  {
+    name: "--provenance without --sign",
+    options: { provenance: true },
+    why: (fn) => new RegExp(`^--provenance on ${fn}: `),
+  },
+  {
+    name: "--sbom without --sign",
+    options: { sbom: file(SPDX) },
+    why: () => /^--sbom without --sign: .*, or drop --sbom$/,
+  },
+  {
+    name: "--sign --sbom, an SBOM that is not JSON",
+    options: { sign: true, token: secret(GOOD), sbom: file(NOT_JSON_SBOM) },
+    why: () => /^SBOM "--sbom": is not JSON; export it as JSON/,
+  },
+  {
+    name: "--sign --sbom, an SBOM in no known format",
+    options: { sign: true, token: secret(GOOD), sbom: file('{"name": "app"}') },
+    why: () => /neither spdxVersion \(SPDX 2\.x\) nor bomFormat \(CycloneDX\)/,
+  },
+];
+const COPY_FUNCTIONS = [
+  ["promote", promote],
+  ["merge", merge],
+] as const;
 
 const REFUSALS: { name: string; call: Call; why: RegExp }[] = [
   { name: "publish --sign without --oidc-token", call: publish(true), why: /--sign: also pass --oidc-token/ },
@@ -202,32 +297,9 @@ const REFUSALS: { name: string; call: Call; why: RegExp }[] = [
     why: /--sign: also pass --oidc-token/,
   },
   { name: "publish-containers, an expired token", call: publishContainers(true, secret(EXPIRED)), why: /expired/ },
-  { name: "promote --sign without --oidc-token", call: promote(true), why: /--sign: also pass --oidc-token/ },
-  {
-    name: "promote, an expired token",
-    call: promote(true, secret(EXPIRED)),
-    why: /--oidc-token: the OIDC token expired/,
-  },
-  { name: "promote, a token that is not a JWT", call: promote(true, secret(NOT_JWT)), why: /not a JWT/ },
-  { name: "promote, a token without sub", call: promote(true, secret(NO_SUB)), why: /no `sub` claim/ },
-  {
-    name: "promote --fulcio-url not a URL",
-    call: promote(true, secret(GOOD), "fulcio"),
-    why: /--fulcio-url "fulcio": not a URL/,
-  },
-  {
-    name: "promote --rekor-url with credentials",
-    call: promote(true, secret(GOOD), undefined, "https://u:p@rekor.test"),
-    why: /--rekor-url: give the bare address/,
-  },
-  { name: "merge --sign without --oidc-token", call: merge(true), why: /--sign: also pass --oidc-token/ },
-  { name: "merge, an expired token", call: merge(true, secret(EXPIRED)), why: /--oidc-token: the OIDC token expired/ },
-  { name: "merge, a token that is not a JWT", call: merge(true, secret(NOT_JWT)), why: /not a JWT/ },
-  {
-    name: "merge --rekor-url ftp",
-    call: merge(true, secret(GOOD), undefined, "ftp://rekor.test"),
-    why: /--rekor-url.*not an http\(s\) URL/,
-  },
+  ...COPY_FUNCTIONS.flatMap(([fn, call]) =>
+    COPY_REFUSALS.map((r) => ({ name: `${fn} ${r.name}`, call: call(r.options), why: r.why(fn) })),
+  ),
   {
     name: "sign, a bare name",
     call: sign(IMAGE, secret(GOOD)),
@@ -242,6 +314,16 @@ const REFUSALS: { name: string; call: Call; why: RegExp }[] = [
     call: sign(`${IMAGE}@${DIGEST}`, secret(GOOD), "x"),
     why: /--fulcio-url "x"/,
   },
+  {
+    name: "sign --provenance",
+    call: sign(`${IMAGE}@${DIGEST}`, secret(GOOD), undefined, true),
+    why: /^--provenance on sign: provenance records a build and sign builds nothing/,
+  },
+  {
+    name: "sign --sbom, an SBOM that is not JSON",
+    call: sign(`${IMAGE}@${DIGEST}`, secret(GOOD), undefined, false, file(NOT_JSON_SBOM)),
+    why: /^SBOM "--sbom": is not JSON/,
+  },
 ];
 
 describe("signing input is refused before any engine call", () => {
@@ -253,7 +335,7 @@ describe("signing input is refused before any engine call", () => {
     expect(err).toBeInstanceOf(InvalidInputError);
     const message = (err as Error).message;
     expect(message).toMatch(why);
-    for (const form of [CANARY, NOT_JWT, EXPIRED, NO_SUB, Buffer.from(CANARY).toString("base64")])
+    for (const form of [CANARY, NOT_JWT, EXPIRED, NO_SUB, NOT_JSON_SBOM, Buffer.from(CANARY).toString("base64")])
       expect(message).not.toContain(form);
   });
 });
@@ -391,12 +473,42 @@ describe("accepted signing input reaches the engine", () => {
       reaches: /engine call: (source|container)/,
     },
     // Past every check, the first engine call is the registry password's plaintext (or git, were it not given).
-    { name: "promote --sign", call: promote(true, secret(GOOD)), reaches: /engine call: (source|password)/ },
-    { name: "merge --sign", call: merge(true, secret(GOOD)), reaches: /engine call: (source|password)/ },
+    ...COPY_FUNCTIONS.flatMap(([fn, call]) => [
+      {
+        name: `${fn} --sign`,
+        call: call({ sign: true, token: secret(GOOD) }),
+        reaches: /engine call: (source|password)/,
+      },
+      {
+        name: `${fn} --sign --sbom`,
+        call: call({ sign: true, token: secret(GOOD), sbom: file(SPDX) }),
+        reaches: /engine call: (source|password)/,
+      },
+      {
+        name: `${fn} with a token and no --sign`,
+        call: call({ token: secret(NOT_JWT) }),
+        reaches: /engine call: (source|password)/,
+      },
+    ]),
+    // Past the token and the SBOM, sign's first engine call is the registry password's plaintext.
     {
-      name: "promote with a token and no --sign",
-      call: promote(false, secret(NOT_JWT)),
-      reaches: /engine call: (source|password)/,
+      name: "sign --sbom",
+      call: (d: Dockyard) =>
+        d.sign(
+          `${IMAGE}@${DIGEST}`,
+          secret(GOOD),
+          ...LOGIN,
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          true,
+          3,
+          300,
+          false,
+          file(SPDX),
+        ),
+      reaches: /engine call: password/,
     },
   ];
   it.each(ACCEPTED)("$name", async ({ call, reaches }) => {
@@ -540,5 +652,34 @@ describe("attestationRequest", () => {
     expect(attestationRequest({ sbomScanner: null, sbomScannerArgs: [] }, false)).toEqual({ provenance: false });
     expect(attestationRequest({ sbom: null }, false)).toEqual({ provenance: false });
     expect(attestationRequest({ provenance: true, sbom: file }, true)).toEqual({ provenance: true, sbom: file });
+  });
+});
+
+describe("pushedAttestationRequest", () => {
+  const file = { name: "sbom.spdx.json" };
+  it.each(["promote", "merge", "sign"] as const)(
+    "%s refuses --provenance, signed or not, naming where it is made",
+    (fn) => {
+      for (const signed of [true, false]) {
+        expect(() => pushedAttestationRequest(fn, { provenance: true, sbom: file }, signed)).toThrow(InvalidInputError);
+        expect(() => pushedAttestationRequest(fn, { provenance: true }, signed)).toThrow(
+          new RegExp(
+            `^--provenance on ${fn}: .*where the image is built \\(publish or publish-containers --sign --provenance\\), and drop --provenance here$`,
+          ),
+        );
+      }
+    },
+  );
+
+  it.each([
+    { args: {}, signed: false, want: { provenance: false } },
+    { args: { provenance: false, sbom: null }, signed: false, want: { provenance: false } },
+    { args: { sbom: file }, signed: true, want: { provenance: false, sbom: file } },
+  ])("keeps $args (signed: $signed)", ({ args, signed, want }) => {
+    expect(pushedAttestationRequest("merge", args, signed)).toEqual(want);
+  });
+
+  it("refuses --sbom without --sign with publish's message", () => {
+    expect(() => pushedAttestationRequest("promote", { sbom: file }, false)).toThrow(/^--sbom without --sign: /);
   });
 });
