@@ -2,8 +2,7 @@
 //  1. publish fan-out: 5 tags x 2 registries against 1 tag x 1 registry (docker backend, warm cache). Goal <= 1.2x
 //     for strict fan-out (--verify=false); the read-back's own cost is printed beside it.
 //  2. module load: the SDK introspector on src/ against a one-function module. Goal <= 1.3x.
-// BENCH_PART=fanout or BENCH_PART=load runs one part alone (the module load takes most of the ~12 minutes);
-// BENCH_AUTH=token runs the fan-out against token-auth registries.
+// BENCH_PART=fanout or BENCH_PART=load runs one part alone (the module load takes most of the ~12 minutes).
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
@@ -35,11 +34,7 @@ async function publishFanOut(): Promise<void> {
   const engine = await ensureDockerEngine();
   const world = await startDockerWorld();
   const users = { ci: "bench-pass" };
-  // BENCH_AUTH=token: the registries' token auth (as GHCR, Docker Hub and GitLab answer) instead of htpasswd, which
-  // checks a bcrypt hash on every request.
-  const tokenAuth = process.env.BENCH_AUTH === "token";
-  const start = () => startRegistry({ users, ...(tokenAuth ? { tokenAuth: {} } : {}) });
-  const [r1, r2] = await Promise.all([start(), start()]);
+  const [r1, r2] = await Promise.all([startRegistry({ users }), startRegistry({ users })]);
   try {
     const d = world.double;
     // A source without .git and only a commit: the small call has exactly one tag, the sha tag.
@@ -95,9 +90,7 @@ async function publishFanOut(): Promise<void> {
     }
     const [s, l, sw, lw] = [median(t.small), median(t.large), median(t.smallWork), median(t.largeWork)];
     const [sv, lv] = [median(t.smallVerified), median(t.largeVerified)];
-    console.log(
-      `publish fan-out (docker backend, warm, registry auth ${tokenAuth ? "token" : "htpasswd"}, median of ${RUNS}):`,
-    );
+    console.log(`publish fan-out (docker backend, warm, median of ${RUNS}):`);
     console.log(
       `  whole dagger-call chain: ${refsSmall.length} ref ${s.toFixed(0)} ms, ${refsLarge.length} refs ${l.toFixed(0)} ms: ${(l / s).toFixed(2)}x`,
     );
