@@ -70,6 +70,10 @@ const signingArgs: Expected = {
 const attestArgs: Expected = {
   provenance: { type: BOOL, optional: false, default: false },
   sbom: { type: "OBJECT_KIND:File", optional: true },
+};
+
+// The scanner that makes an SBOM per platform: only where the image is built or given (publish, publish-containers).
+const scannerArgs: Expected = {
   sbomScanner: { type: "OBJECT_KIND:Container", optional: true },
   sbomScannerArgs: { type: LIST_STR, optional: false, default: [] },
 };
@@ -127,6 +131,7 @@ const FUNCTIONS: Record<string, { returns: string; cache?: string; args: Expecte
       staging: { type: BOOL, optional: false, default: false },
       ...signingArgs,
       ...attestArgs,
+      ...scannerArgs,
     },
   },
   publishContainers: {
@@ -154,6 +159,7 @@ const FUNCTIONS: Record<string, { returns: string; cache?: string; args: Expecte
       staging: { type: BOOL, optional: false, default: false },
       ...signingArgs,
       ...attestArgs,
+      ...scannerArgs,
     },
   },
   promote: {
@@ -198,6 +204,7 @@ const FUNCTIONS: Record<string, { returns: string; cache?: string; args: Expecte
       tlog: signingArgs.tlog!,
       retries: copyArgs.retries!,
       pushTimeout: copyArgs.pushTimeout!,
+      ...attestArgs,
     },
   },
   verify: {
@@ -215,7 +222,6 @@ const FUNCTIONS: Record<string, { returns: string; cache?: string; args: Expecte
       trustedRoot: { type: "OBJECT_KIND:File", optional: true },
       retries: copyArgs.retries!,
       pushTimeout: copyArgs.pushTimeout!,
-      ...attestArgs,
     },
   },
 };
@@ -484,8 +490,9 @@ describe("module registration", () => {
   it("promote takes publish's tag, image and retry arguments with publish's help text; credentials also read --from", () => {
     const publish = dockyard.methods.publish!.arguments;
     const promote = dockyard.methods.promote!.arguments;
+    // --sbom's help differs only by publish's "Not with --sbom-scanner." (checked with the attestations above).
     for (const name of Object.keys(FUNCTIONS.promote!.args).filter(
-      (a) => !["from", "username", "password", "provenance"].includes(a),
+      (a) => !["from", "username", "password", "provenance", "sbom"].includes(a),
     ))
       expect({ arg: name, description: promote[name]?.description }).toEqual({
         arg: name,
