@@ -1031,7 +1031,8 @@ export class Dockyard {
       signerIdentity: report.identity,
       signerIssuer: report.issuer,
       signerKeyFingerprint: report.keyFingerprint,
-      ...(report.attestations.sbom?.length ? { sbomAttestations: report.attestations.sbom.map(formatSignature) } : {}),
+      // Every field, as the object has them: the JSON is the object's, empty lists included.
+      sbomAttestations: (report.attestations.sbom ?? []).map(formatSignature),
     };
     return Object.assign(new Signatures(), fields, { json: JSON.stringify(fields, null, 2) });
   }
