@@ -6,25 +6,21 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-import { bundleFromJSON } from "@sigstore/bundle";
-import { toSignedEntity, toTrustMaterial, Verifier } from "@sigstore/verify";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
 import { FunctionCallError } from "../engine/server.js";
 import { startFaultProxy, type FaultProxy } from "../infra/fault-proxy.js";
 import { publicationData, type PublicationResult } from "../infra/publication.js";
 import { startRegistry, type Registry } from "../infra/registry.js";
-import { rawRead } from "../infra/skopeo.js";
 import { FULCIO_PATH, REKOR_PATH, startSigstore, testJwt, type Sigstore } from "../fixtures/sigstore.js";
-import { getBlob, getManifest, listReferrers, referrersTag, RegistrySession } from "../../src/registry/index.js";
 import {
-  BUNDLE_V03_MEDIA_TYPE,
   CYCLONEDX_PREDICATE_TYPE,
   DOCKYARD_BUILD_TYPE,
   DOCKYARD_BUILDER_ID,
   SLSA_PROVENANCE_PREDICATE_TYPE,
   SPDX_PREDICATE_TYPE,
 } from "../../src/signing/index.js";
+import { attestationReader } from "./attestation-reader.js";
 import { dockerAvailable, gitFixture, REPO_ROOT, startDockerWorld, type DockerWorld } from "./setup.js";
 
 const docker = await dockerAvailable("rung 3 attestation suite (docker backend)");
@@ -42,7 +38,6 @@ const TOKEN = testJwt({
 });
 // The value of the build secret NPM_TOKEN: provenance may only ever carry its id.
 const SECRET_CANARY = "canary-npm-62d0-secret-build-value";
-const SBOM_DIR = join(REPO_ROOT, "test/fixtures/sbom");
 // A budget, not an assertion: two builds, a push and up to nine Rekor entries on a shared 2-core machine.
 const PUBLISH_BUDGET_MS = 360_000;
 
@@ -60,12 +55,6 @@ function secretForms(): string[] {
 }
 function expectNoSecret(text: string) {
   for (const form of secretForms()) expect(text).not.toContain(form);
-}
-
-interface Statement {
-  subject: { name: string; digest: { sha256: string } }[];
-  predicateType: string;
-  predicate: Record<string, unknown>;
 }
 
 describe.skipIf(!docker)("publish --provenance and --sbom, verified by @sigstore/verify", () => {
@@ -97,8 +86,14 @@ describe.skipIf(!docker)("publish --provenance and --sbom, verified by @sigstore
     sigstore.routes.set(REKOR_PATH, sigstore.rekor);
   });
 
-  const session = () =>
-    new RegistrySession({ host: registry.host, plainHttp: true, credentials: { username: "ci", password: PASSWORD } });
+  const { sbomFile, readAttestations } = attestationReader({
+    world: () => world,
+    registry: () => registry,
+    trustedRoot: () => sigstore.trustedRoot,
+    password: PASSWORD,
+    identity: SUB,
+    issuer: ISS,
+  });
   const auth = () => ({ username: "ci", password: world.double.cliSecret(PASSWORD) });
   const signingArgs = () => ({
     sign: true,
@@ -106,68 +101,6 @@ describe.skipIf(!docker)("publish --provenance and --sbom, verified by @sigstore
     fulcioUrl: sigstore.url,
     rekorUrl: sigstore.url,
   });
-
-  /** A File ID of the SBOM fixture, as `dagger call --sbom=<path>` passes one. */
-  async function sbomFile(name: string): Promise<string> {
-    const dir = world.double.hostDirectory(SBOM_DIR);
-    const { body } = await world.double.query(
-      `{ node(id: "${dir}") { ... on Directory { file(path: "${name}") { id } } } }`,
-    );
-    expect(body.errors).toBeUndefined();
-    return (body.data as { node: { file: { id: string } } }).node.file.id;
-  }
-
-  function verifyBundle(bundle: unknown) {
-    // No SCT to check: the mock's CT log writes SCTs @sigstore/core cannot parse (test/fixtures/sigstore.ts).
-    const verifier = new Verifier(toTrustMaterial(sigstore.trustedRoot), { ctlogThreshold: 0 });
-    return verifier.verify(toSignedEntity(bundleFromJSON(bundle)), {
-      subjectAlternativeName: SUB,
-      extensions: { issuer: ISS },
-    });
-  }
-
-  /**
-   * For each `name@subject=referrer;tag=…`: the referrer listed for the subject (our client and skopeo's read of
-   * the fallback tag), annotated with `predicateType`, its bundle verified for the token's identity and issuer, its
-   * statement about this repository and subject. Returns the statements and every stored byte, for the canary.
-   */
-  async function readAttestations(
-    repository: string,
-    lines: string[],
-    predicateType: string,
-  ): Promise<{ statements: Statement[]; stored: string }> {
-    const s = session();
-    const statements: Statement[] = [];
-    let stored = "";
-    for (const line of lines) {
-      const m = /^([^@]+)@(sha256:[0-9a-f]{64})=(sha256:[0-9a-f]{64});tag=(sha256-[0-9a-f]{64})$/.exec(line);
-      expect(m, line).not.toBeNull();
-      const [, name, subject, referrer, tag] = m!;
-      expect(name).toBe(`${registry.host}/${repository}`);
-      expect(tag).toBe(referrersTag(subject!));
-      const listed = await listReferrers(s, repository, subject!, BUNDLE_V03_MEDIA_TYPE);
-      expect(listed.descriptors.map((d) => d.digest)).toContain(referrer);
-      const manifest = await getManifest(s, repository, referrer!);
-      const body = JSON.parse(Buffer.from(manifest.bytes).toString("utf8")) as {
-        subject: { digest: string };
-        layers: { digest: string }[];
-        annotations: Record<string, string>;
-      };
-      expect(body.subject.digest).toBe(subject);
-      expect(body.annotations["dev.sigstore.bundle.predicateType"]).toBe(predicateType);
-      const bundleBytes = await getBlob(s, repository, body.layers[0]!.digest);
-      const bundle = JSON.parse(Buffer.from(bundleBytes).toString("utf8")) as { dsseEnvelope: { payload: string } };
-      expect(verifyBundle(bundle).identity?.subjectAlternativeName).toBe(SUB);
-      const statement = JSON.parse(Buffer.from(bundle.dsseEnvelope.payload, "base64").toString("utf8")) as Statement;
-      expect(statement.subject).toEqual([{ name, digest: { sha256: subject!.slice(7) } }]);
-      expect(statement.predicateType).toBe(predicateType);
-      statements.push(statement);
-      const fallback = (await rawRead(`${registry.host}/${repository}:${tag}`, `ci:${PASSWORD}`)).toString("utf8");
-      expect(fallback).toContain(referrer);
-      stored += Buffer.from(manifest.bytes).toString("utf8") + Buffer.from(bundleBytes).toString("utf8") + fallback;
-    }
-    return { statements, stored };
-  }
 
   const subjectsOf = (lines: string[]) => lines.map((l) => /@(sha256:[0-9a-f]{64})=/.exec(l)![1]!).sort();
 

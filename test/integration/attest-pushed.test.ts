@@ -7,8 +7,6 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 
-import { bundleFromJSON } from "@sigstore/bundle";
-import { toSignedEntity, toTrustMaterial, Verifier } from "@sigstore/verify";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
 import { FunctionCallError } from "../engine/server.js";
@@ -16,11 +14,12 @@ import { startFaultProxy, type FaultProxy } from "../infra/fault-proxy.js";
 import { writeIndexLayout, writeLayout, type LayoutImage, type LayoutIndex } from "../infra/oci-layout.js";
 import { publicationData, type PublicationResult } from "../infra/publication.js";
 import { startRegistry, type Registry } from "../infra/registry.js";
-import { pushLayout, rawRead } from "../infra/skopeo.js";
+import { pushLayout } from "../infra/skopeo.js";
 import { FULCIO_PATH, REKOR_PATH, testJwt, useSigstore } from "../fixtures/sigstore.js";
-import { getBlob, getManifest, listReferrers, referrersTag, RegistrySession } from "../../src/registry/index.js";
+import { listReferrers } from "../../src/registry/index.js";
 import { BUNDLE_V03_MEDIA_TYPE, CYCLONEDX_PREDICATE_TYPE, SPDX_PREDICATE_TYPE } from "../../src/signing/index.js";
-import { dockerAvailable, REPO_ROOT, startDockerWorld, type DockerWorld } from "./setup.js";
+import { attestationReader } from "./attestation-reader.js";
+import { dockerAvailable, startDockerWorld, type DockerWorld } from "./setup.js";
 
 const docker = await dockerAvailable("rung 3 attestations on what is already pushed (docker backend)");
 
@@ -38,7 +37,6 @@ const TOKEN = testJwt({
 /** The commit promote and merge tag with; merge's children carry it as their revision label, as publish --staging does. */
 const COMMIT = "6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9a8b7c";
 const SHA = COMMIT.slice(0, 7);
-const SBOM_DIR = path.join(REPO_ROOT, "test/fixtures/sbom");
 
 /** The token whole, each part, its decoded claims and the canary claim, each plain, base64 and base64url. */
 function tokenForms(): string[] {
@@ -50,12 +48,6 @@ function tokenForms(): string[] {
 }
 function expectNoToken(text: string) {
   for (const form of tokenForms()) expect(text).not.toContain(form);
-}
-
-interface Statement {
-  subject: { name: string; digest: { sha256: string } }[];
-  predicateType: string;
-  predicate: Record<string, unknown>;
 }
 
 const digestOf = (line: string) => /@(sha256:[0-9a-f]{64})=/.exec(line)![1]!;
@@ -101,76 +93,20 @@ describe.skipIf(!docker)("--sbom on sign, promote and merge, verified by @sigsto
     world.double.reset();
   });
 
-  const session = () =>
-    new RegistrySession({ host: registry.host, plainHttp: true, credentials: { username: "ci", password: PASSWORD } });
+  const { session, sbomFile, readAttestations } = attestationReader({
+    world: () => world,
+    registry: () => registry,
+    trustedRoot: () => sigstore.trustedRoot,
+    password: PASSWORD,
+    identity: SUB,
+    issuer: ISS,
+  });
   const auth = () => ({ username: "ci", password: world.double.cliSecret(PASSWORD) });
   const sigstoreArgs = () => ({
     oidcToken: world.double.cliSecret(TOKEN),
     fulcioUrl: sigstore.url,
     rekorUrl: sigstore.url,
   });
-
-  /** A File ID of the SBOM fixture, as `dagger call --sbom=<path>` passes one. */
-  async function sbomFile(name: string): Promise<string> {
-    const dir = world.double.hostDirectory(SBOM_DIR);
-    const { body } = await world.double.query(
-      `{ node(id: "${dir}") { ... on Directory { file(path: "${name}") { id } } } }`,
-    );
-    expect(body.errors).toBeUndefined();
-    return (body.data as { node: { file: { id: string } } }).node.file.id;
-  }
-
-  function verifyBundle(bundle: unknown) {
-    // No SCT to check: the mock's CT log writes SCTs @sigstore/core cannot parse (test/fixtures/sigstore.ts).
-    const verifier = new Verifier(toTrustMaterial(sigstore.trustedRoot), { ctlogThreshold: 0 });
-    return verifier.verify(toSignedEntity(bundleFromJSON(bundle)), {
-      subjectAlternativeName: SUB,
-      extensions: { issuer: ISS },
-    });
-  }
-
-  /**
-   * For each `name@subject=referrer;tag=…`: the referrer listed for the subject by our client, annotated with
-   * `predicateType`, its bundle verified for the token's identity and issuer, its statement about this repository and
-   * subject; the fallback index read by skopeo lists it. Returns the statements and every stored byte, for the canary.
-   */
-  async function readAttestations(
-    repository: string,
-    lines: string[],
-    predicateType: string,
-  ): Promise<{ statements: Statement[]; stored: string }> {
-    const s = session();
-    const statements: Statement[] = [];
-    let stored = "";
-    for (const line of lines) {
-      const m = /^([^@]+)@(sha256:[0-9a-f]{64})=(sha256:[0-9a-f]{64});tag=(sha256-[0-9a-f]{64})$/.exec(line);
-      expect(m, line).not.toBeNull();
-      const [, name, subject, referrer, tag] = m!;
-      expect(name).toBe(`${registry.host}/${repository}`);
-      expect(tag).toBe(referrersTag(subject!));
-      const listed = await listReferrers(s, repository, subject!, BUNDLE_V03_MEDIA_TYPE);
-      expect(listed.descriptors.map((d) => d.digest)).toContain(referrer);
-      const manifest = await getManifest(s, repository, referrer!);
-      const body = JSON.parse(Buffer.from(manifest.bytes).toString("utf8")) as {
-        subject: { digest: string };
-        layers: { digest: string }[];
-        annotations: Record<string, string>;
-      };
-      expect(body.subject.digest).toBe(subject);
-      expect(body.annotations["dev.sigstore.bundle.predicateType"]).toBe(predicateType);
-      const bundleBytes = await getBlob(s, repository, body.layers[0]!.digest);
-      const bundle = JSON.parse(Buffer.from(bundleBytes).toString("utf8")) as { dsseEnvelope: { payload: string } };
-      expect(verifyBundle(bundle).identity?.subjectAlternativeName).toBe(SUB);
-      const statement = JSON.parse(Buffer.from(bundle.dsseEnvelope.payload, "base64").toString("utf8")) as Statement;
-      expect(statement.subject).toEqual([{ name, digest: { sha256: subject!.slice(7) } }]);
-      expect(statement.predicateType).toBe(predicateType);
-      statements.push(statement);
-      const fallback = (await rawRead(`${registry.host}/${repository}:${tag}`, `ci:${PASSWORD}`)).toString("utf8");
-      expect(fallback).toContain(referrer);
-      stored += Buffer.from(manifest.bytes).toString("utf8") + Buffer.from(bundleBytes).toString("utf8") + fallback;
-    }
-    return { statements, stored };
-  }
 
   it("sign --sbom, a two-platform index by tag: the index and both platforms carry a signature and an SPDX attestation, verified", async () => {
     const result = await world.double
