@@ -45,6 +45,8 @@ export class UnreachableRegistry extends Error {
 
 export class ManifestFanOut {
   private readonly read = new Map<string, Promise<Manifest>>();
+  /** The first read of each digest, whichever repository it came from: a digest names one sequence of bytes. */
+  private readonly byDigest = new Map<string, Promise<Manifest>>();
 
   constructor(private readonly session: (host: string) => RegistrySession) {}
 
@@ -53,7 +55,10 @@ export class ManifestFanOut {
     const digest = digestOf(firstPinned);
     const manifest = await this.manifest(target, digest);
     const { host, repository } = target.image;
-    await putManifest(this.session(host), repository, target.tag, manifest.bytes, manifest.mediaType);
+    // Its manifest may have been read from another repository: this PUT is then the first request to its host.
+    await unreachableAsSuch(
+      putManifest(this.session(host), repository, target.tag, manifest.bytes, manifest.mediaType),
+    );
     return pinnedRef(target.ref, digest);
   }
 
@@ -65,21 +70,37 @@ export class ManifestFanOut {
 
   /** Hands over a manifest already in hand (the rewritten index), so tagging with it reads nothing. */
   remember(target: PublishTarget, manifest: Manifest): void {
-    this.read.set(`${target.image.name}@${manifest.digest}`, Promise.resolve(manifest));
+    const known = Promise.resolve(manifest);
+    this.read.set(`${target.image.name}@${manifest.digest}`, known);
+    if (!this.byDigest.has(manifest.digest)) this.byDigest.set(manifest.digest, known);
   }
 
-  /** The first push's manifest, read once per repository by its digest (the body's digest checked). */
+  /**
+   * The first push's manifest, read once per digest (the body's digest checked): a repository whose first push
+   * stored the digest another repository's already did reuses that read, and reads its own only if that one fails.
+   */
   private manifest(target: PublishTarget, digest: string): Promise<Manifest> {
     const key = `${target.image.name}@${digest}`;
     let manifest = this.read.get(key);
     if (!manifest) {
-      const { host, repository } = target.image;
-      manifest = getManifest(this.session(host), repository, digest).catch((e: unknown) => {
-        const message = e instanceof Error ? e.message : String(e);
-        throw isUnreachable(message) ? new UnreachableRegistry(message) : e;
-      });
+      const other = this.byDigest.get(digest);
+      manifest = other ? other.catch(() => this.readOwn(target, digest)) : this.readOwn(target, digest);
       this.read.set(key, manifest);
+      if (!other) this.byDigest.set(digest, manifest);
     }
     return manifest;
   }
+
+  private readOwn(target: PublishTarget, digest: string): Promise<Manifest> {
+    const { host, repository } = target.image;
+    return unreachableAsSuch(getManifest(this.session(host), repository, digest));
+  }
+}
+
+/** A request's failure to reach the registry at all becomes an UnreachableRegistry; any other stays as it is. */
+function unreachableAsSuch<T>(request: Promise<T>): Promise<T> {
+  return request.catch((e: unknown) => {
+    const message = e instanceof Error ? e.message : String(e);
+    throw isUnreachable(message) ? new UnreachableRegistry(message) : e;
+  });
 }

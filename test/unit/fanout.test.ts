@@ -167,6 +167,75 @@ describe("ManifestFanOut", () => {
     ]);
   });
 
+  describe("two repositories whose first pushes stored one digest", () => {
+    const quay = { host: "quay.io", repository: "acme/app", name: "quay.io/acme/app" };
+    const targets = planPublish([image, quay], ["1a2b3c4", "main"]);
+    const [ghcrFirst, ghcrMain, quayFirst, quayMain] = targets;
+    const ok = () => new Response(null, { status: 201, headers: { "Docker-Content-Digest": DIGEST } });
+    const manifest = () =>
+      new Response(INDEX, {
+        headers: { "Content-Type": "application/vnd.oci.image.index.v1+json", "Docker-Content-Digest": DIGEST },
+      });
+    const unreachable = () =>
+      new TypeError("fetch failed", {
+        cause: Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }),
+      });
+
+    it.each([
+      {
+        rule: "the first read serves both: one GET in all",
+        ghcr: { get: manifest, put: ok },
+        quay: { get: manifest, put: ok },
+        want: ["ghcr.io GET", "ghcr.io PUT main", "quay.io PUT main"],
+        tagged: ["ghcr", "quay"],
+      },
+      {
+        rule: "a first read that fails leaves the other repository to read its own",
+        ghcr: { get: () => new Response("manifest unknown", { status: 404 }), put: ok },
+        quay: { get: manifest, put: ok },
+        want: ["ghcr.io GET", "quay.io GET", "quay.io PUT main"],
+        tagged: ["quay"],
+      },
+      {
+        rule: "a registry first met by a PUT, out of reach, is an UnreachableRegistry (the caller pushes instead)",
+        ghcr: { get: manifest, put: ok },
+        quay: { get: manifest, put: unreachable },
+        want: ["ghcr.io GET", "ghcr.io PUT main", "quay.io PUT main"],
+        tagged: ["ghcr"],
+        quayUnreachable: true,
+      },
+    ])("$rule", async (row) => {
+      const requests: string[] = [];
+      const session = (host: string) => {
+        const answers = host === "ghcr.io" ? row.ghcr : row.quay;
+        const fetch = (async (url: string, init: RequestInit) => {
+          const method = init.method ?? "GET";
+          const tag = method === "PUT" ? ` ${new URL(url).pathname.split("/").pop()}` : "";
+          requests.push(`${host} ${method}${tag}`);
+          const a = method === "PUT" ? answers.put() : answers.get();
+          if (a instanceof Error) throw a;
+          return a;
+        }) as unknown as typeof globalThis.fetch;
+        const policy = { retries: 0, baseDelayMs: 0, maxDelayMs: 0, attemptTimeoutMs: 1000 };
+        return new RegistrySession({ host, fetch, policy });
+      };
+      const sessions = new Map(["ghcr.io", "quay.io"].map((h) => [h, session(h)]));
+      const fanOut = new ManifestFanOut((host) => sessions.get(host)!);
+      fanOut.readAhead(ghcrFirst!, `${ghcrFirst!.ref}@${DIGEST}`);
+      fanOut.readAhead(quayFirst!, `${quayFirst!.ref}@${DIGEST}`);
+      const [ghcr, quay] = await Promise.allSettled([
+        fanOut.tag(ghcrMain!, `${ghcrFirst!.ref}@${DIGEST}`),
+        fanOut.tag(quayMain!, `${quayFirst!.ref}@${DIGEST}`),
+      ]);
+      expect(requests).toEqual(row.want);
+      const tagged = [ghcr.status === "fulfilled" && "ghcr", quay.status === "fulfilled" && "quay"].filter(Boolean);
+      expect(tagged).toEqual(row.tagged);
+      if (ghcr.status === "fulfilled") expect(ghcr.value).toBe(`${ghcrMain!.ref}@${DIGEST}`);
+      if (quay.status === "fulfilled") expect(quay.value).toBe(`${quayMain!.ref}@${DIGEST}`);
+      if (row.quayUnreachable && quay.status === "rejected") expect(quay.reason).toBeInstanceOf(UnreachableRegistry);
+    });
+  });
+
   it("a registry out of reach is an UnreachableRegistry (the caller pushes instead); a refusal is not", async () => {
     const cause = Object.assign(new Error("getaddrinfo ENOTFOUND ghcr.io"), { code: "ENOTFOUND" });
     const away = registry(() => new TypeError("fetch failed", { cause }));
