@@ -1,6 +1,8 @@
 // `npm run bench`: ratios measured in one run, printed, never asserted. Not a test.
 //  1. publish fan-out: 5 tags x 2 registries against 1 tag x 1 registry (docker backend, warm cache). Goal <= 1.2x
-//     for strict fan-out (--verify=false); the read-back's own cost is printed beside it.
+//     for strict fan-out (--verify=false); the read-back's own cost is printed beside it. Against registries with
+//     htpasswd (Basic: the registry checks a bcrypt hash on every request) and with token auth (Bearer, as GHCR,
+//     Docker Hub, GitLab and ACR answer): BENCH_AUTH=htpasswd or BENCH_AUTH=token measures one alone.
 //  2. module load: the SDK introspector on src/ against a one-function module. Goal <= 1.3x.
 // BENCH_PART=fanout or BENCH_PART=load runs one part alone (the module load takes most of the ~12 minutes).
 import { execFileSync } from "node:child_process";
@@ -28,7 +30,9 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
   return performance.now() - start;
 }
 
-async function publishFanOut(): Promise<void> {
+type Auth = "htpasswd" | "token";
+
+async function publishFanOut(auth: Auth): Promise<void> {
   if (!(await hasDocker())) {
     console.log("publish fan-out: NOT MEASURED (no Docker engine here)");
     return;
@@ -36,7 +40,8 @@ async function publishFanOut(): Promise<void> {
   const engine = await ensureDockerEngine();
   const world = await startDockerWorld();
   const users = { ci: "bench-pass" };
-  const [r1, r2] = await Promise.all([startRegistry({ users }), startRegistry({ users })]);
+  const options = { users, ...(auth === "token" ? { tokenAuth: {} } : {}) };
+  const [r1, r2] = await Promise.all([startRegistry(options), startRegistry(options)]);
   try {
     const d = world.double;
     // A source without .git and only a commit: the small call has exactly one tag, the sha tag.
@@ -115,7 +120,7 @@ async function publishFanOut(): Promise<void> {
     }
     const [s, l, sw, lw] = [median(t.small), median(t.large), median(t.smallWork), median(t.largeWork)];
     const [sv, lv] = [median(t.smallVerified), median(t.largeVerified)];
-    console.log(`publish fan-out (docker backend, warm, median of ${RUNS}):`);
+    console.log(`publish fan-out, ${auth} registries (docker backend, warm, median of ${RUNS}):`);
     console.log(
       `  whole dagger-call chain: ${refsSmall.length} ref ${s.toFixed(0)} ms, ${refsLarge.length} refs ${l.toFixed(0)} ms: ${(l / s).toFixed(2)}x`,
     );
@@ -174,4 +179,8 @@ function moduleLoad(): void {
 
 const part = process.env.BENCH_PART ?? "all";
 if (part === "all" || part === "load") moduleLoad();
-if (part === "all" || part === "fanout") await publishFanOut();
+const auths = (process.env.BENCH_AUTH ?? "htpasswd,token").split(",") as Auth[];
+for (const auth of auths) {
+  if (auth !== "htpasswd" && auth !== "token") throw new Error(`BENCH_AUTH: "${auth}" is neither htpasswd nor token`);
+  if (part === "all" || part === "fanout") await publishFanOut(auth);
+}
