@@ -1,7 +1,17 @@
 // Rung 3 (engine double): tests of the double itself — protocol, IDs, journal, git, builds, publish, and a real SDK call.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -15,7 +25,8 @@ import {
   ensureScannerImage,
   SCANNER_IMAGE,
 } from "../infra/docker.js";
-import { skopeo } from "../infra/skopeo.js";
+import { startRegistry, type Registry } from "../infra/registry.js";
+import { digestRead, skopeo } from "../infra/skopeo.js";
 import { FunctionCallError, RUNTIME_NODE_VERSION } from "./calls.js";
 import { DockerBackend } from "./docker-backend.js";
 import { MemoryBackend } from "./memory-backend.js";
@@ -1321,3 +1332,132 @@ describe("R10 Container.platform (core/schema/container.go:3745-3754, core/schem
     });
   });
 });
+
+describe.skipIf(!docker)(
+  "R30 a Bearer-token registry: containerd's token fetch, one token per push (containerd: core/remotes/docker/authorizer.go:153-349)",
+  () => {
+    const HELLO = join(REPO_ROOT_DIR, "examples/hello");
+    const TOKEN_PW = "token-pw-5c1e";
+    let d: EngineDouble;
+    let engine: { stop(): Promise<void> };
+    let registry: Registry;
+    beforeAll(async () => {
+      engine = await ensureDockerEngine();
+      await ensureBaseImage("busybox:1.36"); // examples/hello's base, made locally, never pulled
+      registry = await startRegistry({ users: { ci: TOKEN_PW }, tokenAuth: {} });
+      d = await startEngineDouble({ backend: new DockerBackend() });
+    });
+    afterAll(async () => {
+      await d?.close();
+      await registry?.stop();
+      await engine?.stop();
+    });
+    beforeEach(() => d.reset());
+
+    const tokens = () => registry.tokenServer!;
+    /** `examples/hello` built and published to `<registry>/acme/<repo>:<tag>`, with `withRegistryAuth` when a password is given. */
+    const publish = (repo: string, tag: string, password?: string) => {
+      const target = `publish(address: "${registry.host}/acme/${repo}:${tag}")`;
+      const sel =
+        password === undefined
+          ? target
+          : `withRegistryAuth(address: "${registry.host}", username: "ci", secret: "${d.secret("pw", password)}") { ${target} }`;
+      return d.query(onDir(d.hostDirectory(HELLO), `dockerBuild { ${sel} }`));
+    };
+    const answer = (body: { data?: unknown }): string => {
+      const got = (body.data as { node: { dockerBuild: Record<string, unknown> } }).node.dockerBuild;
+      return (got.publish ?? (got.withRegistryAuth as { publish: string }).publish) as string;
+    };
+    /** Scope lists compared as sets of actions: distribution 2.8.2 lists a challenge's actions in Go map order. */
+    const sameScopes = (scopes: string[]) =>
+      [
+        ...new Set(
+          scopes.map((s) => {
+            const [type, name, actions] = s.split(":");
+            return `${type}:${name}:${(actions ?? "").split(",").sort().join(",")}`;
+          }),
+        ),
+      ].sort();
+    const stored = (repo: string) => existsSync(join(registry.dir, "data/docker/registry/v2/repositories/acme", repo));
+
+    it("publishes with the secret: one POST to the realm per push (the OAuth2 form), skopeo reads the image back", async () => {
+      const before = tokens().requests.length;
+      const first = await publish("hello", "1", TOKEN_PW);
+      expect(first.body.errors).toBeUndefined();
+      const second = await publish("hello", "2", TOKEN_PW);
+      expect(second.body.errors).toBeUndefined();
+      const seen = tokens().requests.slice(before);
+      const oauth = {
+        method: "POST",
+        user: "ci",
+        // the first 401 (the first blob's HEAD) asks pull; the pusher's context asks pull,push (scope.go:75-101)
+        scopes: ["repository:acme/hello:pull", "repository:acme/hello:pull,push"],
+        service: tokens().service,
+        clientId: "containerd-client",
+        grantType: "password",
+        outcome: "granted",
+      };
+      // Dagger's PushImage makes one authorizer per push (resolver.go:603-605, 1078-1092): a second push asks again.
+      expect(seen).toEqual([oauth, oauth]);
+      for (const [tag, body] of [
+        ["1", first.body],
+        ["2", second.body],
+      ] as const) {
+        const ref = answer(body);
+        expect(ref).toMatch(new RegExp(`^${registry.host}/acme/hello:${tag}@sha256:[0-9a-f]{64}$`));
+        expect(await digestRead(`${registry.host}/acme/hello:${tag}`, `ci:${TOKEN_PW}`)).toBe(ref.split("@")[1]);
+      }
+    });
+
+    it("a wrong password: the POST is refused, the GET with Basic too, and the push fails with containerd's text; nothing stored", async () => {
+      const before = tokens().requests.length;
+      const { body } = await publish("wrong", "1", "not-the-password");
+      const query = "scope=repository%3Aacme%2Fwrong%3Apull&scope=repository%3Aacme%2Fwrong%3Apull%2Cpush";
+      expect(body.errors?.[0]?.message).toBe(
+        `failed to authorize: failed to fetch oauth token: unexpected status from GET request to ${tokens().realm}?${query}&service=${tokens().service}: 401 Unauthorized`,
+      );
+      const scopes = ["repository:acme/wrong:pull", "repository:acme/wrong:pull,push"];
+      expect(tokens().requests.slice(before)).toEqual([
+        {
+          method: "POST",
+          user: "ci",
+          scopes,
+          service: tokens().service,
+          clientId: "containerd-client",
+          grantType: "password",
+          outcome: 401,
+        },
+        { method: "GET", user: "ci", scopes, service: tokens().service, outcome: 401 },
+      ]);
+      expect(stored("wrong")).toBe(false);
+    });
+
+    it("no credentials: anonymous tokens, the HEAD goes on, the POST is denied as containerd says; nothing stored", async () => {
+      const before = tokens().requests.length;
+      const { body } = await publish("anon", "1");
+      expect(body.errors?.[0]?.message).toBe(
+        "push access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed",
+      );
+      const seen = tokens().requests.slice(before);
+      // One anonymous GET per handler: the HEAD's insufficient_scope drops it (authorizer.go:159-166), the POST's
+      // 401 makes a new one from its own challenge.
+      expect(seen.map((r) => ({ ...r, scopes: sameScopes(r.scopes) }))).toEqual([
+        {
+          method: "GET",
+          user: undefined,
+          scopes: ["repository:acme/anon:pull", "repository:acme/anon:pull,push"],
+          service: tokens().service,
+          outcome: "granted",
+        },
+        {
+          method: "GET",
+          user: undefined,
+          scopes: ["repository:acme/anon:pull,push"],
+          service: tokens().service,
+          outcome: "granted",
+        },
+      ]);
+      expect(stored("anon")).toBe(false);
+    });
+  },
+);
