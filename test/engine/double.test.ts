@@ -1409,6 +1409,62 @@ describe.skipIf(!docker)(
       }
     });
 
+    it.each([
+      { refusal: 404, field: "token" as const },
+      { refusal: 401, field: "access_token" as const },
+      { refusal: 400, field: "token" as const },
+      { refusal: 405, field: "access_token" as const },
+    ])(
+      "a POST answered $refusal (no OAuth2 endpoint): the GET with Basic gets the token ($field), the push goes on",
+      async ({ refusal, field }) => {
+        const before = tokens().requests.length;
+        tokens().oauthRefusal = refusal;
+        tokens().field = field;
+        try {
+          const repo = `fallback-${refusal}`;
+          const { body } = await publish(repo, "1", TOKEN_PW);
+          expect(body.errors).toBeUndefined();
+          const scopes = [`repository:acme/${repo}:pull`, `repository:acme/${repo}:pull,push`];
+          expect(tokens().requests.slice(before)).toEqual([
+            {
+              method: "POST",
+              user: "ci",
+              scopes,
+              service: tokens().service,
+              clientId: "containerd-client",
+              grantType: "password",
+              outcome: refusal,
+            },
+            { method: "GET", user: "ci", scopes, service: tokens().service, outcome: "granted" },
+          ]);
+          const ref = answer(body);
+          expect(await digestRead(`${registry.host}/acme/${repo}:1`, `ci:${TOKEN_PW}`)).toBe(ref.split("@")[1]);
+        } finally {
+          tokens().oauthRefusal = undefined;
+          tokens().field = "token";
+        }
+      },
+    );
+
+    it("a POST answered 403: no GET, the push fails with the POST's status; nothing stored", async () => {
+      const before = tokens().requests.length;
+      tokens().oauthRefusal = 403;
+      try {
+        const { body } = await publish("refused", "1", TOKEN_PW);
+        expect(body.errors?.[0]?.message).toBe(
+          `failed to authorize: failed to fetch oauth token: unexpected status from POST request to ${tokens().realm}: 403 Forbidden`,
+        );
+        expect(
+          tokens()
+            .requests.slice(before)
+            .map((r) => [r.method, r.outcome]),
+        ).toEqual([["POST", 403]]);
+        expect(stored("refused")).toBe(false);
+      } finally {
+        tokens().oauthRefusal = undefined;
+      }
+    });
+
     it("a wrong password: the POST is refused, the GET with Basic too, and the push fails with containerd's text; nothing stored", async () => {
       const before = tokens().requests.length;
       const { body } = await publish("wrong", "1", "not-the-password");

@@ -29,7 +29,7 @@ export interface TokenRequest {
   clientId?: string | null;
   grantType?: string | null;
   /** "granted", or the status the server refused with. */
-  outcome: "granted" | 400 | 401 | 405;
+  outcome: "granted" | number;
 }
 
 export interface TokenServer {
@@ -40,6 +40,11 @@ export interface TokenServer {
   readonly requests: TokenRequest[];
   /** The answer's field for the token, switchable between tests. */
   field: "token" | "access_token";
+  /**
+   * When set, every POST is answered with this status and no token, as a token service without the OAuth2
+   * endpoint does (GCR 404, Artifactory 401, ACR 400, per containerd's authorizer.go:320-323).
+   */
+  oauthRefusal: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -77,7 +82,10 @@ export async function startTokenServer(opts: TokenServerOptions): Promise<TokenS
   const service = "dockyard-registry";
   const issuer = "dockyard-token-issuer";
   const requests: TokenRequest[] = [];
-  const state = { field: opts.field ?? "token" };
+  const state: { field: "token" | "access_token"; oauthRefusal: number | undefined } = {
+    field: opts.field ?? "token",
+    oauthRefusal: undefined,
+  };
 
   const mint = (user: string | undefined, known: boolean, scopes: string[], expiresInS: number): string => {
     const now = Math.floor(Date.now() / 1000);
@@ -114,6 +122,11 @@ export async function startTokenServer(opts: TokenServerOptions): Promise<TokenS
       clientId: form.get("client_id"),
       grantType,
     };
+    if (state.oauthRefusal !== undefined) {
+      requests.push({ ...entry, outcome: state.oauthRefusal });
+      answer(res, state.oauthRefusal, { error: "the OAuth2 endpoint is switched off" });
+      return;
+    }
     if (grantType !== "password") {
       // No refresh tokens are issued here, so no other grant can succeed (RFC 6749 5.2).
       requests.push({ ...entry, outcome: 400 });
@@ -176,6 +189,12 @@ export async function startTokenServer(opts: TokenServerOptions): Promise<TokenS
     },
     set field(value) {
       state.field = value;
+    },
+    get oauthRefusal() {
+      return state.oauthRefusal;
+    },
+    set oauthRefusal(value) {
+      state.oauthRefusal = value;
     },
     stop: () =>
       new Promise<void>((resolve) => {
