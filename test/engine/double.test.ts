@@ -25,6 +25,7 @@ import {
   ensureScannerImage,
   SCANNER_IMAGE,
 } from "../infra/docker.js";
+import { match, startFaultProxy, type FaultProxy } from "../infra/fault-proxy.js";
 import { startRegistry, type Registry } from "../infra/registry.js";
 import { digestRead, skopeo } from "../infra/skopeo.js";
 import { FunctionCallError, RUNTIME_NODE_VERSION } from "./calls.js";
@@ -1341,27 +1342,33 @@ describe.skipIf(!docker)(
     let d: EngineDouble;
     let engine: { stop(): Promise<void> };
     let registry: Registry;
+    let proxy: FaultProxy;
     beforeAll(async () => {
       engine = await ensureDockerEngine();
       await ensureBaseImage("busybox:1.36"); // examples/hello's base, made locally, never pulled
       registry = await startRegistry({ users: { ci: TOKEN_PW }, tokenAuth: {} });
+      proxy = await startFaultProxy(registry.port);
       d = await startEngineDouble({ backend: new DockerBackend() });
     });
     afterAll(async () => {
       await d?.close();
+      await proxy?.stop();
       await registry?.stop();
       await engine?.stop();
     });
-    beforeEach(() => d.reset());
+    beforeEach(() => {
+      d.reset();
+      proxy.clear();
+    });
 
     const tokens = () => registry.tokenServer!;
     /** `examples/hello` built and published to `<registry>/acme/<repo>:<tag>`, with `withRegistryAuth` when a password is given. */
-    const publish = (repo: string, tag: string, password?: string) => {
-      const target = `publish(address: "${registry.host}/acme/${repo}:${tag}")`;
+    const publish = (repo: string, tag: string, password?: string, host = registry.host) => {
+      const target = `publish(address: "${host}/acme/${repo}:${tag}")`;
       const sel =
         password === undefined
           ? target
-          : `withRegistryAuth(address: "${registry.host}", username: "ci", secret: "${d.secret("pw", password)}") { ${target} }`;
+          : `withRegistryAuth(address: "${host}", username: "ci", secret: "${d.secret("pw", password)}") { ${target} }`;
       return d.query(onDir(d.hostDirectory(HELLO), `dockerBuild { ${sel} }`));
     };
     const answer = (body: { data?: unknown }): string => {
@@ -1464,6 +1471,45 @@ describe.skipIf(!docker)(
         tokens().oauthRefusal = undefined;
       }
     });
+
+    it.each([
+      { times: 1, want: undefined },
+      {
+        times: 2,
+        want: /^failed commit on ref "manifest-sha256:[0-9a-f]{64}": server message: invalid_token: authorization failed$/,
+      },
+    ])(
+      "a manifest PUT answered $times × 401 invalid_token: the handler is dropped and a new token fetched; twice in a row fails",
+      async ({ times, want }) => {
+        const repo = `invalid-${times}`;
+        const challenge = `Bearer realm="${tokens().realm}",service="${tokens().service}",scope="repository:acme/${repo}:pull,push",error="invalid_token"`;
+        const fault = proxy.failNext(times, { status: 401, challenge }, match.manifestPut);
+        const before = tokens().requests.length;
+        const sent = proxy.requests.length;
+        const { body } = await publish(repo, "1", TOKEN_PW, proxy.host);
+        expect(fault.hits).toBe(times);
+        if (want) expect(body.errors?.[0]?.message).toMatch(want);
+        else expect(body.errors).toBeUndefined();
+        const oauth = (scopes: string[]) => ({
+          method: "POST",
+          user: "ci",
+          scopes,
+          service: tokens().service,
+          clientId: "containerd-client",
+          grantType: "password",
+          outcome: "granted",
+        });
+        // The new handler is made from the refusing challenge: its scope joins the pusher's (authorizer.go:159-193).
+        expect(tokens().requests.slice(before)).toEqual([
+          oauth([`repository:acme/${repo}:pull`, `repository:acme/${repo}:pull,push`]),
+          oauth([`repository:acme/${repo}:pull,push`]),
+        ]);
+        // once: the re-sent PUT reaches the registry; twice: the manifest PUT never does
+        expect(proxy.requests.slice(sent).filter((r) => match.manifestPut(r) && !r.faulted)).toHaveLength(
+          times === 1 ? 1 : 0,
+        );
+      },
+    );
 
     it("a wrong password: the POST is refused, the GET with Basic too, and the push fails with containerd's text; nothing stored", async () => {
       const before = tokens().requests.length;
