@@ -1,7 +1,17 @@
 // Rung 3 (engine double): tests of the double itself — protocol, IDs, journal, git, builds, publish, and a real SDK call.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -15,7 +25,9 @@ import {
   ensureScannerImage,
   SCANNER_IMAGE,
 } from "../infra/docker.js";
-import { skopeo } from "../infra/skopeo.js";
+import { match, startFaultProxy, type FaultProxy } from "../infra/fault-proxy.js";
+import { startRegistry, type Registry } from "../infra/registry.js";
+import { digestRead, skopeo } from "../infra/skopeo.js";
 import { FunctionCallError, RUNTIME_NODE_VERSION } from "./calls.js";
 import { DockerBackend } from "./docker-backend.js";
 import { MemoryBackend } from "./memory-backend.js";
@@ -1321,3 +1333,233 @@ describe("R10 Container.platform (core/schema/container.go:3745-3754, core/schem
     });
   });
 });
+
+describe.skipIf(!docker)(
+  "R30 a Bearer-token registry: containerd's token fetch, one token per push (containerd: core/remotes/docker/authorizer.go:153-349)",
+  () => {
+    const HELLO = join(REPO_ROOT_DIR, "examples/hello");
+    const TOKEN_PW = "token-pw-5c1e";
+    let d: EngineDouble;
+    let engine: { stop(): Promise<void> };
+    let registry: Registry;
+    let proxy: FaultProxy;
+    beforeAll(async () => {
+      engine = await ensureDockerEngine();
+      await ensureBaseImage("busybox:1.36"); // examples/hello's base, made locally, never pulled
+      registry = await startRegistry({ users: { ci: TOKEN_PW }, tokenAuth: {} });
+      proxy = await startFaultProxy(registry.port);
+      d = await startEngineDouble({ backend: new DockerBackend() });
+    });
+    afterAll(async () => {
+      await d?.close();
+      await proxy?.stop();
+      await registry?.stop();
+      await engine?.stop();
+    });
+    beforeEach(() => {
+      d.reset();
+      proxy.clear();
+    });
+
+    const tokens = () => registry.tokenServer!;
+    /** `examples/hello` built and published to `<registry>/acme/<repo>:<tag>`, with `withRegistryAuth` when a password is given. */
+    const publish = (repo: string, tag: string, password?: string, host = registry.host) => {
+      const target = `publish(address: "${host}/acme/${repo}:${tag}")`;
+      const sel =
+        password === undefined
+          ? target
+          : `withRegistryAuth(address: "${host}", username: "ci", secret: "${d.secret("pw", password)}") { ${target} }`;
+      return d.query(onDir(d.hostDirectory(HELLO), `dockerBuild { ${sel} }`));
+    };
+    const answer = (body: { data?: unknown }): string => {
+      const got = (body.data as { node: { dockerBuild: Record<string, unknown> } }).node.dockerBuild;
+      return (got.publish ?? (got.withRegistryAuth as { publish: string }).publish) as string;
+    };
+    /** Scope lists compared as sets of actions: distribution 2.8.2 lists a challenge's actions in Go map order. */
+    const sameScopes = (scopes: string[]) =>
+      [
+        ...new Set(
+          scopes.map((s) => {
+            const [type, name, actions] = s.split(":");
+            return `${type}:${name}:${(actions ?? "").split(",").sort().join(",")}`;
+          }),
+        ),
+      ].sort();
+    const stored = (repo: string) => existsSync(join(registry.dir, "data/docker/registry/v2/repositories/acme", repo));
+
+    it("publishes with the secret: one POST to the realm per push (the OAuth2 form), skopeo reads the image back", async () => {
+      const before = tokens().requests.length;
+      const first = await publish("hello", "1", TOKEN_PW);
+      expect(first.body.errors).toBeUndefined();
+      const second = await publish("hello", "2", TOKEN_PW);
+      expect(second.body.errors).toBeUndefined();
+      const seen = tokens().requests.slice(before);
+      const oauth = {
+        method: "POST",
+        user: "ci",
+        // the first 401 (the first blob's HEAD) asks pull; the pusher's context asks pull,push (scope.go:75-101)
+        scopes: ["repository:acme/hello:pull", "repository:acme/hello:pull,push"],
+        service: tokens().service,
+        clientId: "containerd-client",
+        grantType: "password",
+        outcome: "granted",
+      };
+      // Dagger's PushImage makes one authorizer per push (resolver.go:603-605, 1078-1092): a second push asks again.
+      expect(seen).toEqual([oauth, oauth]);
+      for (const [tag, body] of [
+        ["1", first.body],
+        ["2", second.body],
+      ] as const) {
+        const ref = answer(body);
+        expect(ref).toMatch(new RegExp(`^${registry.host}/acme/hello:${tag}@sha256:[0-9a-f]{64}$`));
+        expect(await digestRead(`${registry.host}/acme/hello:${tag}`, `ci:${TOKEN_PW}`)).toBe(ref.split("@")[1]);
+      }
+    });
+
+    it.each([
+      { refusal: 404, field: "token" as const },
+      { refusal: 401, field: "access_token" as const },
+      { refusal: 400, field: "token" as const },
+      { refusal: 405, field: "access_token" as const },
+    ])(
+      "a POST answered $refusal (no OAuth2 endpoint): the GET with Basic gets the token ($field), the push goes on",
+      async ({ refusal, field }) => {
+        const before = tokens().requests.length;
+        tokens().oauthRefusal = refusal;
+        tokens().field = field;
+        try {
+          const repo = `fallback-${refusal}`;
+          const { body } = await publish(repo, "1", TOKEN_PW);
+          expect(body.errors).toBeUndefined();
+          const scopes = [`repository:acme/${repo}:pull`, `repository:acme/${repo}:pull,push`];
+          expect(tokens().requests.slice(before)).toEqual([
+            {
+              method: "POST",
+              user: "ci",
+              scopes,
+              service: tokens().service,
+              clientId: "containerd-client",
+              grantType: "password",
+              outcome: refusal,
+            },
+            { method: "GET", user: "ci", scopes, service: tokens().service, outcome: "granted" },
+          ]);
+          const ref = answer(body);
+          expect(await digestRead(`${registry.host}/acme/${repo}:1`, `ci:${TOKEN_PW}`)).toBe(ref.split("@")[1]);
+        } finally {
+          tokens().oauthRefusal = undefined;
+          tokens().field = "token";
+        }
+      },
+    );
+
+    it("a POST answered 403: no GET, the push fails with the POST's status; nothing stored", async () => {
+      const before = tokens().requests.length;
+      tokens().oauthRefusal = 403;
+      try {
+        const { body } = await publish("refused", "1", TOKEN_PW);
+        expect(body.errors?.[0]?.message).toBe(
+          `failed to authorize: failed to fetch oauth token: unexpected status from POST request to ${tokens().realm}: 403 Forbidden`,
+        );
+        expect(
+          tokens()
+            .requests.slice(before)
+            .map((r) => [r.method, r.outcome]),
+        ).toEqual([["POST", 403]]);
+        expect(stored("refused")).toBe(false);
+      } finally {
+        tokens().oauthRefusal = undefined;
+      }
+    });
+
+    it.each([
+      { times: 1, want: undefined },
+      {
+        times: 2,
+        want: /^failed commit on ref "manifest-sha256:[0-9a-f]{64}": server message: invalid_token: authorization failed$/,
+      },
+    ])(
+      "a manifest PUT answered $times × 401 invalid_token: the handler is dropped and a new token fetched; twice in a row fails",
+      async ({ times, want }) => {
+        const repo = `invalid-${times}`;
+        const challenge = `Bearer realm="${tokens().realm}",service="${tokens().service}",scope="repository:acme/${repo}:pull,push",error="invalid_token"`;
+        const fault = proxy.failNext(times, { status: 401, challenge }, match.manifestPut);
+        const before = tokens().requests.length;
+        const sent = proxy.requests.length;
+        const { body } = await publish(repo, "1", TOKEN_PW, proxy.host);
+        expect(fault.hits).toBe(times);
+        if (want) expect(body.errors?.[0]?.message).toMatch(want);
+        else expect(body.errors).toBeUndefined();
+        const oauth = (scopes: string[]) => ({
+          method: "POST",
+          user: "ci",
+          scopes,
+          service: tokens().service,
+          clientId: "containerd-client",
+          grantType: "password",
+          outcome: "granted",
+        });
+        // The new handler is made from the refusing challenge: its scope joins the pusher's (authorizer.go:159-193).
+        expect(tokens().requests.slice(before)).toEqual([
+          oauth([`repository:acme/${repo}:pull`, `repository:acme/${repo}:pull,push`]),
+          oauth([`repository:acme/${repo}:pull,push`]),
+        ]);
+        // once: the re-sent PUT reaches the registry; twice: the manifest PUT never does
+        expect(proxy.requests.slice(sent).filter((r) => match.manifestPut(r) && !r.faulted)).toHaveLength(
+          times === 1 ? 1 : 0,
+        );
+      },
+    );
+
+    it("a wrong password: the POST is refused, the GET with Basic too, and the push fails with containerd's text; nothing stored", async () => {
+      const before = tokens().requests.length;
+      const { body } = await publish("wrong", "1", "not-the-password");
+      const query = "scope=repository%3Aacme%2Fwrong%3Apull&scope=repository%3Aacme%2Fwrong%3Apull%2Cpush";
+      expect(body.errors?.[0]?.message).toBe(
+        `failed to authorize: failed to fetch oauth token: unexpected status from GET request to ${tokens().realm}?${query}&service=${tokens().service}: 401 Unauthorized`,
+      );
+      const scopes = ["repository:acme/wrong:pull", "repository:acme/wrong:pull,push"];
+      expect(tokens().requests.slice(before)).toEqual([
+        {
+          method: "POST",
+          user: "ci",
+          scopes,
+          service: tokens().service,
+          clientId: "containerd-client",
+          grantType: "password",
+          outcome: 401,
+        },
+        { method: "GET", user: "ci", scopes, service: tokens().service, outcome: 401 },
+      ]);
+      expect(stored("wrong")).toBe(false);
+    });
+
+    it("no credentials: anonymous tokens, the HEAD goes on, the POST is denied as containerd says; nothing stored", async () => {
+      const before = tokens().requests.length;
+      const { body } = await publish("anon", "1");
+      expect(body.errors?.[0]?.message).toBe(
+        "push access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed",
+      );
+      const seen = tokens().requests.slice(before);
+      // One anonymous GET per handler: the HEAD's insufficient_scope drops it (authorizer.go:159-166), the POST's
+      // 401 makes a new one from its own challenge.
+      expect(seen.map((r) => ({ ...r, scopes: sameScopes(r.scopes) }))).toEqual([
+        {
+          method: "GET",
+          user: undefined,
+          scopes: ["repository:acme/anon:pull", "repository:acme/anon:pull,push"],
+          service: tokens().service,
+          outcome: "granted",
+        },
+        {
+          method: "GET",
+          user: undefined,
+          scopes: ["repository:acme/anon:pull,push"],
+          service: tokens().service,
+          outcome: "granted",
+        },
+      ]);
+      expect(stored("anon")).toBe(false);
+    });
+  },
+);

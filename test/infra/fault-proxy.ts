@@ -8,8 +8,11 @@ export interface RegistryErrorBody {
 }
 
 export type Fault =
-  /** Answered by the proxy; the registry never sees the request. `reason` replaces the status line's phrase. */
-  | { status: number; reason?: string; retryAfter?: number; errors?: RegistryErrorBody[] | null }
+  /**
+   * Answered by the proxy; the registry never sees the request. `reason` replaces the status line's phrase;
+   * `challenge` is a 401's WWW-Authenticate (default `Basic realm="dockyard-test"`).
+   */
+  | { status: number; reason?: string; retryAfter?: number; errors?: RegistryErrorBody[] | null; challenge?: string }
   /** The socket is destroyed before anything is forwarded. */
   | "drop"
   /** Never answered nor forwarded, until the client goes away or the proxy stops (a push timeout's food). */
@@ -111,13 +114,13 @@ function errorBody(status: number, errors: RegistryErrorBody[] | null | undefine
 function sendStatus(
   res: http.ServerResponse,
   status: number,
-  opts: { reason?: string; retryAfter?: number; errors?: RegistryErrorBody[] | null },
+  opts: { reason?: string; retryAfter?: number; errors?: RegistryErrorBody[] | null; challenge?: string },
 ): void {
   const headers: Record<string, string> = { "Docker-Distribution-Api-Version": "registry/2.0" };
   const body = errorBody(status, opts.errors);
   if (body !== undefined) headers["Content-Type"] = "application/json; charset=utf-8";
   if (opts.retryAfter !== undefined) headers["Retry-After"] = String(opts.retryAfter);
-  if (status === 401) headers["WWW-Authenticate"] = 'Basic realm="dockyard-test"';
+  if (status === 401) headers["WWW-Authenticate"] = opts.challenge ?? 'Basic realm="dockyard-test"';
   res.writeHead(status, opts.reason ?? http.STATUS_CODES[status] ?? "", headers);
   res.end(body);
 }
