@@ -91,7 +91,22 @@ describe.skipIf(!docker)("--latest=auto against the tags already in the registry
     expect(world.double.journal.filter((j) => j.field === "Secret.plaintext")).toHaveLength(1);
   });
 
-  // The double's docker backend pushes to no Bearer-token registry, so publish only plans there; promote writes.
+  it("a publish to a token-auth registry: one Dagger push, every other tag and latest by PUT with a Bearer token", async () => {
+    const tokens = reg.token.tokenServer?.requests.length ?? 0;
+    const pub = await publish("v2.1.0", { images: [`${reg.token.host}/acme/bearer`] });
+    expect(pub.tags).toEqual([sha(), "2.1.0", "2.1", "2", "latest"]);
+    expect(pub.markdown).not.toContain("| latest |");
+    expect(world.double.journal.filter((j) => j.field === "Container.publish")).toHaveLength(1);
+    for (const tag of pub.tags)
+      expect(await digestRead(`${reg.token.host}/acme/bearer:${tag}`, CREDS)).toBe(pub.digest);
+    // The engine's push asks its token by the OAuth2 POST; dockyard's client by GET with Basic, for its scope.
+    const asked = (reg.token.tokenServer?.requests ?? []).slice(tokens);
+    expect(asked.some((q) => q.method === "POST" && q.outcome === "granted")).toBe(true);
+    expect(asked.filter((q) => q.method === "GET").map((q) => q.scopes)).toContainEqual([
+      "repository:acme/bearer:pull,push",
+    ]);
+  });
+
   it("a dry run on a token-auth registry reads its tags with a token and plans no latest", async () => {
     const tokens = reg.token.tokenServer?.requests.length ?? 0;
     const pub = await publish("v1.5.0", { images: [`${reg.token.host}/acme/app`], dryRun: true });
