@@ -8,7 +8,7 @@ import type { KeyValue } from "../input/keyvalue.js";
 import { getManifest, putManifest } from "../registry/manifests.js";
 import type { RegistrySession } from "../registry/http.js";
 import { isIndexType } from "../promote/copy.js";
-import { UnreachableRegistry, isUnreachable, type ManifestFanOut } from "./fanout.js";
+import { unreachableAsSuch, type ManifestFanOut } from "./fanout.js";
 import { digestOf, pinnedRef, type PublishTarget } from "./publish.js";
 
 /**
@@ -52,10 +52,7 @@ export class IndexAnnotator {
     if (this.annotations.length === 0) return pinned;
     const { host, repository } = target.image;
     const s = this.session(host);
-    const pushed = await getManifest(s, repository, digestOf(pinned)).catch((e: unknown) => {
-      const message = e instanceof Error ? e.message : String(e);
-      throw isUnreachable(message) ? new UnreachableRegistry(message) : e;
-    });
+    const pushed = await unreachableAsSuch(getManifest(s, repository, digestOf(pinned)));
     const bytes = annotateIndex(pushed.bytes, pushed.mediaType, this.annotations);
     if (!bytes) {
       this.fanOut?.remember(target, pushed);

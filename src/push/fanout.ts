@@ -98,7 +98,7 @@ export class ManifestFanOut {
 }
 
 /** A request's failure to reach the registry at all becomes an UnreachableRegistry; any other stays as it is. */
-function unreachableAsSuch<T>(request: Promise<T>): Promise<T> {
+export function unreachableAsSuch<T>(request: Promise<T>): Promise<T> {
   return request.catch((e: unknown) => {
     const message = e instanceof Error ? e.message : String(e);
     throw isUnreachable(message) ? new UnreachableRegistry(message) : e;
