@@ -5,7 +5,8 @@
 //     Docker Hub, GitLab and ACR answer): BENCH_AUTH=htpasswd or BENCH_AUTH=token measures one alone.
 //  2. module load: the SDK introspector on src/ against a one-function module. Goal <= 1.3x.
 // BENCH_PART=fanout or BENCH_PART=load runs one part alone (the module load takes most of the ~12 minutes).
-import { execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { fileURLToPath } from "node:url";
 
 import { ensureDockerEngine, hasDocker } from "../test/infra/docker.js";
@@ -106,7 +107,7 @@ async function publishFanOut(auth: Auth): Promise<void> {
       t.smallVerified.push(await publishWork(small));
       t.largeVerified.push(await publishWork(large));
       t.tagsDirect.push(await timed(() => sendTags(direct, "bench/app", pushed)));
-      t.tagsFresh.push(freshProcessMs("bench/tags-once.ts", tagsFreshArgs));
+      t.tagsFresh.push(await freshProcessMs("bench/tags-once.ts", tagsFreshArgs));
     }
     const [s, l, sw, lw] = [median(t.small), median(t.large), median(t.smallWork), median(t.largeWork)];
     const [sv, lv] = [median(t.smallVerified), median(t.largeVerified)];
@@ -147,23 +148,26 @@ async function publishFanOut(auth: Auth): Promise<void> {
   }
 }
 
-/** Runs a bench script in a fresh Node process; its last line is `{"ms": ...}`. */
-function freshProcessMs(script: string, args: string[]): number {
-  const out = execFileSync(process.execPath, ["--import", "tsx", script, ...args], { cwd: root, encoding: "utf8" });
-  return (JSON.parse(out.trim().split("\n").pop() ?? "{}") as { ms: number }).ms;
+/**
+ * Runs a bench script in a fresh Node process; its last line is `{"ms": ...}`. Asynchronous: the token server the
+ * child asks runs in this process.
+ */
+async function freshProcessMs(script: string, args: string[]): Promise<number> {
+  const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", script, ...args], { cwd: root });
+  return (JSON.parse(stdout.trim().split("\n").pop() ?? "{}") as { ms: number }).ms;
 }
 
-function introspectMs(srcDir: string, name: string): number {
+function introspectMs(srcDir: string, name: string): Promise<number> {
   return freshProcessMs("bench/introspect-once.ts", [srcDir, name]);
 }
 
-function moduleLoad(): void {
-  introspectMs("bench/one-function/src", "one-function");
+async function moduleLoad(): Promise<void> {
+  await introspectMs("bench/one-function/src", "one-function");
   const one: number[] = [];
   const dock: number[] = [];
   for (let i = 0; i < RUNS; i++) {
-    one.push(introspectMs("bench/one-function/src", "one-function"));
-    dock.push(introspectMs("src", "dockyard"));
+    one.push(await introspectMs("bench/one-function/src", "one-function"));
+    dock.push(await introspectMs("src", "dockyard"));
   }
   const [o, d] = [median(one), median(dock)];
   console.log(`module load (SDK introspector in a fresh process, median of ${RUNS}):`);
@@ -173,7 +177,7 @@ function moduleLoad(): void {
 }
 
 const part = process.env.BENCH_PART ?? "all";
-if (part === "all" || part === "load") moduleLoad();
+if (part === "all" || part === "load") await moduleLoad();
 if (part === "all" || part === "fanout") {
   for (const auth of (process.env.BENCH_AUTH ?? "htpasswd,token").split(",")) {
     if (auth !== "htpasswd" && auth !== "token") throw new Error(`BENCH_AUTH: "${auth}" is neither htpasswd nor token`);
